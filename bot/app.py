@@ -1,0 +1,201 @@
+"""The app: wires config -> storage -> bus -> publisher -> cogs -> scheduler -> HTTP -> adapters, and tears them
+down in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.adapter import Adapter
+from bot.bus import EventBus
+from bot.clock import Clock, SystemClock
+from bot.cog import CogRegistry
+from bot.commands import Command, CommandInvocation, CommandRegistry, CommandReply
+from bot.config import Settings, section_model
+from bot.events import Event
+from bot.http import HttpServer
+from bot.logging import get_logger
+from bot.metrics import Metrics
+from bot.publisher import AgentPublisher
+from bot.router import ActionRouter
+from bot.scheduler import Scheduler
+from storage.core import CORE_MIGRATIONS, AgentRepository, DecisionLog, TimerRepository
+from storage.db import Database
+
+log = get_logger("steward.app")
+
+# Platform adapters chosen when their config section says it is configured (tokens present).
+PLATFORM_ADAPTERS: dict[str, str] = {
+    "discord": "adapters.discord:create_adapter",
+    "slack": "adapters.slack:create_adapter",
+}
+
+
+def configured_platforms(settings: Settings) -> list[str]:
+    found = []
+    for name in PLATFORM_ADAPTERS:
+        try:
+            section_model(name)
+        except ModuleNotFoundError:
+            continue
+        if getattr(settings.section(name), "configured", False):
+            found.append(name)
+    return found
+
+
+def build_adapters(settings: Settings) -> list[Adapter]:
+    """The platform adapters with tokens configured; the console when there are none."""
+    adapters: list[Adapter] = []
+    for name in configured_platforms(settings):
+        module_name, _, attr = PLATFORM_ADAPTERS[name].partition(":")
+        factory: Callable[[Settings], Adapter] = getattr(importlib.import_module(module_name), attr)
+        adapters.append(factory(settings))
+    if not adapters:
+        from adapters.console import ConsoleAdapter
+
+        adapters.append(ConsoleAdapter.from_settings(settings))
+    return adapters
+
+
+class StewardApp:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        adapters: Sequence[Adapter] | None = None,
+        clock: Clock | None = None,
+        http: bool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.metrics = Metrics()
+        self.db = Database(settings.database.path)
+        self.agents = AgentRepository(self.db)
+        self.decisions = DecisionLog(self.db, store_text=settings.database.store_message_text)
+        self.bus = EventBus(
+            self.metrics,
+            shards=settings.bus.shards,
+            queue_size=settings.bus.queue_size,
+            put_timeout=settings.bus.put_timeout,
+            listener_timeout=settings.bus.listener_timeout,
+        )
+        self.router = ActionRouter(self.metrics)
+        self.bus.action_sink = self.router.perform_all
+        self.publisher = AgentPublisher(
+            agents=self.agents,
+            decisions=self.decisions,
+            router=self.router,
+            bus=self.bus,
+            metrics=self.metrics,
+            clock=self.clock,
+        )
+        self.scheduler = Scheduler(TimerRepository(self.db), self.clock)
+        self.commands = CommandRegistry()
+        self.cogs = CogRegistry(self)
+        self.health_probes: dict[str, Callable[[], dict[str, Any]]] = {}
+        self._adapters_given = list(adapters) if adapters is not None else None
+        self.adapters: list[Adapter] = []
+        use_http = settings.http.enabled if http is None else http
+        self.http: HttpServer | None = (
+            HttpServer(
+                self, host=settings.http.host, port=settings.http.port, max_body_bytes=settings.http.max_body_bytes
+            )
+            if use_http
+            else None
+        )
+        self.started_at: float | None = None
+        self._stopped = asyncio.Event()
+        self._register_core_commands()
+
+    # --- lifecycle -------------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.db.open()
+        await self.db.migrate("core", CORE_MIGRATIONS)
+        await self.cogs.load_all(self.settings.cogs.enabled)
+        await self.scheduler.rearm()
+        self.scheduler.start()
+        await self.bus.start()
+        self.adapters = self._adapters_given if self._adapters_given is not None else build_adapters(self.settings)
+        for adapter in self.adapters:
+            self.router.add(adapter)
+        if self.http is not None:
+            await self.http.start()
+        for adapter in self.adapters:
+            await adapter.start(self)
+            log.info("adapter_started", platform=adapter.platform)
+        self.started_at = time.time()
+        log.info("steward_started", cogs=sorted(self.cogs.cogs), adapters=[a.platform for a in self.adapters])
+
+    async def stop(self) -> None:
+        for adapter in reversed(self.adapters):
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("adapter_stop_failed", platform=adapter.platform)
+        await self.bus.stop(drain=True)
+        await self.cogs.unload_all()
+        await self.scheduler.shutdown()
+        if self.http is not None:
+            await self.http.stop()
+        await self.db.close()
+        self._stopped.set()
+        log.info("steward_stopped")
+
+    async def run(self) -> None:
+        """Start, run until an adapter ends (the console at end of input) or the task is cancelled, then stop."""
+        await self.start()
+        try:
+            waits = [asyncio.create_task(a.wait_closed()) for a in self.adapters]
+            _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+        finally:
+            await self.stop()
+
+    async def publish(self, event: Event) -> bool:
+        return await self.bus.publish(event)
+
+    # --- health and core commands ----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        components: dict[str, Any] = {}
+        for name, probe in self.health_probes.items():
+            try:
+                components[name] = probe()
+            except Exception as exc:
+                components[name] = {"up": False, "error": repr(exc)}
+        adapters = {a.platform: a.health() for a in self.adapters}
+        ok = all(a.get("up") for a in adapters.values()) and not self.cogs.failed
+        return {
+            "status": "ok" if ok else "degraded",
+            "adapters": adapters,
+            "cogs": {"loaded": sorted(self.cogs.cogs), "failed": self.cogs.failed},
+            "components": components,
+            "bus": {"pending": self.bus.pending},
+            "uptime_seconds": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
+        }
+
+    def _register_core_commands(self) -> None:
+        async def help_command(inv: CommandInvocation) -> CommandReply:
+            return CommandReply(self.commands.help_text(include_admin=inv.is_admin))
+
+        async def status_command(inv: CommandInvocation) -> CommandReply:
+            report = self.health()
+            lines = [f"status: {report['status']}"]
+            lines.append(
+                "adapters: "
+                + ", ".join(f"{p} ({'up' if h.get('up') else 'down'})" for p, h in report["adapters"].items())
+            )
+            lines.append("cogs: " + (", ".join(report["cogs"]["loaded"]) or "none"))
+            for name, error in report["cogs"]["failed"].items():
+                lines.append(f"cog {name} failed to load: {error}")
+            for name, info in report["components"].items():
+                lines.append(f"{name}: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+            return CommandReply("\n".join(lines))
+
+        self.commands.register(Command("help", "list the commands", help_command))
+        self.commands.register(Command("status", "show what is running and its health", status_command))

@@ -1,0 +1,308 @@
+"""Configuration: a typed pydantic-settings model read from TOML, with secrets from environment variables.
+
+Core keys are declared here. Each cog and adapter owns a *section* (``[moderator]``, ``[discord]`` ...) whose model
+lives in its own package and is named in ``SECTION_MODELS``; the section is validated with that model, so an
+unknown or mistyped key anywhere is an error that names it. Cog sections may be overridden per server and per
+channel::
+
+    [moderator]                              # defaults
+    [servers."1234".moderator]               # this server
+    [servers."1234".channels."5678".moderator]   # this channel
+
+Environment variables ``STEWARD_<SECTION>__<KEY>`` (``__`` between nesting levels) override the file; secrets
+(tokens, signing secrets) are read only from there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tomllib
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.types import Room
+
+ENV_PREFIX = "STEWARD_"
+
+# section name -> "module:Model". Cog sections can be overridden per server and channel; adapter sections cannot.
+SECTION_MODELS: dict[str, str] = {
+    "console": "adapters.console.config:ConsoleSettings",
+    "discord": "adapters.discord.config:DiscordSettings",
+    "slack": "adapters.slack.config:SlackSettings",
+    "moderator": "cogs.moderator.config:ModeratorSettings",
+    "toxicity": "cogs.moderator.toxicity.config:ToxicitySettings",
+    "sentiment": "cogs.sentiment.config:SentimentSettings",
+    "presence": "cogs.presence.config:PresenceSettings",
+    "conversation": "cogs.conversation.config:ConversationSettings",
+}
+ADAPTER_SECTIONS = frozenset({"console", "discord", "slack"})
+
+KNOWN_COGS = ("moderator", "sentiment", "presence", "conversation")
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used. ``problems`` holds one ``key: problem`` line each."""
+
+    def __init__(self, problems: list[str], source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        where = f" in {source}" if source else ""
+        super().__init__(f"invalid configuration{where}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    path: Path = Field(default=Path("data/steward.db"), description="SQLite database file")
+    store_message_text: bool = Field(
+        default=False, description="Store message text in decisions and cases (otherwise only a hash)"
+    )
+
+
+class HttpSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+
+
+class BusSettings(_Section):
+    shards: int = Field(default=4, ge=1, le=64)
+    queue_size: int = Field(default=1000, ge=1)
+    put_timeout: float = Field(default=1.0, ge=0)
+    listener_timeout: float = Field(default=30.0, gt=0)
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "console", "json"] = "auto"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class CogsSettings(_Section):
+    enabled: list[str] = Field(default_factory=lambda: [c for c in KNOWN_COGS if _cog_exists(c)])
+
+    @field_validator("enabled")
+    @classmethod
+    def _known(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in KNOWN_COGS]
+        if unknown:
+            raise ValueError(f"unknown cog(s) {unknown}; known cogs: {list(KNOWN_COGS)}")
+        if len(set(names)) != len(names):
+            raise ValueError("a cog is listed twice")
+        return names
+
+
+def _cog_exists(name: str) -> bool:
+    return (Path(__file__).resolve().parent.parent / "cogs" / name / "__init__.py").exists()
+
+
+class ServerOverrides(BaseModel):
+    """``[servers."<id>"]``: section overrides for one server, and ``channels."<id>"`` for its channels."""
+
+    model_config = ConfigDict(extra="allow")
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class _SectionEnvSource(PydanticBaseSettingsSource):
+    """Reads ``STEWARD_<SECTION>__KEY[__SUBKEY]`` for the sections owned by cogs and adapters."""
+
+    def get_field_value(self, field, field_name):
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in os.environ.items():
+            if not name.startswith(ENV_PREFIX):
+                continue
+            path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+            if len(path) < 2 or path[0] not in SECTION_MODELS:
+                continue
+            node = out.setdefault(path[0], {})
+            for part in path[1:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = value
+        return out
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="allow", frozen=True, case_sensitive=False
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    http: HttpSettings = HttpSettings()
+    bus: BusSettings = BusSettings()
+    logging: LoggingSettings = LoggingSettings()
+    cogs: CogsSettings = CogsSettings()
+    servers: dict[str, ServerOverrides] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file (passed as init data), so a deployment can override anything.
+        return env_settings, _SectionEnvSource(settings_cls), init_settings
+
+    # --- sections ------------------------------------------------------------------------------------------------
+
+    @cached_property
+    def _section_cache(self) -> dict[tuple[str, str, str], BaseModel]:
+        return {}
+
+    def raw_section(self, name: str) -> dict[str, Any]:
+        extra = self.model_extra or {}
+        value = extra.get(name, {})
+        return dict(value) if isinstance(value, Mapping) else {}
+
+    def section(self, name: str, room: Room | None = None) -> Any:
+        """The validated section ``name``, with the server's and the channel's overrides layered on for ``room``."""
+        server = room.server if room else ""
+        channel = room.channel if room else ""
+        key = (name, server, channel)
+        cached = self._section_cache.get(key)
+        if cached is None:
+            raw = self.raw_section(name)
+            if room is not None and name not in ADAPTER_SECTIONS:
+                overrides = self.servers.get(server)
+                if overrides is not None:
+                    raw = deep_merge(raw, _as_dict((overrides.model_extra or {}).get(name)))
+                    raw = deep_merge(raw, _as_dict(overrides.channels.get(channel, {}).get(name)))
+            cached = self._section_cache[key] = section_model(name).model_validate(raw)
+        return cached
+
+    def has_section(self, name: str) -> bool:
+        return name in (self.model_extra or {})
+
+
+def _as_dict(value: object) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def section_model(name: str) -> type[BaseModel]:
+    target = SECTION_MODELS.get(name)
+    if target is None:
+        raise KeyError(f"no configuration section named {name!r}")
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+# --- loading and checking -------------------------------------------------------------------------------------------
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in parts) or "(top level)"
+
+
+def _problems(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        where = _loc(prefix + tuple(err["loc"]))
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif "input" in err and not isinstance(err["input"], (dict, list)):
+            message = f"{message} (got {err['input']!r})"
+        lines.append(f"{where}: {message}")
+    return lines
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError([f"(file): {path} does not exist"], str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"(syntax): {exc}"], str(path)) from None
+
+
+def load_settings(path: Path | str | None = None, data: Mapping[str, Any] | None = None) -> Settings:
+    """Read, validate and return the settings; raise ``ConfigError`` naming every bad key.
+
+    ``path`` None means: no file, defaults and environment only.
+    """
+    source = str(path) if path is not None else "defaults"
+    raw: dict[str, Any] = dict(data or {})
+    if path is not None:
+        raw = deep_merge(read_toml(Path(path)), raw)
+    try:
+        settings = Settings(**raw)
+    except ValidationError as exc:
+        # Section errors are reported by the section pass below; only core keys fail here.
+        raise ConfigError(_problems(exc), source) from None
+    problems = check_sections(settings)
+    if problems:
+        raise ConfigError(problems, source)
+    return settings
+
+
+def check_sections(settings: Settings) -> list[str]:
+    problems: list[str] = []
+    for name, value in (settings.model_extra or {}).items():
+        if name not in SECTION_MODELS:
+            problems.append(
+                f"{name}: unknown section; known: {sorted(SECTION_MODELS)} and {sorted(Settings.model_fields)}"
+            )
+            continue
+        if not isinstance(value, Mapping):
+            problems.append(f"{name}: must be a table, got {type(value).__name__}")
+            continue
+        problems += _validate_section(name, dict(value), (name,))
+    for server_id, overrides in settings.servers.items():
+        for name, value in (overrides.model_extra or {}).items():
+            where = ("servers", server_id, name)
+            if name not in SECTION_MODELS or name in ADAPTER_SECTIONS:
+                problems.append(f"{_loc(where)}: not a section that can be set per server")
+                continue
+            merged = deep_merge(settings.raw_section(name), _as_dict(value))
+            problems += _validate_section(name, merged, where)
+        for channel_id, sections in overrides.channels.items():
+            for name, value in sections.items():
+                where = ("servers", server_id, "channels", channel_id, name)
+                if name not in SECTION_MODELS or name in ADAPTER_SECTIONS:
+                    problems.append(f"{_loc(where)}: not a section that can be set per channel")
+                    continue
+                merged = deep_merge(settings.raw_section(name), _as_dict((overrides.model_extra or {}).get(name)))
+                merged = deep_merge(merged, _as_dict(value))
+                problems += _validate_section(name, merged, where)
+    return problems
+
+
+def _validate_section(name: str, raw: dict[str, Any], where: tuple[str, ...]) -> list[str]:
+    try:
+        model = section_model(name)
+    except ModuleNotFoundError as exc:
+        return [f"{_loc(where)}: the component that owns this section is not installed ({exc.name})"]
+    try:
+        model.model_validate(raw)
+    except ValidationError as exc:
+        return _problems(exc, where)
+    return []

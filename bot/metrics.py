@@ -1,0 +1,60 @@
+"""Prometheus metrics, one registry per app so that several apps (tests) never share counters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._made: dict[str, Counter | Gauge | Histogram] = {}
+        self.events_in = self.counter("steward_events_total", "Events published on the bus", ["event"])
+        self.events_dropped = self.counter(
+            "steward_events_dropped_total", "Events dropped because a bus queue was full", ["event"]
+        )
+        self.listener_errors = self.counter(
+            "steward_listener_errors_total", "Listener calls that raised", ["cog", "listener"]
+        )
+        self.decisions = self.counter(
+            "steward_decisions_total", "Moderation decisions by verdict and rule", ["verdict", "rule"]
+        )
+        self.actions = self.counter(
+            "steward_actions_total", "Actions performed by adapters", ["action", "platform", "outcome"]
+        )
+        self.rejected_input = self.counter(
+            "steward_rejected_input_total", "Malformed inputs rejected at the boundary", ["source", "reason"]
+        )
+        self.queue_depth = self.gauge("steward_bus_queue_depth", "Events waiting in the bus queues", [])
+
+    def counter(self, name: str, doc: str, labels: Sequence[str] = ()) -> Counter:
+        return self._get(name, lambda: Counter(name, doc, list(labels), registry=self.registry))  # type: ignore[return-value]
+
+    def gauge(self, name: str, doc: str, labels: Sequence[str] = ()) -> Gauge:
+        return self._get(name, lambda: Gauge(name, doc, list(labels), registry=self.registry))  # type: ignore[return-value]
+
+    def histogram(
+        self, name: str, doc: str, labels: Sequence[str] = (), buckets: Sequence[float] | None = None
+    ) -> Histogram:
+        def make() -> Histogram:
+            if buckets is None:
+                return Histogram(name, doc, list(labels), registry=self.registry)
+            return Histogram(name, doc, list(labels), registry=self.registry, buckets=list(buckets))
+
+        return self._get(name, make)  # type: ignore[return-value]
+
+    def _get(self, name: str, make):
+        metric = self._made.get(name)
+        if metric is None:
+            metric = self._made[name] = make()
+        return metric
+
+    def value(self, name: str, **labels: str) -> float:
+        """The current value of a sample (0 when absent); what tests and the console's status read."""
+        found = self.registry.get_sample_value(name, labels or None)
+        return float(found or 0.0)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

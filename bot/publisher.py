@@ -1,0 +1,243 @@
+"""The agent publisher: the only way an agent's message reaches a room.
+
+``submit`` runs the gates (the moderator registers one), records the decision in the database *before* anyone
+hears of it, lets holders (owner-approved drafts) keep an approved message back, and only then performs
+``PostAsAgent`` on the room's adapter. The posted message is dispatched on the bus as a ``MessageCreated`` with
+``via_steward=True`` so that every cog sees it, in order, before the next submission to that room is judged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Protocol
+
+from bot.actions import PostAsAgent
+from bot.bus import EventBus
+from bot.clock import Clock, SystemClock
+from bot.events import MessageCreated
+from bot.logging import get_logger
+from bot.metrics import Metrics
+from bot.router import ActionRouter
+from bot.types import Actor, ActorKind, Room
+from storage.core import AgentRecord, AgentRepository, DecisionLog
+
+log = get_logger("steward.publisher")
+
+
+class Verdict(enum.StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    EDIT = "edit"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    rule: str
+    reason: str
+    text: str
+    scores: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def approve(
+        cls,
+        text: str,
+        *,
+        rule: str = "pass",
+        reason: str = "no rule objected",
+        scores: Mapping[str, float] | None = None,
+    ) -> Decision:
+        return cls(Verdict.APPROVE, rule, reason, text, MappingProxyType(dict(scores or {})))
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict is not Verdict.REJECT
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSubmission:
+    agent: AgentRecord
+    room: Room
+    text: str
+    at: float
+    reply_to: str | None = None
+    thread_id: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.room.platform, self.agent.name, ActorKind.AGENT, self.agent.display_name or self.agent.name)
+
+
+class Gate(Protocol):
+    async def evaluate(self, submission: AgentSubmission) -> Decision: ...
+
+
+class Holder(Protocol):
+    async def hold(self, submission: AgentSubmission, decision: Decision, decision_id: int) -> str | None:
+        """Keep the message back (return a reference, e.g. a draft id), or None to let it be posted now."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    decision: Decision
+    decision_id: int
+    posted: bool = False
+    message_id: str | None = None
+    held: str | None = None
+    error: str | None = None
+
+
+class UnknownAgent(LookupError):
+    pass
+
+
+class AgentPublisher:
+    def __init__(
+        self,
+        *,
+        agents: AgentRepository,
+        decisions: DecisionLog,
+        router: ActionRouter,
+        bus: EventBus,
+        metrics: Metrics,
+        clock: Clock | None = None,
+    ) -> None:
+        self.agents = agents
+        self.decisions = decisions
+        self.router = router
+        self.bus = bus
+        self.metrics = metrics
+        self.clock = clock or SystemClock()
+        self._gates: list[tuple[str, Gate]] = []
+        self._holders: list[tuple[str, Holder]] = []
+        self._room_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._latency = metrics.histogram(
+            "steward_publish_seconds",
+            "Time from submission to decision recorded",
+            [],
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+        )
+
+    def add_gate(self, gate: Gate, *, owner: str) -> None:
+        self._gates.append((owner, gate))
+
+    def add_holder(self, holder: Holder, *, owner: str) -> None:
+        self._holders.append((owner, holder))
+
+    def remove_owner(self, owner: str) -> None:
+        self._gates = [(o, g) for o, g in self._gates if o != owner]
+        self._holders = [(o, h) for o, h in self._holders if o != owner]
+
+    @property
+    def gated(self) -> bool:
+        return bool(self._gates)
+
+    def _lock(self, room: Room) -> asyncio.Lock:
+        lock = self._room_locks.get(room.key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._room_locks[room.key] = lock
+        return lock
+
+    async def submit(
+        self,
+        agent: str | AgentRecord,
+        room: Room,
+        text: str,
+        *,
+        reply_to: str | None = None,
+        thread_id: str | None = None,
+        at: float | None = None,
+    ) -> PublishResult:
+        record = agent if isinstance(agent, AgentRecord) else await self.agents.get(agent)
+        if record is None:
+            raise UnknownAgent(f"no agent named {agent!r} is registered")
+        async with self._lock(room):
+            started = self.clock.now()
+            submission = AgentSubmission(record, room, text, at if at is not None else started, reply_to, thread_id)
+            decision = await self._evaluate(submission)
+            decision_id = await self.decisions.record(
+                at=submission.at,
+                room=room,
+                agent=record.name,
+                verdict=decision.verdict,
+                rule=decision.rule,
+                reason=decision.reason,
+                text=text,
+                scores=decision.scores,
+            )
+            self.metrics.decisions.labels(decision.verdict.value, decision.rule).inc()
+            log.info(
+                "agent_message_decided",
+                agent=record.name,
+                room=room.key,
+                verdict=decision.verdict.value,
+                rule=decision.rule,
+                reason=decision.reason,
+                decision_id=decision_id,
+            )
+            if not decision.allowed:
+                return PublishResult(decision, decision_id)
+            for _owner, holder in self._holders:
+                held = await holder.hold(submission, decision, decision_id)
+                if held is not None:
+                    return PublishResult(decision, decision_id, held=held)
+            return await self._post(submission, decision, decision_id)
+
+    async def post_held(self, submission: AgentSubmission, decision: Decision, decision_id: int) -> PublishResult:
+        """Post a message that a holder kept back and has now released (e.g. the owner approved the draft)."""
+        async with self._lock(submission.room):
+            return await self._post(submission, decision, decision_id)
+
+    async def _evaluate(self, submission: AgentSubmission) -> Decision:
+        if not submission.text.strip():
+            return Decision(Verdict.REJECT, "input", "the message is empty", submission.text)
+        decision = Decision.approve(
+            submission.text, rule="pass", reason="no gate is configured" if not self._gates else "no rule objected"
+        )
+        for _owner, gate in self._gates:
+            decision = await gate.evaluate(
+                submission if decision.text == submission.text else _with_text(submission, decision.text)
+            )
+            if not decision.allowed:
+                break
+        return decision
+
+    async def _post(self, submission: AgentSubmission, decision: Decision, decision_id: int) -> PublishResult:
+        action = PostAsAgent(
+            room=submission.room,
+            agent=submission.agent.identity,
+            text=decision.text,
+            reply_to=submission.reply_to,
+            thread_id=submission.thread_id,
+        )
+        result = await self.router.perform(action)
+        if not result.ok:
+            return PublishResult(decision, decision_id, error=result.error)
+        message_id = result.message_id or f"d{decision_id}"
+        await self.decisions.set_message_id(decision_id, message_id)
+        await self.bus.dispatch(
+            MessageCreated(
+                at=submission.at,
+                room=submission.room,
+                message_id=message_id,
+                author=submission.actor,
+                text=decision.text,
+                reply_to=submission.reply_to,
+                thread_id=submission.thread_id,
+                via_steward=True,
+            )
+        )
+        return PublishResult(decision, decision_id, posted=True, message_id=message_id)
+
+
+def _with_text(submission: AgentSubmission, text: str) -> AgentSubmission:
+    return AgentSubmission(
+        submission.agent, submission.room, text, submission.at, submission.reply_to, submission.thread_id
+    )

@@ -1,0 +1,138 @@
+"""Timed work on APScheduler 3.x's ``AsyncIOScheduler``, owned by the app.
+
+*Durable timers* survive a restart: ``schedule_at(kind, key, due_at, payload)`` writes the timer to the database
+before arming the job, the handler registered for ``kind`` runs when it is due, and the row is deleted only after
+the handler returned. At start, ``rearm()`` arms every stored timer again; one that fell due while the bot was down
+runs at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import Clock, SystemClock
+from bot.logging import get_logger
+from storage.core import TimerRepository
+
+log = get_logger("steward.scheduler")
+
+TimerHandler = Callable[[str, Mapping[str, Any]], Awaitable[None]]
+
+
+class Scheduler:
+    def __init__(self, timers: TimerRepository, clock: Clock | None = None) -> None:
+        self.timers = timers
+        self.clock = clock or SystemClock()
+        self.aps = AsyncIOScheduler(timezone=UTC, job_defaults={"misfire_grace_time": None, "coalesce": True})
+        self._handlers: dict[str, TimerHandler] = {}
+        self._running: set[asyncio.Task[None]] = set()
+
+    @property
+    def started(self) -> bool:
+        return bool(self.aps.running)
+
+    def start(self) -> None:
+        if not self.aps.running:
+            self.aps.start()
+
+    async def shutdown(self) -> None:
+        if self.aps.running:
+            self.aps.shutdown(wait=False)
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    # --- durable timers ------------------------------------------------------------------------------------------
+
+    def register_handler(self, kind: str, handler: TimerHandler) -> None:
+        if kind in self._handlers:
+            raise ValueError(f"a handler for timer kind {kind!r} is already registered")
+        self._handlers[kind] = handler
+
+    def unregister_handler(self, kind: str) -> None:
+        self._handlers.pop(kind, None)
+        for job in self.aps.get_jobs():
+            if job.id.startswith(f"timer:{kind}:"):
+                job.remove()
+
+    async def schedule_at(self, kind: str, key: str, due_at: float, payload: Mapping[str, Any] | None = None) -> None:
+        if kind not in self._handlers:
+            raise KeyError(f"no handler registered for timer kind {kind!r}")
+        await self.timers.upsert(kind, key, due_at, payload or {})
+        self._arm(kind, key, due_at)
+
+    async def cancel(self, kind: str, key: str) -> bool:
+        job = self.aps.get_job(self._job_id(kind, key))
+        if job is not None:
+            job.remove()
+        return await self.timers.delete(kind, key)
+
+    async def rearm(self) -> int:
+        """Arm every stored timer; return how many were armed."""
+        armed = 0
+        for timer in await self.timers.all():
+            if timer.kind not in self._handlers:
+                log.warning("timer_without_handler", kind=timer.kind, key=timer.key, due_at=timer.due_at)
+                continue
+            self._arm(timer.kind, timer.key, timer.due_at)
+            armed += 1
+        log.info("timers_rearmed", count=armed)
+        return armed
+
+    def _job_id(self, kind: str, key: str) -> str:
+        return f"timer:{kind}:{key}"
+
+    def _arm(self, kind: str, key: str, due_at: float) -> None:
+        run_at = datetime.fromtimestamp(max(due_at, self.clock.now()), UTC)
+        self.aps.add_job(
+            self._fire, "date", run_date=run_at, args=(kind, key), id=self._job_id(kind, key), replace_existing=True
+        )
+
+    async def _fire(self, kind: str, key: str) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await self.fire_now(kind, key)
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
+    async def fire_now(self, kind: str, key: str) -> bool:
+        """Run a stored timer's handler now (also what tests with a manual clock call); False if none is stored."""
+        timer = await self.timers.get(kind, key)
+        handler = self._handlers.get(kind)
+        if timer is None or handler is None:
+            return False
+        try:
+            await handler(key, timer.payload)
+        except Exception as exc:
+            log.exception("timer_failed", kind=kind, key=key, error=repr(exc))
+            return False
+        await self.timers.delete(kind, key)
+        return True
+
+    async def fire_due(self) -> int:
+        """Run every stored timer that is due by the clock; for manual clocks and the console's tick."""
+        fired = 0
+        for timer in await self.timers.all():
+            if timer.due_at <= self.clock.now() and await self.fire_now(timer.kind, timer.key):
+                job = self.aps.get_job(self._job_id(timer.kind, timer.key))
+                if job is not None:
+                    job.remove()
+                fired += 1
+        return fired
+
+    # --- plain jobs ----------------------------------------------------------------------------------------------
+
+    def every(self, seconds: float, func: Callable[[], Awaitable[None]], *, job_id: str) -> None:
+        """A repeating job (window eviction, clean-ups); not stored, re-made by its owner at each start."""
+        self.aps.add_job(func, "interval", seconds=seconds, id=job_id, replace_existing=True)
+
+    def remove_job(self, job_id: str) -> None:
+        if self.aps.get_job(job_id) is not None:
+            self.aps.remove_job(job_id)

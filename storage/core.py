@@ -1,0 +1,280 @@
+"""The core schema and its repositories: registered agents, the decision log, durable timers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.actions import AgentIdentity
+from bot.types import Room
+from storage.db import Database, Migration
+
+CORE_MIGRATIONS: list[Migration] = [
+    Migration(
+        1,
+        "agents and timers",
+        """
+        CREATE TABLE agents (
+            name TEXT PRIMARY KEY,
+            platform TEXT NOT NULL,
+            owner_id TEXT NOT NULL,
+            display_name TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT 'managed',
+            platform_user_id TEXT,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX agents_platform_user ON agents (platform, platform_user_id);
+        CREATE TABLE timers (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            due_at REAL NOT NULL,
+            payload TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (kind, key)
+        );
+        """,
+    ),
+    Migration(
+        2,
+        "decision log",
+        """
+        CREATE TABLE decisions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            room TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            verdict TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            text TEXT,
+            scores TEXT NOT NULL DEFAULT '{}'
+        );
+        """,
+    ),
+    Migration(
+        3,
+        "agent avatars; decisions by room and time; posted message ids",
+        """
+        ALTER TABLE agents ADD COLUMN avatar_url TEXT;
+        ALTER TABLE decisions ADD COLUMN message_id TEXT;
+        CREATE INDEX decisions_room_at ON decisions (room, at);
+        """,
+    ),
+]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    name: str
+    platform: str
+    owner_id: str
+    display_name: str = ""
+    kind: str = "managed"  # "managed": speaks only through Steward; "bot_user": has its own platform bot user
+    platform_user_id: str | None = None
+    avatar_url: str | None = None
+    created_at: float = 0.0
+
+    @property
+    def identity(self) -> AgentIdentity:
+        return AgentIdentity(
+            name=self.name,
+            display_name=self.display_name,
+            avatar_url=self.avatar_url,
+            platform_user_id=self.platform_user_id,
+        )
+
+
+class AgentExists(Exception):
+    pass
+
+
+class AgentRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @staticmethod
+    def _record(row: Mapping[str, Any]) -> AgentRecord:
+        return AgentRecord(
+            name=row["name"],
+            platform=row["platform"],
+            owner_id=row["owner_id"],
+            display_name=row["display_name"],
+            kind=row["kind"],
+            platform_user_id=row["platform_user_id"],
+            avatar_url=row["avatar_url"],
+            created_at=row["created_at"],
+        )
+
+    async def register(self, agent: AgentRecord) -> AgentRecord:
+        if not agent.name or any(c.isspace() or c == ":" for c in agent.name):
+            raise ValueError(f"an agent name must be non-empty, without spaces or ':', got {agent.name!r}")
+        if await self.get(agent.name) is not None:
+            raise AgentExists(f"an agent named {agent.name!r} is already registered")
+        created = agent.created_at or time.time()
+        await self.db.execute(
+            "INSERT INTO agents (name, platform, owner_id, display_name, kind, platform_user_id, avatar_url, "
+            "created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                agent.name,
+                agent.platform,
+                agent.owner_id,
+                agent.display_name,
+                agent.kind,
+                agent.platform_user_id,
+                agent.avatar_url,
+                created,
+            ),
+        )
+        return await self.get(agent.name)  # type: ignore[return-value]
+
+    async def get(self, name: str) -> AgentRecord | None:
+        row = await self.db.fetchone("SELECT * FROM agents WHERE name = ?", (name,))
+        return self._record(row) if row else None
+
+    async def by_platform_user(self, platform: str, user_id: str) -> AgentRecord | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM agents WHERE platform = ? AND platform_user_id = ?", (platform, user_id)
+        )
+        return self._record(row) if row else None
+
+    async def list(self, owner_id: str | None = None) -> list[AgentRecord]:
+        if owner_id is None:
+            rows = await self.db.fetchall("SELECT * FROM agents ORDER BY name")
+        else:
+            rows = await self.db.fetchall("SELECT * FROM agents WHERE owner_id = ? ORDER BY name", (owner_id,))
+        return [self._record(r) for r in rows]
+
+    async def update(self, name: str, **fields: Any) -> AgentRecord | None:
+        allowed = {"display_name", "avatar_url", "platform_user_id", "kind", "owner_id"}
+        bad = set(fields) - allowed
+        if bad:
+            raise ValueError(f"cannot update agent field(s) {sorted(bad)}")
+        if fields:
+            assignments = ", ".join(f"{k} = ?" for k in fields)
+            await self.db.execute(f"UPDATE agents SET {assignments} WHERE name = ?", (*fields.values(), name))
+        return await self.get(name)
+
+    async def delete(self, name: str) -> bool:
+        return await self.db.execute("DELETE FROM agents WHERE name = ?", (name,)) > 0
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    id: int
+    at: float
+    room: str
+    agent: str
+    verdict: str
+    rule: str
+    reason: str
+    text_hash: str
+    text: str | None
+    scores: Mapping[str, float]
+    message_id: str | None
+
+
+class DecisionLog:
+    """Every decision the agent publisher made, committed before it is reported to anyone."""
+
+    def __init__(self, db: Database, *, store_text: bool = False) -> None:
+        self.db = db
+        self.store_text = store_text
+
+    async def record(
+        self,
+        *,
+        at: float,
+        room: Room,
+        agent: str,
+        verdict: str,
+        rule: str,
+        reason: str,
+        text: str,
+        scores: Mapping[str, float],
+    ) -> int:
+        return await self.db.execute(
+            "INSERT INTO decisions (at, room, agent, verdict, rule, reason, text_hash, text, scores) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                at,
+                room.key,
+                agent,
+                verdict,
+                rule,
+                reason,
+                text_hash(text),
+                text if self.store_text else None,
+                json.dumps(dict(scores), sort_keys=True),
+            ),
+        )
+
+    async def set_message_id(self, decision_id: int, message_id: str) -> None:
+        await self.db.execute("UPDATE decisions SET message_id = ? WHERE id = ?", (message_id, decision_id))
+
+    async def count(self) -> int:
+        row = await self.db.fetchone("SELECT COUNT(*) AS n FROM decisions")
+        return int(row["n"]) if row else 0
+
+    async def recent(self, limit: int = 50, room: Room | None = None) -> list[DecisionRecord]:
+        if room is None:
+            rows = await self.db.fetchall("SELECT * FROM decisions ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = await self.db.fetchall(
+                "SELECT * FROM decisions WHERE room = ? ORDER BY id DESC LIMIT ?", (room.key, limit)
+            )
+        return [
+            DecisionRecord(
+                id=r["id"],
+                at=r["at"],
+                room=r["room"],
+                agent=r["agent"],
+                verdict=r["verdict"],
+                rule=r["rule"],
+                reason=r["reason"],
+                text_hash=r["text_hash"],
+                text=r["text"],
+                scores=json.loads(r["scores"]),
+                message_id=r["message_id"],
+            )
+            for r in rows
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRecord:
+    kind: str
+    key: str
+    due_at: float
+    payload: Mapping[str, Any]
+
+
+class TimerRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def upsert(self, kind: str, key: str, due_at: float, payload: Mapping[str, Any]) -> None:
+        await self.db.execute(
+            "INSERT INTO timers (kind, key, due_at, payload) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(kind, key) DO UPDATE SET due_at = excluded.due_at, payload = excluded.payload",
+            (kind, key, due_at, json.dumps(dict(payload), sort_keys=True)),
+        )
+
+    async def delete(self, kind: str, key: str) -> bool:
+        return await self.db.execute("DELETE FROM timers WHERE kind = ? AND key = ?", (kind, key)) > 0
+
+    async def all(self) -> list[TimerRecord]:
+        rows = await self.db.fetchall("SELECT * FROM timers ORDER BY due_at")
+        return [TimerRecord(r["kind"], r["key"], r["due_at"], json.loads(r["payload"])) for r in rows]
+
+    async def get(self, kind: str, key: str) -> TimerRecord | None:
+        row = await self.db.fetchone("SELECT * FROM timers WHERE kind = ? AND key = ?", (kind, key))
+        return TimerRecord(row["kind"], row["key"], row["due_at"], json.loads(row["payload"])) if row else None

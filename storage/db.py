@@ -1,0 +1,177 @@
+"""The SQLite database: one file, WAL mode, versioned forward migrations per component.
+
+Each component (``core``, ``moderation``, ``presence`` ...) owns an ordered list of migrations; the
+``schema_version`` table records how far each has been applied. Migrations only move forward; each runs in a
+transaction together with its version bump, so a crash leaves the database at the previous version, never in
+between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.logging import get_logger
+
+log = get_logger("steward.storage")
+
+MigrationStep = str | Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    step: MigrationStep  # SQL script, or an async function for data migrations
+
+
+class MigrationError(Exception):
+    pass
+
+
+_BOOTSTRAP = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    component TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS schema_history (
+    component TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    applied_at REAL NOT NULL,
+    PRIMARY KEY (component, version)
+);
+"""
+
+
+class Database:
+    """An aiosqlite connection with a write lock: SQLite allows one writer, and the lock keeps our own
+    transactions from interleaving on the shared connection."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("the database is not open")
+        return self._conn
+
+    async def open(self) -> None:
+        if self.path != Path(":memory:"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.executescript(_BOOTSTRAP)
+        self._conn = conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def __aenter__(self) -> Database:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- transactions and queries ------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back if the block raises."""
+        async with self._write_lock:
+            conn = self.conn
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Run one write statement in its own transaction; return lastrowid (or rowcount for updates)."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(sql, params)
+            return cursor.lastrowid if sql.lstrip().upper().startswith("INSERT") else cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    # --- migrations ----------------------------------------------------------------------------------------------
+
+    async def schema_version(self, component: str) -> int:
+        row = await self.fetchone("SELECT version FROM schema_version WHERE component = ?", (component,))
+        return int(row["version"]) if row else 0
+
+    async def migrate(self, component: str, migrations: Sequence[Migration]) -> int:
+        """Apply the migrations of ``component`` newer than its recorded version; return the new version."""
+        versions = [m.version for m in migrations]
+        if versions != list(range(1, len(versions) + 1)):
+            raise MigrationError(f"{component}: migrations must be numbered 1..n in order, got {versions}")
+        current = await self.schema_version(component)
+        if current > len(migrations):
+            raise MigrationError(
+                f"{component}: the database is at schema version {current}, newer than this code knows "
+                f"({len(migrations)}); refusing to run an older Steward on it"
+            )
+        for migration in migrations[current:]:
+            async with self.transaction() as conn:
+                if isinstance(migration.step, str):
+                    for statement in _statements(migration.step):
+                        await conn.execute(statement)
+                else:
+                    await migration.step(conn)
+                now = time.time()
+                await conn.execute(
+                    "INSERT INTO schema_version (component, version, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(component) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at",
+                    (component, migration.version, now),
+                )
+                await conn.execute(
+                    "INSERT INTO schema_history (component, version, name, applied_at) VALUES (?, ?, ?, ?)",
+                    (component, migration.version, migration.name, now),
+                )
+            log.info("migration_applied", component=component, version=migration.version, name=migration.name)
+        return max(current, len(migrations))
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (executescript would COMMIT our transaction)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
