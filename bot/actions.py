@@ -173,6 +173,7 @@ class ActionResult:
     ok: bool
     message_id: str | None = None
     error: str | None = None
+    channel_id: str | None = None  # where the message went (a DM channel, or the fallback room's channel)
     # The adapter did something else than asked and says so (e.g. "dm_failed_posted_in_fallback").
     note: str | None = None
 

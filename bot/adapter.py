@@ -51,6 +51,10 @@ class Adapter:
             return ActionResult.failed(f"the {self.platform} adapter does not support {type(action).__name__}")
         return await performer(self, action)
 
+    async def setup(self, app: StewardApp) -> None:
+        """Before the HTTP server starts: register routes (Slack HTTP mode) and read config. No network yet."""
+        self.app = app
+
     async def start(self, app: StewardApp) -> None:
         """Connect to the platform and begin feeding events into ``app``; return once connected."""
         self.app = app

@@ -96,6 +96,8 @@ class StewardApp:
         self.commands = CommandRegistry()
         self.cogs = CogRegistry(self)
         self.health_probes: dict[str, Callable[[], dict[str, Any]]] = {}
+        # Named services one cog offers another without importing it (e.g. "text_scorer" from the toxicity cog).
+        self.services: dict[str, Any] = {}
         self._adapters_given = list(adapters) if adapters is not None else None
         self.adapters: list[Adapter] = []
         use_http = settings.http.enabled if http is None else http
@@ -122,6 +124,7 @@ class StewardApp:
         self.adapters = self._adapters_given if self._adapters_given is not None else build_adapters(self.settings)
         for adapter in self.adapters:
             self.router.add(adapter)
+            await adapter.setup(self)
         if self.http is not None:
             await self.http.start()
         for adapter in self.adapters:

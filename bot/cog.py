@@ -50,6 +50,7 @@ class CogContext:
         self._timer_kinds: list[str] = []
         self._jobs: list[str] = []
         self._health: list[str] = []
+        self._services: list[str] = []
 
     # shortcuts to the app's parts
     @property
@@ -115,6 +116,23 @@ class CogContext:
         self.app.health_probes[name] = probe
         self._health.append(name)
 
+    def provide(self, name: str, service: Any) -> None:
+        """Offer ``service`` to other cogs as ``app.services[name]``."""
+        if name in self.app.services:
+            raise ValueError(f"service {name!r} is already provided")
+        self.app.services[name] = service
+        self._services.append(name)
+
+    def service(self, name: str) -> Any:
+        return self.app.services.get(name)
+
+    def add_routes(self, routes: list[Any]) -> None:
+        """Add aiohttp routes to Steward's HTTP server (call from ``cog_load``; the server starts after cogs)."""
+        if self.app.http is None:
+            self.log.info("http_disabled_routes_skipped", count=len(routes))
+            return
+        self.app.http.add_routes(routes)
+
     def rollback(self) -> None:
         app = self.app
         app.bus.unsubscribe_owner(self.name)
@@ -126,9 +144,12 @@ class CogContext:
             app.scheduler.remove_job(job_id)
         for name in self._health:
             app.health_probes.pop(name, None)
+        for name in self._services:
+            app.services.pop(name, None)
         self._timer_kinds.clear()
         self._jobs.clear()
         self._health.clear()
+        self._services.clear()
 
 
 class Cog:

@@ -36,14 +36,15 @@ SECTION_MODELS: dict[str, str] = {
     "discord": "adapters.discord.config:DiscordSettings",
     "slack": "adapters.slack.config:SlackSettings",
     "moderator": "cogs.moderator.config:ModeratorSettings",
-    "toxicity": "cogs.moderator.toxicity.config:ToxicitySettings",
+    "toxicity": "cogs.toxicity.config:ToxicitySettings",
     "sentiment": "cogs.sentiment.config:SentimentSettings",
     "presence": "cogs.presence.config:PresenceSettings",
     "conversation": "cogs.conversation.config:ConversationSettings",
 }
 ADAPTER_SECTIONS = frozenset({"console", "discord", "slack"})
 
-KNOWN_COGS = ("moderator", "sentiment", "presence", "conversation")
+# In load order: toxicity provides the scorer the moderator uses; the moderator gates before presence holds drafts.
+KNOWN_COGS = ("toxicity", "moderator", "sentiment", "presence", "conversation")
 
 
 class ConfigError(Exception):

@@ -158,6 +158,16 @@ class FeedbackRecorded(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class InvitationRequested(Event):
+    """Someone (a user, an agent, or the system on a topic or sentiment trigger) wants ``agent`` in ``room``."""
+
+    agent: str
+    room: Room
+    inviter: Actor
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InvitationDecided(Event):
     invitation_id: int
     agent: str
