@@ -126,7 +126,12 @@ class StewardApp:
             self.router.add(adapter)
             await adapter.setup(self)
         if self.http is not None:
-            await self.http.start()
+            try:
+                await self.http.start()
+            except OSError as exc:
+                # The chat and the moderation go on without /healthz and /metrics; health says so.
+                log.error("http_unavailable", host=self.http.host, port=self.http.port, error=str(exc))
+                self.health_probes["http"] = lambda: {"up": False, "error": str(exc)}
         for adapter in self.adapters:
             await adapter.start(self)
             log.info("adapter_started", platform=adapter.platform)

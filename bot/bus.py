@@ -127,9 +127,10 @@ class EventBus:
             shard.worker = None
 
     async def join(self) -> None:
-        """Wait until every queued event has been handled."""
-        for shard in self._shards:
-            await shard.queue.join()
+        """Wait until every queued event has been handled, including events those handlers published."""
+        while any(shard.queue._unfinished_tasks for shard in self._shards):
+            for shard in self._shards:
+                await shard.queue.join()
 
     @property
     def pending(self) -> int:

@@ -4,6 +4,9 @@
 before arming the job, the handler registered for ``kind`` runs when it is due, and the row is deleted only after
 the handler returned. At start, ``rearm()`` arms every stored timer again; one that fell due while the bot was down
 runs at once.
+
+With a ``ManualClock`` (replays, tests) time is not the wall's: durable timers are not armed on APScheduler and
+fire when ``fire_due()`` is called after the clock moved.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, ManualClock, SystemClock
 from bot.logging import get_logger
 from storage.core import TimerRepository
 
@@ -87,6 +90,8 @@ class Scheduler:
         return f"timer:{kind}:{key}"
 
     def _arm(self, kind: str, key: str, due_at: float) -> None:
+        if isinstance(self.clock, ManualClock):
+            return
         run_at = datetime.fromtimestamp(max(due_at, self.clock.now()), UTC)
         self.aps.add_job(
             self._fire, "date", run_date=run_at, args=(kind, key), id=self._job_id(kind, key), replace_existing=True
