@@ -196,3 +196,14 @@ class TrendShifted(Event):
     metric: str
     before: float
     after: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentRemovalRequested(Event):
+    """Someone (a user, or the conversation moderator) wants ``agent`` out of ``room``; the presence coordinator
+    decides and performs it (``RemoveAgentFromChannel``) and announces ``AgentLeft``."""
+
+    agent: str
+    room: Room
+    reason: str
+    requested_by: Actor
