@@ -72,6 +72,8 @@ class SettingsFactory:
             "database": {"path": str(self.tmp_path / "steward.db")},
             "http": {"enabled": False},
             "logging": {"level": "WARNING"},
+            # No test may start a model download; toxicity tests pass their own section.
+            "toxicity": {"enabled": False},
         }
         data.update(self.base)
         data.update(sections)
