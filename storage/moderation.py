@@ -1,0 +1,479 @@
+"""The moderator's storage: hot rule state in memory, and cases, suspensions and warning points in SQLite.
+
+*Hot state* (``RoomStateStore``) is what the rules read on every agent message: each room's last few messages
+(payload keys and sketches, authors, reply depths; never text), each agent's cross-room token bucket and recent
+rejections. ``InMemoryRoomState`` keeps each remembered message as one packed ``bytes`` record so that a room costs
+well under 2 KiB, and forgets rooms that fell idle (by event time, so replays behave the same) or the idlest room
+when there are too many. A shared backend (Redis) can implement the same interface.
+
+*Durable state* is what must survive a restart: cases (append-only, numbered per server), suspensions, and
+humans' warning points.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from policy.moderation import AuthorKind, Bucket, Recent
+from storage.db import Database, Migration
+
+# --- hot state ----------------------------------------------------------------------------------------------------
+
+# at, message-id hash, payload key, author index, depth, kind; then the sketch as uint32s.
+_HEAD = struct.Struct("<dqqIHB")
+
+
+def message_hash(message_id: str) -> int:
+    """The in-memory key of a message id (ids are never kept as strings: they would cost more than the rest)."""
+    return hash(message_id) or 1
+
+
+class RoomStateStore(Protocol):
+    def history(self, room_key: str) -> list[Recent]: ...
+
+    def remember(self, room_key: str, recent: Recent) -> None: ...
+
+    def global_bucket(self, agent: str) -> Bucket | None: ...
+
+    def set_global_bucket(self, agent: str, bucket: Bucket) -> None: ...
+
+    def rejections(self, agent: str, scope: str) -> list[float]: ...
+
+    def set_rejections(self, agent: str, scope: str, times: list[float]) -> None: ...
+
+    def evict_idle(self) -> int: ...
+
+
+class _Room:
+    __slots__ = ("entries", "last_at")
+
+    def __init__(self) -> None:
+        self.entries: list[bytes] = []
+        self.last_at = 0.0
+
+
+class InMemoryRoomState:
+    """``RoomStateStore`` in this process. Not shared between processes; lost at restart by design (it is a
+    window over the last minutes, rebuilt as messages arrive)."""
+
+    def __init__(self, *, history_size: int = 12, max_rooms: int = 100_000, idle_seconds: float = 3600.0) -> None:
+        if history_size < 1 or max_rooms < 1:
+            raise ValueError("history_size and max_rooms must be positive")
+        self.history_size = history_size
+        self.max_rooms = max_rooms
+        self.idle_seconds = idle_seconds
+        self._rooms: OrderedDict[str, _Room] = OrderedDict()
+        self._author_ids: dict[str, int] = {"": 0}
+        self._authors: list[str] = [""]
+        self._buckets: dict[str, Bucket] = {}
+        self._rejections: dict[tuple[str, str], list[float]] = {}
+        self.watermark = 0.0  # the latest event time seen: "now" for eviction
+        self.evicted = 0
+
+    @property
+    def room_count(self) -> int:
+        return len(self._rooms)
+
+    def _author_id(self, name: str) -> int:
+        found = self._author_ids.get(name)
+        if found is None:
+            found = self._author_ids[name] = len(self._authors)
+            self._authors.append(name)
+        return found
+
+    def history(self, room_key: str) -> list[Recent]:
+        room = self._rooms.get(room_key)
+        if room is None:
+            return []
+        authors = self._authors
+        out = []
+        for raw in room.entries:
+            at, message, key, author, depth, kind = _HEAD.unpack_from(raw)
+            sketch = (
+                struct.unpack_from(f"<{(len(raw) - _HEAD.size) // 4}I", raw, _HEAD.size)
+                if len(raw) > _HEAD.size
+                else ()
+            )
+            out.append(Recent(at, authors[author], AuthorKind(kind), message, depth, key, sketch))
+        return out
+
+    def remember(self, room_key: str, recent: Recent) -> None:
+        room = self._rooms.get(room_key)
+        if room is None:
+            room = self._rooms[room_key] = _Room()
+            if len(self._rooms) > self.max_rooms:
+                self._rooms.popitem(last=False)
+                self.evicted += 1
+        else:
+            self._rooms.move_to_end(room_key)
+        raw = _HEAD.pack(
+            recent.at,
+            recent.message,
+            recent.key,
+            self._author_id(recent.author),
+            min(recent.depth, 0xFFFF),
+            int(recent.kind),
+        )
+        if recent.sketch:
+            raw += struct.pack(f"<{len(recent.sketch)}I", *recent.sketch)
+        entries = room.entries
+        entries.append(raw)
+        if len(entries) > self.history_size:
+            del entries[0]
+        room.last_at = max(room.last_at, recent.at)
+        if recent.at > self.watermark:
+            self.watermark = recent.at
+
+    def global_bucket(self, agent: str) -> Bucket | None:
+        return self._buckets.get(agent)
+
+    def set_global_bucket(self, agent: str, bucket: Bucket) -> None:
+        self._buckets[agent] = bucket
+
+    def rejections(self, agent: str, scope: str) -> list[float]:
+        return list(self._rejections.get((agent, scope), ()))
+
+    def set_rejections(self, agent: str, scope: str, times: list[float]) -> None:
+        if times:
+            self._rejections[(agent, scope)] = times
+        else:
+            self._rejections.pop((agent, scope), None)
+
+    def evict_idle(self) -> int:
+        """Forget rooms with no message for ``idle_seconds`` before the latest event seen; return how many."""
+        cutoff = self.watermark - self.idle_seconds
+        gone = 0
+        # Rooms are ordered by last activity: the idle ones are at the front.
+        while self._rooms:
+            key, room = next(iter(self._rooms.items()))
+            if room.last_at >= cutoff:
+                break
+            del self._rooms[key]
+            gone += 1
+        for agent, bucket in list(self._buckets.items()):
+            if bucket.updated_at < cutoff:
+                del self._buckets[agent]
+        for scope, times in list(self._rejections.items()):
+            if not times or times[-1] < cutoff:
+                del self._rejections[scope]
+        self.evicted += gone
+        return gone
+
+
+# --- durable state ------------------------------------------------------------------------------------------------
+
+MODERATION_MIGRATIONS: list[Migration] = [
+    Migration(
+        1,
+        "cases, suspensions, warning points",
+        """
+        CREATE TABLE moderation_cases (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            server TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            room TEXT NOT NULL,
+            at REAL NOT NULL,
+            target_kind TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            target_name TEXT NOT NULL DEFAULT '',
+            verdict TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            action TEXT NOT NULL DEFAULT '',
+            scores TEXT NOT NULL DEFAULT '{}',
+            text_hash TEXT NOT NULL,
+            text TEXT,
+            message_id TEXT,
+            log_only INTEGER NOT NULL DEFAULT 0,
+            points REAL NOT NULL DEFAULT 0,
+            suspension_id INTEGER,
+            pardoned INTEGER NOT NULL DEFAULT 0,
+            pardoned_at REAL,
+            pardoned_by TEXT,
+            pardon_reason TEXT,
+            UNIQUE (server, number)
+        );
+        CREATE INDEX moderation_cases_target ON moderation_cases (server, target_id, number);
+        CREATE TABLE moderation_suspensions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            agent TEXT NOT NULL,
+            server TEXT NOT NULL,
+            room TEXT,
+            started_at REAL NOT NULL,
+            until REAL NOT NULL,
+            reason TEXT NOT NULL,
+            case_number INTEGER,
+            ended_at REAL,
+            ended_by TEXT
+        );
+        CREATE INDEX moderation_suspensions_open ON moderation_suspensions (agent) WHERE ended_at IS NULL;
+        CREATE TABLE moderation_points (
+            server TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            points REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (server, user_id)
+        );
+        """,
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    id: int
+    server: str  # "platform:server": numbering is per server
+    number: int
+    room: str
+    at: float
+    target_kind: str
+    target_id: str
+    target_name: str
+    verdict: str
+    rule: str
+    reason: str
+    action: str
+    scores: Mapping[str, float]
+    text_hash: str
+    text: str | None
+    message_id: str | None
+    log_only: bool
+    points: float
+    suspension_id: int | None
+    pardoned: bool
+    pardoned_at: float | None
+    pardoned_by: str | None
+    pardon_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewCase:
+    server: str
+    room: str
+    at: float
+    target_kind: str
+    target_id: str
+    target_name: str
+    verdict: str
+    rule: str
+    reason: str
+    text_hash: str
+    action: str = ""
+    scores: Mapping[str, float] | None = None
+    text: str | None = None
+    message_id: str | None = None
+    log_only: bool = False
+    points: float = 0.0
+
+
+def _case(row: Mapping[str, Any]) -> CaseRecord:
+    return CaseRecord(
+        id=row["id"],
+        server=row["server"],
+        number=row["number"],
+        room=row["room"],
+        at=row["at"],
+        target_kind=row["target_kind"],
+        target_id=row["target_id"],
+        target_name=row["target_name"],
+        verdict=row["verdict"],
+        rule=row["rule"],
+        reason=row["reason"],
+        action=row["action"],
+        scores=json.loads(row["scores"]),
+        text_hash=row["text_hash"],
+        text=row["text"],
+        message_id=row["message_id"],
+        log_only=bool(row["log_only"]),
+        points=row["points"],
+        suspension_id=row["suspension_id"],
+        pardoned=bool(row["pardoned"]),
+        pardoned_at=row["pardoned_at"],
+        pardoned_by=row["pardoned_by"],
+        pardon_reason=row["pardon_reason"],
+    )
+
+
+class CaseRepository:
+    """Append-only moderation cases. A pardon is recorded on the case; nothing is ever deleted."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def open(self, case: NewCase) -> CaseRecord:
+        # The number is allocated inside the write transaction, so two writers can never take the same one.
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM moderation_cases WHERE server = ?", (case.server,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            number = int(row["n"])
+            cursor = await conn.execute(
+                "INSERT INTO moderation_cases (server, number, room, at, target_kind, target_id, target_name, "
+                "verdict, rule, reason, action, scores, text_hash, text, message_id, log_only, points) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    case.server,
+                    number,
+                    case.room,
+                    case.at,
+                    case.target_kind,
+                    case.target_id,
+                    case.target_name,
+                    case.verdict,
+                    case.rule,
+                    case.reason,
+                    case.action,
+                    json.dumps(dict(case.scores or {}), sort_keys=True),
+                    case.text_hash,
+                    case.text,
+                    case.message_id,
+                    int(case.log_only),
+                    case.points,
+                ),
+            )
+            case_id = cursor.lastrowid
+        found = await self.get_by_id(case_id)
+        assert found is not None
+        return found
+
+    async def get_by_id(self, case_id: int) -> CaseRecord | None:
+        row = await self.db.fetchone("SELECT * FROM moderation_cases WHERE id = ?", (case_id,))
+        return _case(row) if row else None
+
+    async def get(self, server: str, number: int) -> CaseRecord | None:
+        row = await self.db.fetchone("SELECT * FROM moderation_cases WHERE server = ? AND number = ?", (server, number))
+        return _case(row) if row else None
+
+    async def list(self, server: str, *, target: str | None = None, limit: int = 10) -> list[CaseRecord]:
+        if target is None:
+            rows = await self.db.fetchall(
+                "SELECT * FROM moderation_cases WHERE server = ? ORDER BY number DESC LIMIT ?", (server, limit)
+            )
+        else:
+            rows = await self.db.fetchall(
+                "SELECT * FROM moderation_cases WHERE server = ? AND (target_id = ? OR target_name = ?) "
+                "ORDER BY number DESC LIMIT ?",
+                (server, target, target, limit),
+            )
+        return [_case(r) for r in rows]
+
+    async def link_suspension(self, case_id: int, suspension_id: int) -> None:
+        await self.db.execute("UPDATE moderation_cases SET suspension_id = ? WHERE id = ?", (suspension_id, case_id))
+
+    async def pardon(self, case_id: int, *, at: float, by: str, reason: str) -> bool:
+        """Record a pardon; False when the case was already pardoned."""
+        changed = await self.db.execute(
+            "UPDATE moderation_cases SET pardoned = 1, pardoned_at = ?, pardoned_by = ?, pardon_reason = ? "
+            "WHERE id = ? AND pardoned = 0",
+            (at, by, reason, case_id),
+        )
+        return changed > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Suspension:
+    id: int
+    agent: str
+    server: str  # "platform:server"
+    room: str | None  # a room key, or None for the whole server
+    started_at: float
+    until: float
+    reason: str
+    case_number: int | None
+    ended_at: float | None = None
+    ended_by: str | None = None
+
+    def covers(self, server: str, room_key: str, at: float) -> bool:
+        return (
+            self.ended_at is None
+            and self.started_at <= at < self.until
+            and self.server == server
+            and (self.room is None or self.room == room_key)
+        )
+
+
+def _suspension(row: Mapping[str, Any]) -> Suspension:
+    return Suspension(
+        id=row["id"],
+        agent=row["agent"],
+        server=row["server"],
+        room=row["room"],
+        started_at=row["started_at"],
+        until=row["until"],
+        reason=row["reason"],
+        case_number=row["case_number"],
+        ended_at=row["ended_at"],
+        ended_by=row["ended_by"],
+    )
+
+
+class SuspensionRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(
+        self,
+        *,
+        agent: str,
+        server: str,
+        room: str | None,
+        started_at: float,
+        until: float,
+        reason: str,
+        case_number: int | None,
+    ) -> Suspension:
+        suspension_id = await self.db.execute(
+            "INSERT INTO moderation_suspensions (agent, server, room, started_at, until, reason, case_number) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (agent, server, room, started_at, until, reason, case_number),
+        )
+        found = await self.get(suspension_id)
+        assert found is not None
+        return found
+
+    async def get(self, suspension_id: int) -> Suspension | None:
+        row = await self.db.fetchone("SELECT * FROM moderation_suspensions WHERE id = ?", (suspension_id,))
+        return _suspension(row) if row else None
+
+    async def open(self) -> list[Suspension]:
+        rows = await self.db.fetchall("SELECT * FROM moderation_suspensions WHERE ended_at IS NULL ORDER BY id")
+        return [_suspension(r) for r in rows]
+
+    async def end(self, suspension_id: int, *, at: float, by: str) -> bool:
+        changed = await self.db.execute(
+            "UPDATE moderation_suspensions SET ended_at = ?, ended_by = ? WHERE id = ? AND ended_at IS NULL",
+            (at, by, suspension_id),
+        )
+        return changed > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Points:
+    points: float
+    updated_at: float
+
+
+class PointsRepository:
+    """Humans' warning points per server (stored as last value and time; decay is applied by the reader)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, server: str, user_id: str) -> Points | None:
+        row = await self.db.fetchone(
+            "SELECT points, updated_at FROM moderation_points WHERE server = ? AND user_id = ?", (server, user_id)
+        )
+        return Points(row["points"], row["updated_at"]) if row else None
+
+    async def set(self, server: str, user_id: str, points: float, at: float) -> None:
+        await self.db.execute(
+            "INSERT INTO moderation_points (server, user_id, points, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(server, user_id) DO UPDATE SET points = excluded.points, updated_at = excluded.updated_at",
+            (server, user_id, points, at),
+        )
