@@ -321,9 +321,10 @@ def cut_to_limit(text: str, limit: int, ellipsis: str = "…") -> str:
         return text
     room = max(0, limit - len(ellipsis))
     cut = text[:room]
-    space = cut.rfind(" ")
-    if space >= room - 40 and space > 0:
-        cut = cut[:space]
+    if not text[room].isspace():
+        space = cut.rfind(" ")
+        if space >= room - 40 and space > 0:
+            cut = cut[:space]
     return cut.rstrip() + ellipsis
 
 

@@ -1,0 +1,308 @@
+from __future__ import annotations
+
+import pytest
+
+from policy.moderation import (
+    AuthorKind,
+    Bucket,
+    LadderStep,
+    MatchMode,
+    Recent,
+    bucket_level,
+    bucket_take,
+    check_pattern,
+    compile_filters,
+    cooldown_reason,
+    cut_to_limit,
+    decayed_points,
+    depth_reason,
+    duplicate_reason,
+    find_mass_mentions,
+    ladder_step,
+    loop_reason,
+    payload_form,
+    replay_bucket,
+    reply_depth,
+    strip_mass_mentions,
+    within_window,
+)
+from policy.moderation_text import normalize, shingle_sketch
+
+A, H = AuthorKind.AGENT, AuthorKind.HUMAN
+
+
+def agent(at: float, name: str, text: str = "", *, depth: int = 0, message: int = 0) -> Recent:
+    norm = normalize(text)
+    return Recent(at, name, A, message, depth, hash(norm) or 1, shingle_sketch(norm))
+
+
+def human(at: float, message: int = 0) -> Recent:
+    return Recent(at, "", H, message, 0, 0, ())
+
+
+# --- duplicates ---------------------------------------------------------------------------------------------------
+
+
+def dup(
+    text: str,
+    earlier: list[tuple[float, str, str]],
+    *,
+    author: str = "a",
+    at: float = 100.0,
+    window: float = 60.0,
+    any_agent: bool = False,
+    mode: MatchMode = MatchMode.NEAR,
+    humans: tuple[float, ...] = (),
+) -> str | None:
+    """Judge ``text`` against agent messages ``(at, author, text)`` keyed the way ``mode`` keys payloads."""
+
+    def key(t: str) -> int:
+        return hash(payload_form(t, normalize(t), mode)) or 1
+
+    history = sorted(
+        [Recent(t_at, name, A, 0, 0, key(t), shingle_sketch(normalize(t))) for t_at, name, t in earlier]
+        + [human(h) for h in humans]
+    )
+    return duplicate_reason(
+        author=author,
+        key=key(text),
+        sketch=shingle_sketch(normalize(text)),
+        at=at,
+        history=history,
+        window=window,
+        any_agent=any_agent,
+        near_threshold=0.8,
+        mode=mode,
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "earlier", "now", "rejected"),
+    [
+        (MatchMode.EXACT, "Hello there", "Hello there", True),
+        (MatchMode.EXACT, "Hello there", "hello there", False),
+        (MatchMode.CASE_INSENSITIVE, "Hello there", "HELLO THERE", True),
+        (MatchMode.CASE_INSENSITIVE, "Hello there", "Hello  there", False),
+        (MatchMode.NORMALIZED, "Hello there", "  héllo\u200b   THERE ", True),
+        (MatchMode.NORMALIZED, "buy paypal now", "buy раураl now", True),  # Cyrillic look-alikes
+        (MatchMode.NORMALIZED, "Hello there", "Hello there!", False),
+        (
+            MatchMode.NEAR,
+            "the meeting is moved to thursday at noon",
+            "the meeting is moved to thursday at noon!!",
+            True,
+        ),
+        (MatchMode.NEAR, "the meeting is moved to thursday at noon", "lunch options near the office today", False),
+    ],
+)
+def test_duplicate_modes(mode: MatchMode, earlier: str, now: str, rejected: bool) -> None:
+    reason = dup(now, [(90.0, "a", earlier)], mode=mode)
+    assert (reason is not None) is rejected
+
+
+def test_duplicate_window_author_and_any_agent() -> None:
+    history = [(10.0, "a", "same words"), (95.0, "b", "other words")]
+    assert dup("same words", history, window=60.0) is None  # too old
+    assert dup("same words", history, window=120.0) is not None
+    history = [(95.0, "b", "same words")]
+    assert dup("same words", history) is None  # another agent's payload
+    reason = dup("same words", history, any_agent=True)
+    assert reason is not None and "agent b" in reason
+
+
+def test_duplicate_ignores_humans() -> None:
+    assert dup("anything", [], humans=(95.0,)) is None
+    assert dup("anything", [(90.0, "a", "anything")], humans=(95.0,)) is not None
+
+
+# --- cooldown -----------------------------------------------------------------------------------------------------
+
+
+def test_token_bucket_burst_then_rate() -> None:
+    bucket = None
+    allowed = []
+    for t in [0.0, 0.1, 0.2, 0.3, 2.3, 2.4, 4.3]:
+        level = bucket_level(bucket, t, interval=2.0, burst=3)
+        ok = cooldown_reason(level, 2.0, 3, "in this room") is None
+        allowed.append(ok)
+        if ok:
+            bucket = bucket_take(bucket, t, 2.0, 3)
+    assert allowed == [True, True, True, False, True, False, True]
+
+
+def test_bucket_replay_and_refill_cap() -> None:
+    assert replay_bucket([], 1.0, 3) is None
+    bucket = replay_bucket([0.0, 0.0, 0.0], 1.0, 3)
+    assert bucket == Bucket(0.0, 0.0)
+    assert bucket_level(bucket, 100.0, 1.0, 3) == 3.0  # never above the burst
+    reason = cooldown_reason(0.25, 2.0, 3, "across rooms")
+    assert reason is not None and "across rooms" in reason and "1.5s" in reason
+
+
+# --- loops ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("turns", "author", "limit", "rejected", "shape"),
+    [
+        (["a", "b", "a", "b"], "a", 3, True, "a ↔ b"),  # 3 exchanges happened, a 4th is refused
+        (["a", "b", "a"], "b", 3, False, None),  # only 2 so far
+        (["a", "b", "H", "a", "b"], "a", 3, False, None),  # a human turn reset the count
+        (["a", "b", "c", "a", "b", "c"], "a", 4, True, "a→b→c→a"),  # three-agent cycle
+        (["a", "a", "a", "a", "a"], "a", 2, False, None),  # one agent talking alone is no loop
+        (["a", "b", "a", "b"], "b", 3, False, None),  # b following itself is not an exchange
+    ],
+)
+def test_loop_rule(turns: list[str], author: str, limit: int, rejected: bool, shape: str | None) -> None:
+    history = [human(float(i)) if t == "H" else agent(float(i), t) for i, t in enumerate(turns)]
+    reason = loop_reason(
+        author=author, replying_to_agent=None, at=10.0, history=history, max_exchanges=limit, window=60.0
+    )
+    assert (reason is not None) is rejected
+    if shape is not None:
+        assert shape in reason
+
+
+def loops(history: list[Recent], *, at: float, limit: int, window: float, replying_to: str | None = None) -> bool:
+    reason = loop_reason(
+        author="a", replying_to_agent=replying_to, at=at, history=history, max_exchanges=limit, window=window
+    )
+    return reason is not None
+
+
+def test_loop_window_and_reply_target() -> None:
+    history = [agent(0.0, "a"), agent(1.0, "b"), agent(50.0, "a"), agent(51.0, "b")]
+    # Only the last two are within 20 s: one exchange.
+    assert not loops(history, at=60.0, limit=2, window=20.0)
+    assert loops(history, at=60.0, limit=1, window=20.0)
+    # Replying to another agent's message is an exchange even when the room's last speaker was oneself.
+    history = [agent(0.0, "a"), agent(1.0, "b"), agent(2.0, "a")]
+    assert loops(history, at=3.0, limit=2, window=60.0, replying_to="b")
+    assert not loops(history, at=3.0, limit=2, window=60.0)
+
+
+# --- depth -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply_to", "parent", "depth"),
+    [
+        (None, None, 0),
+        ("m1", None, 1),  # parent forgotten
+        ("m1", human(0.0), 1),
+        ("m1", agent(0.0, "a", depth=3), 4),
+    ],
+)
+def test_reply_depth(reply_to: str | None, parent: Recent | None, depth: int) -> None:
+    assert reply_depth(reply_to, parent) == depth
+
+
+def test_depth_limit() -> None:
+    assert depth_reason(5, 5) is None
+    reason = depth_reason(6, 5)
+    assert reason is not None and "6" in reason and "limit 5" in reason
+
+
+# --- filters ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("words", "patterns", "text", "hit"),
+    [
+        (("darn",), (), "well darn it", "darn"),
+        (("darn",), (), "DARN!", "darn"),
+        (("darn",), (), "ԁаrn", "darn"),  # Cyrillic look-alikes
+        (("darn",), (), "d\u200barn", "darn"),  # zero-width split
+        (("darn",), (), "darned", None),  # whole words only
+        (("two words",), (), "say two   words now", "two words"),
+        ((), (r"free\s+crypto",), "get FREE crypto now", r"free\s+crypto"),
+        ((), (r"https?://bit\.ly/\S+",), "see http://bit.ly/x1", r"https?://bit\.ly/\S+"),
+        ((), (r"(a+)+$",), "a" * 5000 + "b", None),  # catastrophic for backtracking engines; linear in RE2
+        ((), (), "anything", None),
+    ],
+)
+def test_filters_find(words: tuple[str, ...], patterns: tuple[str, ...], text: str, hit: str | None) -> None:
+    found = compile_filters(words, patterns).find(normalize(text))
+    assert (found.source if found else None) == hit
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("well darn it", "well **** it"),
+        ("Darn, DARN and darn.", "****, **** and ****."),
+        ("ԁаrn you", "**** you"),
+        ("d\u200barn!", "*****!"),  # the invisible character inside the word goes too
+    ],
+)
+def test_filters_mask(text: str, masked: str) -> None:
+    assert compile_filters(("darn",), ()).mask(text) == masked
+
+
+def test_invalid_pattern_reason() -> None:
+    assert check_pattern(r"ok\d+") is None
+    problem = check_pattern("broken(")
+    assert problem is not None and "missing )" in problem
+    assert check_pattern(r"(?<=x)y") is not None  # look-behind: not RE2
+
+
+# --- edits ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "stripped"),
+    [
+        ("@everyone look", ["@everyone"], "everyone look"),
+        ("hey @here and <!channel>", ["@here", "<!channel>"], "hey here and channel"),
+        ("<!here|here> ping", ["<!here|here>"], "here ping"),
+        ("mail me@heredoc.com", [], "mail me@heredoc.com"),
+        ("plain text", [], "plain text"),
+    ],
+)
+def test_mass_mentions(text: str, found: list[str], stripped: str) -> None:
+    assert find_mass_mentions(text) == found
+    assert strip_mass_mentions(text) == stripped
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("short", 10, "short"),
+        ("word " * 10, 20, "word word word word…"),
+        ("x" * 30, 10, "x" * 9 + "…"),
+    ],
+)
+def test_cut_to_limit(text: str, limit: int, expected: str) -> None:
+    cut = cut_to_limit(text, limit)
+    assert cut == expected and len(cut) <= limit
+
+
+# --- escalation ------------------------------------------------------------------------------------------------
+
+
+def test_within_window() -> None:
+    assert within_window([1.0, 50.0, 99.0], 100.0, 50.0) == [50.0, 99.0]
+
+
+@pytest.mark.parametrize(
+    ("points", "at", "expected"),
+    [
+        (3.0, 0.0, 3.0),
+        (3.0, 3600.0, 2.5),
+        (3.0, 36000.0, 0.0),
+        (0.0, 10.0, 0.0),
+    ],
+)
+def test_points_decay(points: float, at: float, expected: float) -> None:
+    assert decayed_points(points, 0.0, at, decay_per_hour=0.5) == pytest.approx(expected)
+
+
+LADDER = [LadderStep(1, "warn"), LadderStep(3, "timeout", 600), LadderStep(5, "timeout", 86400)]
+
+
+@pytest.mark.parametrize(
+    ("points", "step"),
+    [(0.5, None), (1.0, LADDER[0]), (2.9, LADDER[0]), (3.0, LADDER[1]), (7.0, LADDER[2])],
+)
+def test_ladder(points: float, step: LadderStep | None) -> None:
+    assert ladder_step(points, LADDER) == step
