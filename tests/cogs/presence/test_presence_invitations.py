@@ -1,0 +1,226 @@
+"""Invitations end to end on a real app (RecordingAdapter, real SQLite): policy, owner approval by buttons and
+commands, join and leave, capacity, cooldown deferral, and what the inviter is told."""
+
+from __future__ import annotations
+
+from bot.actions import (
+    AddAgentToChannel,
+    AnswerInteraction,
+    RemoveAgentFromChannel,
+    SendDirectMessage,
+    SendMessage,
+    UpdatePrompt,
+)
+from bot.events import AgentJoined, AgentLeft, ButtonPressed, FeedbackRecorded, InvitationDecided, InvitationRequested
+from bot.types import SYSTEM_ACTOR, Actor, ActorKind
+from storage.presence import InvitationStatus
+
+from .conftest import ADMIN, ALICE, BOB, OTHER_ROOM, ROOM, THIRD_ROOM, collect, last_prompt, register, run
+
+
+def press(custom_id: str, actor: Actor, interaction: str = "i1") -> ButtonPressed:
+    return ButtonPressed(actor=actor, custom_id=custom_id, room=ROOM, interaction_id=interaction)
+
+
+def texts(adapter, kind=SendMessage) -> list[str]:
+    return [a.text for a in adapter.of(kind)]
+
+
+async def test_register_set_show_and_list(papp):
+    await register(papp, "helper", "policy=users-and-agents", "max_rooms=2", "topics=python, sql ,python")
+    shown = await run(papp, "agent show helper")
+    assert "users_and_agents" in shown.text and "max rooms: 2" in shown.text and "topics: python, sql" in shown.text
+    listed = await run(papp, "agents")
+    assert "helper - owner alice" in listed.text and "in 0/2 rooms" in listed.text
+    # Only the owner (or an admin) may change the settings; bad values are named.
+    assert not (await run(papp, "agent set helper max_rooms 3", actor=BOB)).ok
+    bad = await run(papp, "agent set helper approval sometimes")
+    assert not bad.ok and "manual, auto" in bad.text
+    assert not (await run(papp, "agent register helper")).ok  # already registered
+    assert not (await run(papp, "agent register bad:name")).ok
+    directory = papp.services["agent_directory"]
+    assert await directory.topics() == {"helper": ["python", "sql"]}
+
+
+async def test_user_invitation_approved_by_the_owners_button(papp, adapter):
+    joined, decided, rewards = (
+        collect(papp, AgentJoined),
+        collect(papp, InvitationDecided),
+        collect(papp, FeedbackRecorded),
+    )
+    await register(papp)
+    reply = await run(papp, "invite helper we need help with SQL", actor=BOB)
+    assert reply.ok and "asked the owner" in reply.text
+    prompt = last_prompt(adapter)
+    assert (prompt.user_id, prompt.target_platform, prompt.kind) == ("alice", "test", "invite")
+    assert "Bob" in prompt.text and "we need help with SQL" in prompt.text
+    assert not adapter.of(AddAgentToChannel)
+
+    # Someone else's click is refused, privately.
+    await papp.bus.dispatch(press(prompt.buttons[0].custom_id, BOB, "i-bob"))
+    answer = adapter.of(AnswerInteraction)[-1]
+    assert answer.interaction_id == "i-bob" and answer.ephemeral and "Only alice" in answer.text
+    assert not adapter.of(AddAgentToChannel)
+
+    await papp.bus.dispatch(press(prompt.buttons[0].custom_id, ALICE, "i-alice"))
+    await papp.bus.join()
+    assert [a.agent.name for a in adapter.of(AddAgentToChannel)] == ["helper"]
+    assert "joined" in adapter.of(AnswerInteraction)[-1].text
+    assert any("helper joined" in t for t in texts(adapter, UpdatePrompt))
+    assert any("joined (invited by Bob)" in t for t in texts(adapter))  # announced in the room
+    assert any("Invitation #1: helper joined" in t for t in texts(adapter))  # the inviter is told
+    assert [(e.agent, e.room) for e in joined] == [("helper", ROOM)]
+    assert [(d.outcome, d.invitation_id) for d in decided] == [("accepted", 1)]
+    assert [(r.reward, r.source) for r in rewards] == [(0.5, "explicit.owner")]
+
+    # A second click learns that it is decided; nothing happens twice.
+    await papp.bus.dispatch(press(prompt.buttons[0].custom_id, ALICE, "i-again"))
+    assert "already decided" in adapter.of(AnswerInteraction)[-1].text
+    assert len(adapter.of(AddAgentToChannel)) == 1
+    presence = await run(papp, "presence")
+    assert "helper in #general" in presence.text
+
+
+async def test_owner_declines_by_command_and_the_inviter_hears_why(papp, adapter):
+    rewards = collect(papp, FeedbackRecorded)
+    await register(papp)
+    await run(papp, "invite helper", actor=BOB)
+    listed = await run(papp, "invitations")
+    assert "#1 helper -> #general" in listed.text and "pending" in listed.text
+    assert not (await run(papp, "decline 1", actor=BOB)).ok  # not Bob's agent
+    reply = await run(papp, "decline 1 busy this week")
+    assert reply.ok and "Declined invitation #1" in reply.text
+    assert any("declined: busy this week" in t for t in texts(adapter))
+    assert (await run(papp, "approve 1")).text.startswith("Invitation #1 was already decided")
+    assert not adapter.of(AddAgentToChannel)
+    assert [r.reward for r in rewards] == [-0.3]
+    assert (await run(papp, "invitations")).text == "No open invitations."
+
+
+async def test_owner_invites_and_auto_approval_join_at_once(papp, adapter):
+    await register(papp, "helper")
+    await register(papp, "scout", "approval=auto")
+    assert "joined" in (await run(papp, "invite helper")).text  # by its owner
+    assert "auto" in (await run(papp, "invite scout", actor=BOB)).text  # auto approval
+    assert [a.agent.name for a in adapter.of(AddAgentToChannel)] == ["helper", "scout"]
+    assert not adapter.of(SendDirectMessage)
+
+
+async def test_declines_are_stored_with_their_reasons(papp, adapter):
+    await register(papp, "helper", "policy=owner_only")
+    reply = await run(papp, "invite helper", actor=BOB)
+    assert not adapter.of(AddAgentToChannel)
+    assert "policy is owner_only" in reply.text
+    await run(papp, "agent set helper policy any_user")
+    assert (await run(papp, "accept_agents off", actor=ADMIN)).ok is False  # admins only
+    assert (await run(papp, "accept_agents off", actor=ADMIN, admin=True)).ok
+    assert "does not accept agents" in (await run(papp, "invite helper", actor=BOB)).text
+    assert "does not accept agents" in (await run(papp, "invite helper")).text  # not even its owner
+    cog = papp.cogs.cogs["presence"]
+    stored = await cog.store.invitations.list(agents=["helper"])
+    assert [(i.status, i.rule) for i in reversed(stored)] == [
+        (InvitationStatus.DECLINED, "policy"),
+        (InvitationStatus.DECLINED, "room_refuses_agents"),
+        (InvitationStatus.DECLINED, "room_refuses_agents"),
+    ]
+    assert all(i.reason and i.decided_at for i in stored)
+
+
+async def test_capacity_counts_rooms_and_leaving_frees_it(papp, adapter):
+    left = collect(papp, AgentLeft)
+    await register(papp, "helper", "max_rooms=1")
+    assert "joined" in (await run(papp, "invite helper")).text
+    reply = await run(papp, f"invite helper {OTHER_ROOM.key}")
+    assert "at capacity (1/1 rooms)" in reply.text
+    assert (await run(papp, "leave helper")).text == "helper left #general (g1)."
+    assert [(e.agent, e.forced) for e in left] == [("helper", False)]
+    assert adapter.of(RemoveAgentFromChannel)[-1].agent.name == "helper"
+    assert "joined" in (await run(papp, f"invite helper {OTHER_ROOM.key}")).text
+    assert (await run(papp, "leave helper")).text == "helper is not in #general (g1)."
+
+
+async def test_an_admin_removal_is_a_forced_leave_with_a_penalty(papp, adapter):
+    rewards = collect(papp, FeedbackRecorded)
+    await register(papp)
+    await run(papp, "invite helper")
+    assert not (await run(papp, "remove helper", actor=BOB)).ok
+    assert (await run(papp, "remove helper spamming", actor=ADMIN, admin=True)).ok
+    assert adapter.of(RemoveAgentFromChannel)[-1].reason == "spamming"
+    assert [(r.reward, r.source) for r in rewards] == [(-1.0, "presence.forced_leave")]
+
+
+async def test_cooldown_defers_and_the_retry_asks_the_owner(papp, adapter, clock):
+    await register(papp, "helper", "cooldown=60")
+    await run(papp, "invite helper")
+    reply = await run(papp, f"invite helper {OTHER_ROOM.key}", actor=BOB)
+    assert "deferred" in reply.text and "60s" in reply.text
+    assert (await papp.scheduler.fire_due()) == 0
+    clock.advance(61)
+    assert (await papp.scheduler.fire_due()) == 1
+    await papp.bus.join()
+    prompt = last_prompt(adapter)
+    assert prompt.key == "2"
+    assert any("Asked the owner of helper" in t for t in texts(adapter, SendMessage))
+    assert "joined" in (await run(papp, "approve 2")).text
+
+
+async def test_a_platform_refusing_the_join_fails_the_invitation(papp, adapter):
+    adapter.fail[AddAgentToChannel] = "missing permissions"
+    await register(papp)
+    reply = await run(papp, "invite helper")
+    assert "failed" in reply.text and "missing permissions" in reply.text
+    assert (await run(papp, "presence")).text == "No agents here."
+
+
+async def test_invitation_events_from_the_system_and_agents(papp, adapter):
+    await register(papp, "helper", "policy=anyone")
+    await register(papp, "other", "policy=any_user")
+    await papp.bus.publish(InvitationRequested(agent="helper", room=ROOM, inviter=SYSTEM_ACTOR, reason="topic: sql"))
+    await papp.bus.publish(InvitationRequested(agent="other", room=ROOM, inviter=SYSTEM_ACTOR))
+    await papp.bus.publish(InvitationRequested(agent="ghost", room=ROOM, inviter=BOB))
+    await papp.bus.join()
+    assert "topic: sql" in last_prompt(adapter).text
+    cog = papp.cogs.cogs["presence"]
+    other = await cog.store.invitations.list(agents=["other"])
+    assert other[0].rule == "policy" and other[0].inviter_kind == "system"
+    assert (
+        papp.metrics.value("steward_presence_rejected_total", source="invitation_event", reason="unknown_agent") == 1.0
+    )
+    # An agent cannot invite itself.
+    me = Actor("test", "helper", ActorKind.AGENT, "helper")
+    result = await cog.coordinator.request("helper", OTHER_ROOM, me)
+    assert result.invitation.rule == "self_invite"
+
+
+async def test_an_inviter_who_spams_is_declined(make_settings, adapter, clock):
+    from bot.app import StewardApp
+
+    from .conftest import presence_settings
+
+    app = StewardApp(presence_settings(make_settings, inviter_max_invitations=2), adapters=[adapter], clock=clock)
+    await app.start()
+    try:
+        for name in ("a1", "a2", "a3"):
+            await register(app, name)
+        assert "asked the owner" in (await run(app, "invite a1", actor=BOB)).text
+        assert "asked the owner" in (await run(app, "invite a2", actor=BOB)).text
+        assert "too many invitations" in (await run(app, "invite a3", actor=BOB)).text
+        clock.advance(601)
+        assert "asked the owner" in (await run(app, f"invite a3 {THIRD_ROOM.key}", actor=BOB)).text
+    finally:
+        await app.stop()
+
+
+async def test_removal_requests_from_the_conversation_moderator(papp, adapter):
+    from bot.events import AgentRemovalRequested
+
+    await register(papp)
+    await run(papp, "invite helper")
+    await papp.bus.publish(AgentRemovalRequested(agent="helper", room=ROOM, reason="off topic", requested_by=BOB))
+    await papp.bus.join()
+    assert not adapter.of(RemoveAgentFromChannel)  # a plain user may not
+    await papp.bus.publish(
+        AgentRemovalRequested(agent="helper", room=ROOM, reason="off topic", requested_by=SYSTEM_ACTOR)
+    )
+    await papp.bus.join()
+    assert adapter.of(RemoveAgentFromChannel)[-1].reason == "off topic"
