@@ -586,7 +586,10 @@ class SlackAdapter(Adapter):
     async def _direct(
         self, user_id: str, text: str, buttons: tuple[Button, ...], fallback_room: Room | None
     ) -> ActionResult:
-        team = fallback_room.server if fallback_room is not None else self._user_team.get(user_id)
+        if fallback_room is not None:
+            team: str | None = fallback_room.server
+        else:
+            team = self._user_team.get(user_id, self._team_id)
         client, error = await self._client(team)
         dm_error = error
         if client is not None:
@@ -630,7 +633,7 @@ class SlackAdapter(Adapter):
 
     @performs(UpdatePrompt)
     async def update_prompt(self, action: UpdatePrompt) -> ActionResult:
-        client, error = await self._client(self._channel_team.get(action.channel_id))
+        client, error = await self._client(self._channel_team.get(action.channel_id, self._team_id))
         if client is None:
             return ActionResult.failed(error or "no Slack client")
         text = escape_text(action.text)

@@ -1,0 +1,54 @@
+"""Socket Mode end to end: Steward opens the websocket the mock's ``apps.connections.open`` hands out, receives
+envelopes on it, and acknowledges each one."""
+
+from __future__ import annotations
+
+from adapters.slack.adapter import SlackAdapter
+from bot.events import ButtonPressed, MessageCreated
+from bot.types import Room
+from tests.e2e.slack.mock_slack import APP_TOKEN, TEAM, event_body, message_event, wait_for
+
+CHANNEL = "C0GENERAL"
+
+
+async def test_socket_mode_delivers_events_acknowledges_them_and_drops_retries(start_slack):
+    h = await start_slack(mode="socket")
+    [opened] = h.mock.calls_to("apps.connections.open")
+    assert opened.token == APP_TOKEN
+    adapter = next(a for a in h.app.adapters if isinstance(a, SlackAdapter))
+    assert adapter.health()["up"] is True
+
+    body = event_body(message_event(CHANNEL, "U0ALICE", "over the socket", "1700000003.000001"), event_id="Ev0SOCK")
+    first = await h.mock.send_envelope("events_api", body)
+    retry = await h.mock.send_envelope("events_api", body, retry_attempt=1)
+
+    await wait_for(lambda: {first, retry} <= {ack.get("envelope_id") for ack in h.mock.socket_acks})
+    [message] = await wait_for(lambda: h.cog.of(MessageCreated))
+    await h.app.bus.join()
+    assert len(h.cog.of(MessageCreated)) == 1
+    assert message.room == Room("slack", TEAM, CHANNEL) and message.text == "over the socket"
+    assert h.app.metrics.value("steward_slack_events_total", type="message", outcome="duplicate") == 1
+
+
+async def test_socket_mode_button_clicks_are_acknowledged_and_published(start_slack):
+    h = await start_slack(mode="socket")
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0OWNER"},
+        "team": {"id": TEAM},
+        "channel": {"id": "D0OWNER"},
+        "container": {"type": "message", "message_ts": "1700000003.000009", "channel_id": "D0OWNER"},
+        "message": {"ts": "1700000003.000009", "text": "prompt"},
+        "response_url": h.mock.response_url("socket-click"),
+        "actions": [{"action_id": "steward:invite:9:approve", "value": "steward:invite:9:approve", "type": "button"}],
+    }
+
+    envelope = await h.mock.send_envelope("interactive", payload)
+
+    await wait_for(lambda: envelope in {ack.get("envelope_id") for ack in h.mock.socket_acks})
+    [pressed] = await wait_for(lambda: h.cog.of(ButtonPressed))
+    assert pressed.custom_id == "steward:invite:9:approve"
+    assert pressed.parts == ("invite", "9", "approve")
+    assert pressed.message_id == "1700000003.000009"
+    # The test cog approves and the answer goes back through the click's response_url.
+    await wait_for(lambda: h.mock.responses.get("socket-click"))
