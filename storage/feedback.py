@@ -1,0 +1,295 @@
+"""The feedback store: every reward any component gave an agent, and the sentiment cog's invitation suggestions.
+
+Feedback rows hold ids, scores and a JSON context, never message text. Rows are append-only; summaries are
+computed from them (counts, mean reward, by source, by UTC day); ``export`` streams them for training pipelines.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from storage.db import Database, Migration
+
+FEEDBACK_COMPONENT = "feedback"
+
+FEEDBACK_MIGRATIONS: list[Migration] = [
+    Migration(
+        1,
+        "feedback events and sentiment suggestions",
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            agent TEXT NOT NULL,
+            reward REAL NOT NULL CHECK (reward >= -1.0 AND reward <= 1.0),
+            source TEXT NOT NULL,
+            room TEXT,
+            users TEXT NOT NULL DEFAULT '[]',
+            context TEXT NOT NULL DEFAULT '{}',
+            recorded_at REAL NOT NULL
+        );
+        CREATE INDEX feedback_agent_at ON feedback (agent, at);
+        CREATE INDEX feedback_at ON feedback (at);
+        CREATE TABLE sentiment_suggestions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            room TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            keywords TEXT NOT NULL DEFAULT '[]',
+            clicked_at REAL,
+            clicked_by TEXT
+        );
+        CREATE INDEX sentiment_suggestions_room_at ON sentiment_suggestions (room, at);
+        """,
+    ),
+]
+
+
+class InvalidFeedback(ValueError):
+    """A feedback event that cannot be stored; ``reason`` is a short label for metrics."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRow:
+    id: int
+    at: float
+    agent: str
+    reward: float
+    source: str
+    room: str | None
+    users: tuple[str, ...]
+    context: Mapping[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at,
+            "time": datetime.fromtimestamp(self.at, UTC).isoformat(),
+            "agent": self.agent,
+            "reward": self.reward,
+            "source": self.source,
+            "room": self.room,
+            "users": list(self.users),
+            "context": dict(self.context),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    count: int
+    mean: float
+    positive: int
+    negative: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackSummary:
+    agent: str
+    total: Tally
+    first_at: float | None
+    last_at: float | None
+    by_source: Mapping[str, Tally] = field(default_factory=dict)
+    by_day: Sequence[tuple[str, Tally]] = ()  # ("YYYY-MM-DD" in UTC, tally), oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    id: int
+    at: float
+    room: str
+    agent: str
+    keywords: tuple[str, ...]
+    clicked_at: float | None
+    clicked_by: str | None
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def validate(agent: str, reward: float, source: str) -> None:
+    if not isinstance(agent, str) or not agent.strip():
+        raise InvalidFeedback("no_agent", "feedback needs an agent name")
+    if not isinstance(source, str) or not source.strip():
+        raise InvalidFeedback("no_source", "feedback needs a source")
+    if isinstance(reward, bool) or not isinstance(reward, (int, float)) or not math.isfinite(reward):
+        raise InvalidFeedback("bad_reward", f"the reward must be a finite number, got {reward!r}")
+    if not -1.0 <= reward <= 1.0:
+        raise InvalidFeedback("reward_out_of_range", f"the reward must lie in [-1, 1], got {reward}")
+
+
+class FeedbackStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def migrate(self) -> int:
+        return await self.db.migrate(FEEDBACK_COMPONENT, FEEDBACK_MIGRATIONS)
+
+    # --- feedback ------------------------------------------------------------------------------------------------
+
+    async def record(
+        self,
+        *,
+        at: float,
+        agent: str,
+        reward: float,
+        source: str,
+        room: str | None = None,
+        users: Sequence[str] = (),
+        context: Mapping[str, Any] | None = None,
+        recorded_at: float | None = None,
+    ) -> int:
+        """Store one feedback event; raise ``InvalidFeedback`` for one that makes no sense."""
+        validate(agent, reward, source)
+        if not math.isfinite(at):
+            raise InvalidFeedback("bad_time", f"the time must be finite, got {at!r}")
+        return await self.db.execute(
+            "INSERT INTO feedback (at, agent, reward, source, room, users, context, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                at,
+                agent.strip(),
+                float(reward),
+                source.strip(),
+                room,
+                json.dumps([str(u) for u in users]),
+                json.dumps(dict(context or {}), sort_keys=True, default=_json_default),
+                recorded_at if recorded_at is not None else at,
+            ),
+        )
+
+    @staticmethod
+    def _row(row: Mapping[str, Any]) -> FeedbackRow:
+        return FeedbackRow(
+            id=row["id"],
+            at=row["at"],
+            agent=row["agent"],
+            reward=row["reward"],
+            source=row["source"],
+            room=row["room"],
+            users=tuple(json.loads(row["users"])),
+            context=json.loads(row["context"]),
+        )
+
+    async def count(self, agent: str | None = None) -> int:
+        if agent is None:
+            row = await self.db.fetchone("SELECT COUNT(*) AS n FROM feedback")
+        else:
+            row = await self.db.fetchone("SELECT COUNT(*) AS n FROM feedback WHERE agent = ?", (agent,))
+        return int(row["n"]) if row else 0
+
+    async def recent(self, agent: str, limit: int = 20) -> list[FeedbackRow]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM feedback WHERE agent = ? ORDER BY at DESC, id DESC LIMIT ?", (agent, limit)
+        )
+        return [self._row(r) for r in rows]
+
+    async def export(
+        self, *, agent: str | None = None, since: float | None = None, until: float | None = None, batch: int = 500
+    ) -> AsyncIterator[FeedbackRow]:
+        """Every matching row, oldest first, fetched in batches (keyset pagination, so memory stays flat)."""
+        last_id = 0
+        while True:
+            clauses, params = ["id > ?"], [last_id]
+            if agent is not None:
+                clauses.append("agent = ?")
+                params.append(agent)
+            if since is not None:
+                clauses.append("at >= ?")
+                params.append(since)
+            if until is not None:
+                clauses.append("at < ?")
+                params.append(until)
+            rows = await self.db.fetchall(
+                f"SELECT * FROM feedback WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?", (*params, batch)
+            )
+            for row in rows:
+                yield self._row(row)
+            if len(rows) < batch:
+                return
+            last_id = rows[-1]["id"]
+
+    async def summary(self, agent: str, *, since: float | None = None, until: float | None = None) -> FeedbackSummary:
+        where, params = "agent = ?", [agent]
+        if since is not None:
+            where += " AND at >= ?"
+            params.append(since)
+        if until is not None:
+            where += " AND at < ?"
+            params.append(until)
+        tally = (
+            "COUNT(*) AS n, COALESCE(AVG(reward), 0) AS mean, "
+            "SUM(CASE WHEN reward > 0 THEN 1 ELSE 0 END) AS pos, SUM(CASE WHEN reward < 0 THEN 1 ELSE 0 END) AS neg"
+        )
+        total = await self.db.fetchone(
+            f"SELECT {tally}, MIN(at) AS first, MAX(at) AS last FROM feedback WHERE {where}", params
+        )
+        sources = await self.db.fetchall(
+            f"SELECT source, {tally} FROM feedback WHERE {where} GROUP BY source ORDER BY source", params
+        )
+        days = await self.db.fetchall(
+            f"SELECT date(at, 'unixepoch') AS day, {tally} FROM feedback WHERE {where} GROUP BY day ORDER BY day",
+            params,
+        )
+
+        def make(row: Mapping[str, Any]) -> Tally:
+            return Tally(int(row["n"]), float(row["mean"]), int(row["pos"] or 0), int(row["neg"] or 0))
+
+        return FeedbackSummary(
+            agent=agent,
+            total=make(total) if total else Tally(0, 0.0, 0, 0),
+            first_at=total["first"] if total else None,
+            last_at=total["last"] if total else None,
+            by_source={r["source"]: make(r) for r in sources},
+            by_day=[(r["day"], make(r)) for r in days],
+        )
+
+    # --- suggestions ---------------------------------------------------------------------------------------------
+
+    async def add_suggestion(self, *, at: float, room: str, agent: str, keywords: Sequence[str]) -> int:
+        return await self.db.execute(
+            "INSERT INTO sentiment_suggestions (at, room, agent, keywords) VALUES (?, ?, ?, ?)",
+            (at, room, agent, json.dumps(list(keywords))),
+        )
+
+    async def suggestion(self, suggestion_id: int) -> Suggestion | None:
+        row = await self.db.fetchone("SELECT * FROM sentiment_suggestions WHERE id = ?", (suggestion_id,))
+        if row is None:
+            return None
+        return Suggestion(
+            id=row["id"],
+            at=row["at"],
+            room=row["room"],
+            agent=row["agent"],
+            keywords=tuple(json.loads(row["keywords"])),
+            clicked_at=row["clicked_at"],
+            clicked_by=row["clicked_by"],
+        )
+
+    async def last_suggestion_at(self, room: str, agent: str | None = None) -> float | None:
+        if agent is None:
+            row = await self.db.fetchone("SELECT MAX(at) AS last FROM sentiment_suggestions WHERE room = ?", (room,))
+        else:
+            row = await self.db.fetchone(
+                "SELECT MAX(at) AS last FROM sentiment_suggestions WHERE room = ? AND agent = ?", (room, agent)
+            )
+        return row["last"] if row and row["last"] is not None else None
+
+    async def mark_clicked(self, suggestion_id: int, *, at: float, by: str) -> bool:
+        """Record the click; False when the suggestion was already taken up (a second click)."""
+        changed = await self.db.execute(
+            "UPDATE sentiment_suggestions SET clicked_at = ?, clicked_by = ? WHERE id = ? AND clicked_at IS NULL",
+            (at, by, suggestion_id),
+        )
+        return changed > 0
