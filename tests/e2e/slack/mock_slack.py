@@ -14,7 +14,7 @@ import itertools
 import json
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -340,6 +340,18 @@ async def wait_for(predicate: Callable[[], Any], limit: float = 5.0) -> Any:
     deadline = time.monotonic() + limit
     while True:
         value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], limit: float = 5.0) -> Any:
+    """Like ``wait_for`` for an async check."""
+    deadline = time.monotonic() + limit
+    while True:
+        value = await check()
         if value:
             return value
         if time.monotonic() > deadline:
