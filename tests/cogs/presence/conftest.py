@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from bot.actions import SendApprovalPrompt
 from bot.app import StewardApp
-from bot.clock import ManualClock
 from bot.commands import CommandInvocation, CommandReply
 from bot.events import Event
 from bot.types import Actor, ActorKind, Room
@@ -19,12 +18,6 @@ THIRD_ROOM = Room("test", "g1", "help")
 ALICE = Actor("test", "alice", ActorKind.HUMAN, "Alice")  # owns the agents
 BOB = Actor("test", "bob", ActorKind.HUMAN, "Bob")
 ADMIN = Actor("test", "root", ActorKind.HUMAN, "Root")
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    # Real-time based, so that durable timers armed in APScheduler lie in the future and only fire_due() fires them.
-    return ManualClock(time.time())
 
 
 def presence_settings(make_settings, **presence: Any):
@@ -70,9 +63,7 @@ async def register(app: StewardApp, name: str = "helper", *settings: str, owner:
         assert reply.ok, reply.text
 
 
-def last_prompt(adapter: RecordingAdapter, kind: str = "invite"):
-    from bot.actions import SendApprovalPrompt
-
+def last_prompt(adapter: RecordingAdapter, kind: str = "invite") -> SendApprovalPrompt:
     prompts = [p for p in adapter.of(SendApprovalPrompt) if p.kind == kind]
     assert prompts, "no approval prompt was sent"
     return prompts[-1]
