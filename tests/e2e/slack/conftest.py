@@ -66,7 +66,14 @@ async def start_slack(make_settings, mock_slack: MockSlack, monkeypatch: pytest.
     """Start a real StewardApp whose Slack adapter talks to the mock; ``env`` holds the secrets to export."""
     started: list[SlackHarness] = []
 
-    async def start(*, mode: str = "http", env: dict[str, str] | None = None, **slack: Any) -> SlackHarness:
+    async def start(
+        *,
+        mode: str = "http",
+        env: dict[str, str] | None = None,
+        cogs: list[str] | None = None,
+        sections: dict[str, Any] | None = None,
+        **slack: Any,
+    ) -> SlackHarness:
         secrets = {"BOT_TOKEN": BOT_TOKEN, "SIGNING_SECRET": SIGNING_SECRET} if env is None else env
         if mode == "socket" and env is None:
             secrets["APP_TOKEN"] = APP_TOKEN
@@ -75,7 +82,8 @@ async def start_slack(make_settings, mock_slack: MockSlack, monkeypatch: pytest.
         settings = make_settings(
             slack={"mode": mode, "api_base_url": mock_slack.api_url, **slack},
             http={"enabled": True, "port": 0},
-            cogs={"enabled": []},
+            cogs={"enabled": cogs or []},
+            **(sections or {}),
         )
         app = StewardApp(settings)
         await app.start()

@@ -1,0 +1,47 @@
+"""The real moderator cog on Slack: a human's filtered word gets the message deleted and the author warned by DM;
+an agent's filtered word is rejected by the gate before anything reaches Slack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.types import Room
+from storage.core import AgentRecord
+from tests.e2e.slack.mock_slack import ADMIN_TOKEN, BOT_TOKEN, SIGNING_SECRET, TEAM, event_body, message_event, wait_for
+
+pytestmark = pytest.mark.skipif(
+    not (Path(__file__).resolve().parents[3] / "cogs" / "moderator" / "__init__.py").exists(),
+    reason="the moderator cog is not in this tree",
+)
+
+CHANNEL = "C0GENERAL"
+MODERATOR = {"moderator": {"filters": {"words": ["frobnicate"]}}}
+ENV = {"BOT_TOKEN": BOT_TOKEN, "SIGNING_SECRET": SIGNING_SECRET, "ADMIN_TOKEN": ADMIN_TOKEN}
+
+
+async def test_a_human_message_with_a_filtered_word_is_deleted_and_its_author_warned(start_slack):
+    h = await start_slack(env=ENV, cogs=["moderator"], sections=MODERATOR)
+    ts = h.mock.post_message(CHANNEL, "U0ALICE")
+
+    await h.send_event(event_body(message_event(CHANNEL, "U0ALICE", "please FROBNICATE it", ts)))
+
+    deletes = await wait_for(lambda: len(h.mock.calls_to("chat.delete")) == 2 and h.mock.calls_to("chat.delete"))
+    assert [c.token for c in deletes] == [BOT_TOKEN, ADMIN_TOKEN]
+    assert all(c.params == {"channel": CHANNEL, "ts": ts} for c in deletes)
+    # The first step of the warning ladder is a DM to the author.
+    await wait_for(lambda: any(c.params.get("users") == "U0ALICE" for c in h.mock.calls_to("conversations.open")))
+
+
+async def test_an_agent_message_with_a_filtered_word_never_reaches_slack(start_slack):
+    h = await start_slack(cogs=["moderator"], sections=MODERATOR)
+    await h.app.agents.register(AgentRecord(name="helper", platform="slack", owner_id="U0OWNER"))
+
+    rejected = await h.app.publisher.submit("helper", Room("slack", TEAM, CHANNEL), "let us frobnicate")
+    approved = await h.app.publisher.submit("helper", Room("slack", TEAM, CHANNEL), "let us talk")
+
+    assert not rejected.posted and rejected.decision.rule
+    assert approved.posted
+    [posted] = h.mock.calls_to("chat.postMessage")
+    assert posted.params["text"] == "let us talk" and posted.params["username"] == "helper"
