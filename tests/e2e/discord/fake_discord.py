@@ -466,7 +466,7 @@ class FakeDiscord:
                 return _json(
                     {"message": "You are being rate limited.", "retry_after": delay, "global": False},
                     429,
-                    {"Retry-After": str(delay), "X-RateLimit-Scope": "user"},
+                    {"Retry-After": str(delay), "X-RateLimit-Scope": "user", "Via": "1.1 google"},
                 )
         for (method, pattern), (status, code, message) in list(self.fail_next.items()):
             if method == request.method and re.fullmatch(pattern, path):
@@ -570,6 +570,7 @@ class FakeDiscord:
                 return _error(403, 50007, "Cannot send messages to this user")
         body = request[BODY] or {}
         reference = (body.get("message_reference") or {}).get("message_id")
+        reference = str(reference) if reference is not None else None
         message = self._message(
             channel_id, self.bot_user, body.get("content", ""), components=body.get("components"), reference=reference
         )
@@ -647,7 +648,7 @@ class FakeDiscord:
         if channel is None:
             return _error(404, 10003, "Unknown Channel")
         body = request[BODY] or {}
-        overwrite = {"id": request.match_info["target"], **body}
+        overwrite = {**body, "id": request.match_info["target"]}
         channel["permission_overwrites"] = [
             o for o in channel["permission_overwrites"] if o["id"] != overwrite["id"]
         ] + [overwrite]
