@@ -401,7 +401,7 @@ def conflict_signals(view: RoomView, th: Thresholds) -> list[Signal]:
         scored = [view.toxicity[t.message_id] for t in exchange if t.message_id in view.toxicity]
         hot = [s for s in scored if s >= th.conflict_threshold]
         by_toxicity = len(hot) >= th.conflict_min_hot
-        by_mood = mood_falling and len({t.author for t in exchange}) == 2 and len(exchange) >= 3
+        by_mood = mood_falling and len({t.author for t in exchange}) == 2
         if not (by_toxicity or by_mood):
             continue
         peak = max(scored, default=0.0)
@@ -547,21 +547,14 @@ def propose(signals: Sequence[Signal], view: RoomView, th: Thresholds) -> list[P
         elif s.kind is SignalKind.ACTION_ITEM:
             out.append(
                 Proposal(
-                    PostMessageProposal(
-                        text=f"Noted an action item from {s.evidence.get('author')} "
-                        f"({s.evidence.get('count')} in this conversation so far).",
-                        reason=s.because,
-                    ),
+                    PostMessageProposal(text="Noted an action item", reason=s.because),
                     s,
                 )
             )
         elif s.kind is SignalKind.UNRESOLVED_QUESTION:
             out.append(
                 Proposal(
-                    PostMessageProposal(
-                        text=f"A question from {s.evidence.get('asker')} is still waiting for an answer.",
-                        reason=s.because,
-                    ),
+                    PostMessageProposal(text="A question here is still waiting for an answer", reason=s.because),
                     s,
                 )
             )
@@ -573,8 +566,7 @@ def propose(signals: Sequence[Signal], view: RoomView, th: Thresholds) -> list[P
                 out.append(
                     Proposal(
                         PostMessageProposal(
-                            text=f"Before this channel went quiet, {len(view.action_items)} action item(s) were "
-                            f"raised (by {who}).",
+                            text=f"Reminder: {len(view.action_items)} action item(s) were raised here (by {who})",
                             reason=s.because,
                         ),
                         s,

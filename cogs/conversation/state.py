@@ -1,0 +1,122 @@
+"""Per-room hot state of the conversation moderator: a window of message features (never the text), open
+questions, toxicity of recent messages, who is present, who was addressed, the debounce streaks and cooldowns.
+
+It lives in memory, keyed by the room's key, and is evicted when the room has been idle for
+``evict_after_seconds``; what must survive a restart (modes, agent styles, the audit log, scheduled commands) is in
+the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+
+from bot.types import Room
+from policy.conversation import AuthorKind, OpenQuestion, Trend, Turn
+
+RATE_WINDOW_SECONDS = 60.0
+_NOTICE_MEMORY = 50
+
+
+@dataclass
+class RoomState:
+    room: Room
+    window: int
+    last_activity: float
+    turns: deque[Turn] = field(init=False)
+    toxicity: dict[str, float] = field(default_factory=dict)
+    trends: deque[Trend] = field(default_factory=lambda: deque(maxlen=20))
+    open_questions: dict[str, OpenQuestion] = field(default_factory=dict)
+    action_items: list[str] = field(default_factory=list)
+    present: set[str] = field(default_factory=set)
+    addressed: dict[str, float] = field(default_factory=dict)  # agent -> when it was last addressed
+    agent_posts: dict[str, deque[float]] = field(default_factory=dict)
+    message_authors: dict[str, str] = field(default_factory=dict)  # message id -> author id (window only)
+    agent_messages: set[str] = field(default_factory=set)  # message ids written by agents (window only)
+    seq: int = 0  # messages seen: a debounce streak grows at most once per message
+    streaks: dict[str, tuple[int, int]] = field(default_factory=dict)  # signal key -> (streak, last seq counted)
+    last_action: dict[str, float] = field(default_factory=dict)  # cooldown key -> when
+    handled: set[str] = field(default_factory=set)  # one-shot signals already acted on
+    own_notices: deque[str] = field(default_factory=lambda: deque(maxlen=_NOTICE_MEMORY))
+    messages_since_llm: int = 0
+    llm_running: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.turns = deque(maxlen=self.window)
+
+    def add_turn(self, turn: Turn) -> None:
+        previous = self.turns[-1] if self.turns else None
+        if len(self.turns) == self.turns.maxlen:
+            dropped = self.turns[0]
+            self.message_authors.pop(dropped.message_id, None)
+            self.agent_messages.discard(dropped.message_id)
+            self.toxicity.pop(dropped.message_id, None)
+        self.turns.append(turn)
+        self.seq += 1
+        self.last_activity = max(self.last_activity, turn.at)
+        self.message_authors[turn.message_id] = turn.author
+        if turn.author_kind is AuthorKind.AGENT:
+            self.agent_messages.add(turn.message_id)
+            self.present.add(turn.author)
+            self.addressed.pop(turn.author, None)  # an agent's answer uses up its being addressed
+            posts = self.agent_posts.setdefault(turn.author, deque())
+            posts.append(turn.at)
+            self._prune_posts(posts, turn.at)
+        self._resolve_questions(turn, previous)
+        if turn.author_kind is AuthorKind.HUMAN and turn.features.is_question:
+            self.open_questions[turn.message_id] = OpenQuestion(turn.message_id, turn.author, turn.at)
+        if turn.features.action_item:
+            self.action_items.append(turn.author)
+        for agent in turn.features.mentioned_agents:
+            if agent != turn.author:
+                self.addressed[agent] = turn.at
+        replied = turn.reply_to_author or (self.message_authors.get(turn.reply_to) if turn.reply_to else None)
+        if replied and replied != turn.author and (turn.reply_to in self.agent_messages or replied in self.present):
+            self.addressed[replied] = turn.at
+
+    def _resolve_questions(self, turn: Turn, previous: Turn | None) -> None:
+        if turn.reply_to and turn.reply_to in self.open_questions:
+            if self.open_questions[turn.reply_to].asker != turn.author:
+                del self.open_questions[turn.reply_to]
+        if previous is not None and previous.message_id in self.open_questions and previous.author != turn.author:
+            # The next message by someone else, right after a question, is taken as its answer.
+            del self.open_questions[previous.message_id]
+
+    def record_toxicity(self, message_id: str, score: float) -> None:
+        self.toxicity[message_id] = score
+        if len(self.toxicity) > 4 * self.window:
+            keep = {t.message_id for t in self.turns}
+            for key in [k for k in self.toxicity if k not in keep]:
+                del self.toxicity[key]
+
+    @staticmethod
+    def _prune_posts(posts: deque[float], now: float) -> None:
+        while posts and now - posts[0] >= RATE_WINDOW_SECONDS:
+            posts.popleft()
+
+    def posts_in_last_minute(self, agent: str, now: float) -> int:
+        posts = self.agent_posts.get(agent)
+        if not posts:
+            return 0
+        return sum(1 for at in posts if 0 <= now - at < RATE_WINDOW_SECONDS)
+
+    def was_addressed(self, agent: str, now: float, within: float) -> bool:
+        at = self.addressed.get(agent)
+        return at is not None and now - at <= within
+
+    def bump_streak(self, key: str) -> int:
+        streak, counted = self.streaks.get(key, (0, -1))
+        if counted != self.seq:
+            streak, counted = streak + 1, self.seq
+            self.streaks[key] = (streak, counted)
+        return streak
+
+    def reset_streaks(self, keep: set[str]) -> None:
+        for key in [k for k in self.streaks if k not in keep]:
+            del self.streaks[key]
+
+    def is_own_notice(self, text: str) -> bool:
+        stripped = text.strip()
+        return bool(stripped) and any(stripped == n or (len(n) > 20 and n in stripped) for n in self.own_notices)
