@@ -20,7 +20,6 @@ _COMMAND = re.compile(r"^/[a-z0-9_\-]{1,31}$")
 # What the bot needs: read and post messages, post as agents with their name and icon, DM owners, invite and
 # remove agents' bot users, see reactions and member changes, look up who is a workspace admin.
 DEFAULT_BOT_SCOPES: tuple[str, ...] = (
-    "app_mentions:read",
     "channels:history",
     "channels:read",
     "channels:manage",

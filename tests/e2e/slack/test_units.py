@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from slack_sdk.oauth.installation_store import Installation
 
 from adapters.slack.blocks import escape_text, mentioned_users, message_blocks, section_blocks, unescape_text
+from adapters.slack.config import DEFAULT_BOT_SCOPES, SlackSettings
 from adapters.slack.inbound import EventDeduper, Interaction, InteractionStore, UserDirectory
 from adapters.slack.oauth import SQLiteInstallationStore, SQLiteOAuthStateStore
 from bot.actions import Button, ButtonStyle
@@ -151,3 +153,13 @@ def test_importing_the_package_loads_no_slack_library():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_the_manifest_asks_for_the_scopes_and_events_the_adapter_uses():
+    yaml = pytest.importorskip("yaml")
+    manifest = yaml.safe_load((ROOT / "adapters" / "slack" / "manifest.yaml").read_text())
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(DEFAULT_BOT_SCOPES)
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"message.channels", "message.im", "reaction_added", "member_joined_channel"} <= events
+    assert manifest["features"]["slash_commands"][0]["command"] == SlackSettings().command
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
