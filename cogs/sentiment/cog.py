@@ -518,9 +518,10 @@ class SentimentCog(Cog):
         if not state.hits:
             del self.topics[event.room]
         for candidate in candidates:
+            # A candidate held back by a cooldown keeps its matches: the next matching message asks again.
             action = await self._offer(event, cfg, candidate.agent, candidate.keywords)
-            state.reset(candidate.agent)
             if action is not None:
+                state.reset(candidate.agent)
                 return action
         return None
 
