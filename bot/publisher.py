@@ -202,11 +202,13 @@ class AgentPublisher:
             submission.text, rule="pass", reason="no gate is configured" if not self._gates else "no rule objected"
         )
         for _owner, gate in self._gates:
+            earlier = decision
             decision = await gate.evaluate(
                 submission if decision.text == submission.text else _with_text(submission, decision.text)
             )
             if not decision.allowed:
                 break
+            decision = _carry_forward(earlier, decision)
         return decision
 
     async def _post(self, submission: AgentSubmission, decision: Decision, decision_id: int) -> PublishResult:
@@ -235,6 +237,15 @@ class AgentPublisher:
             )
         )
         return PublishResult(decision, decision_id, posted=True, message_id=message_id)
+
+
+def _carry_forward(earlier: Decision, later: Decision) -> Decision:
+    """A later gate's approval keeps what earlier gates did: an edit stays an edit (with its rule and reason), and
+    the scores every gate saw are kept together."""
+    scores = MappingProxyType({**earlier.scores, **later.scores})
+    if earlier.verdict is Verdict.EDIT and later.verdict is Verdict.APPROVE:
+        return Decision(Verdict.EDIT, earlier.rule, earlier.reason, later.text, scores)
+    return Decision(later.verdict, later.rule, later.reason, later.text, scores)
 
 
 def _with_text(submission: AgentSubmission, text: str) -> AgentSubmission:
