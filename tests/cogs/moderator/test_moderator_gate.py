@@ -225,3 +225,29 @@ def test_config_rejects_unknown_rules_and_short_history() -> None:
         load_settings(data={"moderator": {"chain": ["duplicate", "sarcasm"]}})
     with pytest.raises(ConfigError, match="history_size"):
         load_settings(data={"moderator": {"loop": {"max_exchanges": 20}, "state": {"history_size": 10}}})
+
+
+class _ApprovingGate:
+    """Another cog's gate that approves everything it sees (with a score of its own)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def evaluate(self, submission):
+        from bot.publisher import Decision
+
+        self.seen.append(submission.text)
+        return Decision.approve(submission.text, rule="pass", reason="fine by me", scores={"other": 0.5})
+
+
+async def test_an_edit_stays_an_edit_when_a_later_gate_approves(make_harness: MakeHarness) -> None:
+    h = await make_harness(scorer=WordScorer())
+    later = _ApprovingGate()
+    h.app.publisher.add_gate(later, owner="other")
+    await h.agent("alpha")
+    result = await h.submit("alpha", "@here standup in 5")
+    assert later.seen == ["here standup in 5"]
+    assert result.decision.verdict is Verdict.EDIT and result.decision.rule == "mentions"
+    assert set(result.decision.scores) == {"toxicity", "insult", "other"}
+    logged = (await h.app.decisions.recent(1))[0]
+    assert (logged.verdict, logged.rule) == ("edit", "mentions")
