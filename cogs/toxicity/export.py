@@ -171,9 +171,7 @@ def export_onnx(
         drift = max_abs_difference(expected, got)
         accepted = max(drift.values(), default=0.0) <= tolerance
         sizes = (fp32.stat().st_size, int8.stat().st_size)
-        metadata.update(
-            drift={k: round(v, 6) for k, v in drift.items()}, tolerance=tolerance, probes=len(probes)
-        )
+        metadata.update(drift={k: round(v, 6) for k, v in drift.items()}, tolerance=tolerance, probes=len(probes))
         (staging / ONNX_METADATA).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
         del onnx_model
         if accepted:

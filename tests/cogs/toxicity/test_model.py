@@ -111,7 +111,7 @@ def test_a_file_that_is_not_a_detoxify_checkpoint_is_refused(tmp_path, tiny) -> 
         load_model(ModelSpec(checkpoint=bad, model_dir=tiny.directory))
     garbage = tmp_path / "garbage.ckpt"
     garbage.write_bytes(b"not a torch file at all")
-    with pytest.raises(ModelLoadError, match="cannot be read|holds objects"):
+    with pytest.raises(ModelLoadError, match=r"cannot be read|holds objects"):
         load_model(ModelSpec(checkpoint=garbage, model_dir=tiny.directory))
 
 
@@ -131,7 +131,7 @@ def test_a_checkpoint_that_needs_unpickling_code_is_refused_unless_allowed(tmp_p
 
 
 def test_model_dir_without_config_is_a_clear_error(tmp_path, tiny) -> None:
-    with pytest.raises(ModelLoadError, match="config.json"):
+    with pytest.raises(ModelLoadError, match=r"config\.json"):
         load_model(ModelSpec(checkpoint=tiny.checkpoint, model_dir=tmp_path))
 
 
@@ -139,7 +139,7 @@ def test_default_download_fails_fast_and_clearly_when_offline(tmp_path, offline)
     previous = torch.hub.get_dir()
     torch.hub.set_dir(str(tmp_path / "hub"))
     try:
-        with pytest.raises(ModelLoadError, match="cannot reach github.com.*toxicity.checkpoint"):
+        with pytest.raises(ModelLoadError, match=r"cannot reach github\.com.*toxicity\.checkpoint"):
             load_model(ModelSpec(model="original", download_timeout=0.5))
     finally:
         torch.hub.set_dir(previous)

@@ -1,0 +1,125 @@
+"""A micro-batcher: concurrent requests share one forward pass, and the event loop never runs the model.
+
+Callers ``await batcher.submit(text)``. One worker task takes the first waiting text, gathers whatever else
+arrives within ``max_wait`` (or until ``max_batch`` texts), and runs the whole batch in a single-thread executor;
+each caller gets its own text's result (or the batch's exception). While a batch runs, new requests queue up and
+form the next batch, so under load the batches fill without waiting and at low load a lone message waits at most
+``max_wait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+R = TypeVar("R")
+
+
+@dataclass(slots=True)
+class _Request(Generic[R]):
+    text: str
+    future: asyncio.Future[R]
+
+
+class BatcherClosed(RuntimeError):
+    pass
+
+
+class MicroBatcher(Generic[R]):
+    def __init__(
+        self,
+        score: Callable[[Sequence[str]], list[R]],
+        executor: Executor,
+        *,
+        max_batch: int,
+        max_wait: float,
+        on_batch: Callable[[int, float], None] | None = None,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._score = score
+        self._executor = executor
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self._on_batch = on_batch
+        self._queue: asyncio.Queue[_Request[R]] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def start(self) -> None:
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._run(), name="toxicity-batcher")
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+        while not self._queue.empty():
+            request = self._queue.get_nowait()
+            if not request.future.done():
+                request.future.set_exception(BatcherClosed("the scorer is shutting down"))
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    async def submit(self, text: str) -> R:
+        if self._closed:
+            raise BatcherClosed("the scorer is shut down")
+        self.start()
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Request(text, future))
+        return await future
+
+    async def _gather(self) -> list[_Request[R]]:
+        batch = [await self._queue.get()]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait
+        while len(batch) < self.max_batch:
+            if not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+                continue
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+            except TimeoutError:
+                break
+        return batch
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._gather()
+            # A caller that gave up (cancelled) does not need scoring.
+            live = [r for r in batch if not r.future.done()]
+            if not live:
+                continue
+            started = loop.time()
+            try:
+                results = await loop.run_in_executor(self._executor, self._score, [r.text for r in live])
+                if len(results) != len(live):
+                    raise RuntimeError(f"scorer returned {len(results)} results for {len(live)} texts")
+            except asyncio.CancelledError:
+                for request in live:
+                    if not request.future.done():
+                        request.future.set_exception(BatcherClosed("the scorer is shutting down"))
+                raise
+            except Exception as exc:
+                for request in live:
+                    if not request.future.done():
+                        request.future.set_exception(exc)
+                continue
+            for request, result in zip(live, results, strict=True):
+                if not request.future.done():
+                    request.future.set_result(result)
+            if self._on_batch is not None:
+                self._on_batch(len(live), loop.time() - started)
