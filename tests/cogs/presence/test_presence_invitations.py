@@ -4,18 +4,34 @@ commands, join and leave, capacity, cooldown deferral, and what the inviter is t
 from __future__ import annotations
 
 from bot.actions import (
+    ActionResult,
     AddAgentToChannel,
     AnswerInteraction,
     RemoveAgentFromChannel,
+    SendApprovalPrompt,
     SendDirectMessage,
     SendMessage,
     UpdatePrompt,
 )
+from bot.app import StewardApp
 from bot.events import AgentJoined, AgentLeft, ButtonPressed, FeedbackRecorded, InvitationDecided, InvitationRequested
 from bot.types import SYSTEM_ACTOR, Actor, ActorKind
 from storage.presence import InvitationStatus
+from tests.support import RecordingAdapter
 
-from .conftest import ADMIN, ALICE, BOB, OTHER_ROOM, ROOM, THIRD_ROOM, collect, last_prompt, register, run
+from .conftest import (
+    ADMIN,
+    ALICE,
+    BOB,
+    OTHER_ROOM,
+    ROOM,
+    THIRD_ROOM,
+    collect,
+    last_prompt,
+    presence_settings,
+    register,
+    run,
+)
 
 
 def press(custom_id: str, actor: Actor, interaction: str = "i1") -> ButtonPressed:
@@ -193,10 +209,6 @@ async def test_invitation_events_from_the_system_and_agents(papp, adapter):
 
 
 async def test_an_inviter_who_spams_is_declined(make_settings, adapter, clock):
-    from bot.app import StewardApp
-
-    from .conftest import presence_settings
-
     app = StewardApp(presence_settings(make_settings, inviter_max_invitations=2), adapters=[adapter], clock=clock)
     await app.start()
     try:
@@ -224,3 +236,44 @@ async def test_removal_requests_from_the_conversation_moderator(papp, adapter):
     )
     await papp.bus.join()
     assert adapter.of(RemoveAgentFromChannel)[-1].reason == "off topic"
+
+
+class FallbackAdapter(RecordingAdapter):
+    """A platform whose DMs to the owner fail and land in a fallback channel instead."""
+
+    async def perform(self, action):
+        if isinstance(action, SendApprovalPrompt):
+            self.performed.append(action)
+            return ActionResult(ok=True, message_id="p1", channel_id="fallback-chan", note="dm_failed_fallback")
+        return await super().perform(action)
+
+
+async def test_a_failed_dm_falls_back_and_is_recorded(make_settings, clock):
+    adapter = FallbackAdapter()
+    app = StewardApp(presence_settings(make_settings), adapters=[adapter], clock=clock)
+    await app.start()
+    try:
+        await register(app)
+        await run(app, "invite helper", actor=BOB)
+        assert last_prompt(adapter).fallback_room == ROOM
+        inv = await app.cogs.cogs["presence"].store.invitations.get(1)
+        assert (inv.prompt_note, inv.prompt_channel, inv.prompt_message) == (
+            "dm_failed_fallback",
+            "fallback-chan",
+            "p1",
+        )
+        await run(app, "approve 1")
+        update = adapter.of(UpdatePrompt)[-1]
+        assert (update.channel_id, update.message_id) == ("fallback-chan", "p1")
+    finally:
+        await app.stop()
+
+
+async def test_an_owner_who_cannot_be_reached_can_still_decide_by_command(papp, adapter):
+    adapter.fail[SendApprovalPrompt] = "cannot send messages to this user"
+    await register(papp)
+    assert "asked the owner" in (await run(papp, "invite helper", actor=BOB)).text
+    inv = await papp.cogs.cogs["presence"].store.invitations.get(1)
+    assert inv.prompt_note == "failed: cannot send messages to this user"
+    assert "#1 helper" in (await run(papp, "invitations")).text
+    assert "joined" in (await run(papp, "approve 1")).text
