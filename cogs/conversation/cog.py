@@ -70,6 +70,7 @@ DEBOUNCED_SIGNALS = frozenset({SignalKind.AGENT_DOMINANCE, SignalKind.AGENTS_BAL
 ONE_SHOT_SIGNALS = frozenset({SignalKind.ACTION_ITEM, SignalKind.UNRESOLVED_QUESTION, SignalKind.IDLE})
 STRICTNESS = {Mode.OPEN: 0, Mode.FOCUSED: 1, Mode.REVIEW: 2, Mode.QUIET: 3}
 AGENT_REFRESH_SECONDS = 30.0
+AGENT_DIRECTORY = "agent_directory"  # the presence cog's service: which topics each agent covers
 
 
 def _ago(seconds: float) -> str:
@@ -105,6 +106,7 @@ class ConversationCog(Cog):
         self._styles: dict[tuple[str, str], AgentStyleRecord] = {}
         self._agents: dict[str, AgentName] = {}
         self._agents_loaded_at: float | None = None
+        self._directory_topics: dict[str, tuple[str, ...]] = {}
         self._patterns: dict[tuple[str, ...], tuple[re.Pattern[str], ...]] = {}
         self._llm: dict[str, LlmPolicy] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -219,11 +221,25 @@ class ConversationCog(Cog):
         if not force and self._agents_loaded_at is not None and now - self._agents_loaded_at < AGENT_REFRESH_SECONDS:
             return
         self._agents_loaded_at = now
+        directory = self.ctx.service(AGENT_DIRECTORY)
+        if directory is not None:
+            try:
+                found = await directory.topics()
+                self._directory_topics = {str(a): tuple(str(k) for k in words) for a, words in found.items()}
+            except Exception as exc:
+                self.ctx.log.warning("conversation_agent_directory_failed", error=repr(exc))
         records = await self.ctx.agents.list()
         self._agents = {
             r.name: AgentName(r.name, tuple(a for a in {r.display_name, r.platform_user_id or ""} if a))
             for r in records
         }
+
+    def _topics(self, cfg: ConversationSettings) -> dict[str, tuple[str, ...]]:
+        """Topics per agent: what the agents' owners told the presence cog, with the config on top. (An invitation
+        for an agent that is not registered is refused when it is checked, not here.)"""
+        merged = dict(self._directory_topics)
+        merged.update({a: tuple(k) for a, k in cfg.topics.items()})
+        return {a: k for a, k in merged.items() if k}
 
     def _view(self, state: RoomState, now: float, cfg: ConversationSettings) -> RoomView:
         record = self._modes.get(state.room.key)
@@ -245,7 +261,7 @@ class ConversationCog(Cog):
             trends=tuple(state.trends),
             open_questions=tuple(state.open_questions.values()),
             present_agents=frozenset(state.present),
-            topics={a: tuple(k) for a, k in cfg.topics.items()},
+            topics=self._topics(cfg),
             action_items=tuple(state.action_items),
             human_override=human_override,
         )
@@ -282,7 +298,7 @@ class ConversationCog(Cog):
                 event.text,
                 agents=[a for n, a in self._agents.items() if n != event.author.id],
                 mentions=event.mentions,
-                topics=cfg.topics,
+                topics=self._topics(cfg),
                 action_patterns=self._compiled(cfg),
             )
             turn = Turn(

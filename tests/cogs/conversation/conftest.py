@@ -121,8 +121,16 @@ async def start_chat(make_settings, clock) -> AsyncIterator[ChatFactory]:
     """Start an app with only the conversation cog; keyword arguments override the [conversation] section."""
     started: list[StewardApp] = []
 
-    async def start(*, adapter: RecordingAdapter | None = None, **conversation: Any) -> Chat:
-        settings = make_settings(cogs={"enabled": ["conversation"]}, conversation={**TEST_CONFIG, **conversation})
+    async def start(
+        *,
+        adapter: RecordingAdapter | None = None,
+        cogs: tuple[str, ...] = ("conversation",),
+        sections: dict[str, Any] | None = None,
+        **conversation: Any,
+    ) -> Chat:
+        settings = make_settings(
+            cogs={"enabled": list(cogs)}, conversation={**TEST_CONFIG, **conversation}, **(sections or {})
+        )
         adapter = adapter or RecordingAdapter()
         app = StewardApp(settings, adapters=[adapter], clock=clock)
         await app.start()
