@@ -272,11 +272,12 @@ class FakeDiscord:
         await self.dispatch("GUILD_MEMBER_ADD", {**member, "guild_id": guild_id}, guild_id=guild_id)
 
     async def click(
-        self, message_id: str, custom_id: str, user: dict[str, Any], *, guild_id: str | None = None
+        self, message_id: str, custom_id: str, user: dict[str, Any], *, as_seen: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """A button click: an INTERACTION_CREATE dispatch carrying the message and its components."""
-        message = self.messages[message_id]
-        interaction = self._interaction(3, user, message["channel_id"], guild_id or message.get("guild_id"))
+        """A button click: an INTERACTION_CREATE dispatch carrying the message and its components. ``as_seen``:
+        the message as the user's screen still showed it (a click racing an edit that removed the buttons)."""
+        message = as_seen or self.messages[message_id]
+        interaction = self._interaction(3, user, message["channel_id"], message.get("guild_id"))
         interaction["message"] = message
         interaction["data"] = {"custom_id": custom_id, "component_type": 2}
         await self.dispatch("INTERACTION_CREATE", interaction, guild_id=interaction.get("guild_id"))
@@ -313,6 +314,7 @@ class FakeDiscord:
             "channel_id": channel_id,
             "channel": {"id": channel_id, "type": channel["type"]},
             "locale": "en-US",
+            "attachment_size_limit": 10 * 1024 * 1024,
             "app_permissions": str((1 << 53) - 1),
             "entitlements": [],
             "authorizing_integration_owners": {"0": guild_id or "0"},

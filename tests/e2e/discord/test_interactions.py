@@ -1,0 +1,180 @@
+"""Buttons and slash commands: approval prompts that survive a restart, only the intended user's click counts,
+and the platform-neutral commands run as ``/steward`` subcommands."""
+
+from __future__ import annotations
+
+import copy
+
+from bot.actions import ActionResult, AnswerInteraction, SendApprovalPrompt, UpdatePrompt
+from bot.cog import Cog, listener
+from bot.commands import CommandInvocation, command
+from bot.events import ButtonPressed
+from storage.db import Migration
+from tests.e2e.discord.conftest import eventually, probe
+
+EPHEMERAL = 64
+DEFERRED_UPDATE = 6
+DEFERRED_THINKING = 5
+
+
+class TrialPrompts(Cog):
+    """A small real cog that owns 'trial' prompts the way the presence cog owns invitations: it stores who may
+    answer, refuses anyone else, and answers a second click with 'already decided'."""
+
+    name = "trial_prompts"
+
+    async def cog_load(self) -> None:
+        await self.ctx.db.migrate(
+            "trial_prompts",
+            [Migration(1, "prompts", "CREATE TABLE trial_prompts (key TEXT PRIMARY KEY, owner TEXT, outcome TEXT)")],
+        )
+
+    async def ask(self, owner_id: str, key: str, text: str) -> ActionResult:
+        await self.ctx.db.execute("INSERT INTO trial_prompts (key, owner) VALUES (?, ?)", (key, owner_id))
+        prompt = SendApprovalPrompt(target_platform="discord", user_id=owner_id, text=text, kind="trial", key=key)
+        return await self.ctx.router.perform(prompt)
+
+    @listener(ButtonPressed)
+    async def on_button(self, event: ButtonPressed):
+        parts = event.parts
+        if parts is None or parts[0] != "trial" or event.interaction_id is None:
+            return None
+        _kind, key, choice = parts
+
+        def answer(text: str) -> AnswerInteraction:
+            return AnswerInteraction(target_platform="discord", interaction_id=event.interaction_id, text=text)
+
+        row = await self.ctx.db.fetchone("SELECT owner, outcome FROM trial_prompts WHERE key = ?", (key,))
+        if row is None:
+            return answer("This prompt is unknown.")
+        if event.actor.id != row["owner"]:
+            return answer("Only the agent's owner can answer this.")
+        if row["outcome"]:
+            return answer(f"Already decided: {row['outcome']}.")
+        await self.ctx.db.execute("UPDATE trial_prompts SET outcome = ? WHERE key = ?", (choice, key))
+        assert event.room is not None and event.message_id is not None
+        return [
+            UpdatePrompt(
+                target_platform="discord",
+                channel_id=event.room.channel,
+                message_id=event.message_id,
+                text=f"Decided: {choice} (by <@{event.actor.id}>)",
+            ),
+            answer(f"Recorded: {choice}."),
+        ]
+
+    @command("echo", "repeat the arguments", usage="<words...>")
+    async def echo(self, inv: CommandInvocation) -> str:
+        return "args=" + "|".join(inv.args)
+
+    @command("greet", "greet someone", options=[("who", "who to greet"), ("how", "how to greet")])
+    async def greet(self, inv: CommandInvocation) -> str:
+        return "greet=" + "|".join(inv.args)
+
+    @command("wipe", "an admin-only command", admin_only=True)
+    async def wipe(self, inv: CommandInvocation) -> str:
+        return f"wiped by {inv.actor.id} in {inv.room.key if inv.room else 'a DM'}"
+
+
+def prompts(app) -> TrialPrompts:
+    return app.cogs.cogs["trial_prompts"]  # type: ignore[return-value]
+
+
+def answers_to(world, interaction: dict) -> list[dict]:
+    return [r for r in world.fake.interaction_responses if r["token"] == interaction["token"]]
+
+
+async def test_an_approval_button_in_a_dm_is_understood_after_a_restart(world, start_steward):
+    app, _adapter = await start_steward(cogs={"trial_prompts": TrialPrompts})
+    sent = await prompts(app).ask(world.alice["id"], "k1", "Let Helper join #general?")
+    assert sent.ok and sent.note is None
+    dm_channel = world.fake.dm_channels[world.alice["id"]]
+    assert sent.channel_id == dm_channel["id"]
+    await app.stop()
+
+    app2, adapter2 = await start_steward(cogs={"trial_prompts": TrialPrompts})
+    click = await world.fake.click(sent.message_id, "steward:trial:k1:approve", world.alice)
+
+    responses = await eventually(lambda: len(answers_to(world, click)) >= 2 and answers_to(world, click))
+    callback, followup = responses[0], responses[1]
+    assert callback["kind"] == "callback" and callback["body"]["type"] == DEFERRED_UPDATE  # answered at once
+    assert followup["kind"] == "followup" and followup["body"]["content"] == "Recorded: approve."
+    assert followup["body"]["flags"] & EPHEMERAL
+    await eventually(lambda: world.fake.messages[sent.message_id]["content"].startswith("Decided: approve"))
+    assert world.fake.messages[sent.message_id]["components"] == []  # the buttons are gone
+    [pressed] = probe(app2).of(ButtonPressed)
+    assert pressed.actor.id == world.alice["id"] and pressed.room is not None and pressed.room.server == ""
+    assert pressed.message_id == sent.message_id and pressed.interaction_id == click["id"]
+    assert adapter2.health()["pending_interactions"] == 1
+
+
+async def test_only_the_intended_user_counts_and_a_second_click_is_already_decided(world, start_steward):
+    app, _adapter = await start_steward(
+        cogs={"trial_prompts": TrialPrompts}, dm_fallback_channels={world.guild["id"]: world.fallback["id"]}
+    )
+    world.fake.dm_blocked.add(world.alice["id"])  # so the prompt lands in a channel where anyone can click
+    sent = await prompts(app).ask(world.alice["id"], "k2", "Let Helper join #general?")
+    assert sent.note == "dm_failed_fallback"
+
+    intruder = await world.fake.click(sent.message_id, "steward:trial:k2:approve", world.bob)
+    refusal = await eventually(lambda: [r for r in answers_to(world, intruder) if r["kind"] == "followup"])
+    assert refusal[0]["body"]["content"] == "Only the agent's owner can answer this."
+    assert refusal[0]["body"]["flags"] & EPHEMERAL
+    assert world.fake.messages[sent.message_id]["components"]  # still open
+
+    with_buttons = copy.deepcopy(world.fake.messages[sent.message_id])
+    owner = await world.fake.click(sent.message_id, "steward:trial:k2:decline", world.alice)
+    await eventually(lambda: [r for r in answers_to(world, owner) if r["kind"] == "followup"])
+    # A second click that raced the edit removing the buttons.
+    again = await world.fake.click(sent.message_id, "steward:trial:k2:approve", world.alice, as_seen=with_buttons)
+    late = await eventually(lambda: [r for r in answers_to(world, again) if r["kind"] == "followup"])
+    assert late[0]["body"]["content"] == "Already decided: decline."
+    assert world.fake.messages[sent.message_id]["content"].startswith("Decided: decline")
+
+
+async def test_an_answer_for_an_unknown_interaction_fails_clearly(world, start_steward):
+    app, _adapter = await start_steward()
+    result = await app.router.perform(AnswerInteraction(target_platform="discord", interaction_id="1", text="hi"))
+    assert not result.ok and "unknown or expired" in result.error
+
+
+async def test_slash_commands_are_synced_and_status_runs(world, start_steward):
+    _app, _adapter = await start_steward(cogs={"trial_prompts": TrialPrompts})
+    synced = {c["name"]: c for c in world.fake.commands["global"]}
+    assert set(synced) == {"steward", "steward-admin"}
+    assert {o["name"] for o in synced["steward"]["options"]} >= {"help", "status", "echo", "greet"}
+    admin_names = {o["name"] for o in synced["steward-admin"]["options"]}
+    assert "wipe" in admin_names and not admin_names & {"help", "status", "echo", "greet"}
+    assert str(synced["steward-admin"]["default_member_permissions"]) == "32"  # Manage Server
+
+    interaction = await world.fake.slash(world.general["id"], world.alice, "steward", "status")
+
+    responses = await eventually(lambda: len(answers_to(world, interaction)) >= 2 and answers_to(world, interaction))
+    assert responses[0]["body"]["type"] == DEFERRED_THINKING and responses[0]["body"]["data"]["flags"] & EPHEMERAL
+    text = responses[1]["body"]["content"]
+    assert text.startswith("status: ") and "adapters: discord (up)" in text and "trial_prompts" in text
+
+
+async def test_command_arguments_reach_the_command(world, start_steward):
+    await start_steward(cogs={"trial_prompts": TrialPrompts})
+    echo = await world.fake.slash(world.general["id"], world.alice, "steward", "echo", {"args": 'one "two three"'})
+    greet = await world.fake.slash(world.general["id"], world.alice, "steward", "greet", {"who": "bob"})
+
+    echoed = await eventually(lambda: [r for r in answers_to(world, echo) if r["kind"] == "followup"])
+    greeted = await eventually(lambda: [r for r in answers_to(world, greet) if r["kind"] == "followup"])
+    assert echoed[0]["body"]["content"] == "args=one|two three"
+    assert greeted[0]["body"]["content"] == "greet=bob"
+
+
+async def test_admin_commands_need_manage_server(world, start_steward):
+    await start_steward(cogs={"trial_prompts": TrialPrompts})
+    member = await world.fake.slash(world.general["id"], world.bob, "steward-admin", "wipe")
+    admin = await world.fake.slash(world.general["id"], world.admin, "steward-admin", "wipe")
+
+    refused = await eventually(lambda: [r for r in answers_to(world, member) if r["kind"] == "followup"])
+    allowed = await eventually(lambda: [r for r in answers_to(world, admin) if r["kind"] == "followup"])
+    assert refused[0]["body"]["content"] == "'wipe' is for server admins"
+    assert (
+        allowed[0]["body"]["content"]
+        == f"wiped by {world.admin['id']} in discord:{world.guild['id']}:" + (world.general["id"])
+    )
