@@ -14,7 +14,7 @@ import hmac
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -188,7 +188,9 @@ class SlackAdapter(Adapter):
     async def start(self, app: StewardApp) -> None:
         self.app = app
         if not self.settings.oauth:
-            outcome = await self._call(self._web(self.settings.secret("bot_token")), "auth_test")
+            outcome = await self._within_connect_timeout(
+                self._call(self._web(self.settings.secret("bot_token")), "auth_test"), "auth.test"
+            )
             if not outcome.ok:
                 raise SlackStartError(f"Slack refused the bot token (auth.test: {outcome.error})")
             self._me = SelfIds(outcome.data.get("user_id"), outcome.data.get("bot_id"))
@@ -198,12 +200,18 @@ class SlackAdapter(Adapter):
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             assert self.bolt is not None
-            self._socket = AsyncSocketModeHandler(
-                self.bolt,
-                app_token=self.settings.secret("app_token"),
-                web_client=self._web(None),
-                ping_interval=self.settings.ping_interval,
+            app_token = self.settings.secret("app_token")
+            # Ask for the websocket URL here so that a wrong app token fails start-up at once with Slack's error
+            # (the socket client itself would retry it forever); reconnects later ask for fresh URLs themselves.
+            opened = await self._within_connect_timeout(
+                self._call(self._web(None), "apps_connections_open", app_token=app_token), "apps.connections.open"
             )
+            if not opened.ok or not opened.data.get("url"):
+                raise SlackStartError(f"Slack refused the app-level token (apps.connections.open: {opened.error})")
+            self._socket = AsyncSocketModeHandler(
+                self.bolt, app_token=app_token, web_client=self._web(None), ping_interval=self.settings.ping_interval
+            )
+            self._socket.client.wss_uri = opened.data["url"]
             try:
                 await asyncio.wait_for(self._socket.connect_async(), self.settings.connect_timeout)
             except TimeoutError:
@@ -215,6 +223,12 @@ class SlackAdapter(Adapter):
                 ) from None
             log.info("slack_socket_mode_connected")
         self._connected = True
+
+    async def _within_connect_timeout(self, call: Awaitable[ApiOutcome], what: str) -> ApiOutcome:
+        try:
+            return await asyncio.wait_for(call, self.settings.connect_timeout)
+        except TimeoutError:
+            raise SlackStartError(f"Slack did not answer {what} within {self.settings.connect_timeout:g}s") from None
 
     async def stop(self) -> None:
         self._connected = False

@@ -3,10 +3,13 @@ envelopes on it, and acknowledges each one."""
 
 from __future__ import annotations
 
-from adapters.slack.adapter import SlackAdapter
+import pytest
+
+from adapters.slack.adapter import SlackAdapter, SlackStartError
+from bot.app import StewardApp
 from bot.events import ButtonPressed, MessageCreated
 from bot.types import Room
-from tests.e2e.slack.mock_slack import APP_TOKEN, TEAM, event_body, message_event, wait_for
+from tests.e2e.slack.mock_slack import APP_TOKEN, BOT_TOKEN, TEAM, event_body, message_event, wait_for
 
 CHANNEL = "C0GENERAL"
 
@@ -52,3 +55,29 @@ async def test_socket_mode_button_clicks_are_acknowledged_and_published(start_sl
     assert pressed.message_id == "1700000003.000009"
     # The test cog approves and the answer goes back through the click's response_url.
     await wait_for(lambda: h.mock.responses.get("socket-click"))
+
+
+async def test_a_wrong_app_token_fails_start_up_with_slacks_error(make_settings, mock_slack, monkeypatch):
+    monkeypatch.setenv("STEWARD_SLACK__BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("STEWARD_SLACK__APP_TOKEN", "xapp-wrong")
+    settings = make_settings(slack={"mode": "socket", "api_base_url": mock_slack.api_url}, cogs={"enabled": []})
+    app = StewardApp(settings)
+    try:
+        with pytest.raises(SlackStartError, match="invalid_auth"):
+            await app.start()
+    finally:
+        await app.stop()
+    assert [c.token for c in mock_slack.calls_to("apps.connections.open")] == ["xapp-wrong"]
+
+
+async def test_a_wrong_bot_token_fails_start_up_with_slacks_error(make_settings, mock_slack, monkeypatch):
+    monkeypatch.setenv("STEWARD_SLACK__BOT_TOKEN", "xoxb-wrong")
+    monkeypatch.setenv("STEWARD_SLACK__APP_TOKEN", APP_TOKEN)
+    settings = make_settings(slack={"mode": "socket", "api_base_url": mock_slack.api_url}, cogs={"enabled": []})
+    app = StewardApp(settings)
+    try:
+        with pytest.raises(SlackStartError, match="invalid_auth"):
+            await app.start()
+    finally:
+        await app.stop()
+    assert not mock_slack.calls_to("apps.connections.open")
