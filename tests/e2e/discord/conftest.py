@@ -90,9 +90,11 @@ async def start_steward(make_settings, monkeypatch) -> AsyncIterator[StartStewar
     monkeypatch.setenv("STEWARD_DISCORD__TOKEN", "fake-token-for-tests")
     running: list[StewardApp] = []
 
-    async def start(*, cogs: dict[str, type[Cog]] | None = None, **discord_section: Any):
+    async def start(
+        *, cogs: dict[str, type[Cog]] | None = None, sections: dict[str, Any] | None = None, **discord_section: Any
+    ):
         section = {"guild_ready_timeout": 0.05, "ready_timeout": 10.0, **discord_section}
-        settings = make_settings(discord=section)
+        settings = make_settings(discord=section, **(sections or {}))
         adapter = create_adapter(settings)
         assert isinstance(adapter, DiscordAdapter)
         app = StewardApp(settings, adapters=[adapter])
