@@ -9,6 +9,7 @@ from bot.actions import ActionResult, AnswerInteraction, SendApprovalPrompt, Upd
 from bot.cog import Cog, listener
 from bot.commands import CommandInvocation, command
 from bot.events import ButtonPressed
+from storage.core import AgentRecord
 from storage.db import Migration
 from tests.e2e.discord.conftest import eventually, probe
 
@@ -178,3 +179,37 @@ async def test_admin_commands_need_manage_server(world, start_steward):
         allowed[0]["body"]["content"]
         == f"wiped by {world.admin['id']} in discord:{world.guild['id']}:" + (world.general["id"])
     )
+
+
+async def test_a_presence_invitation_is_approved_with_the_dm_button_after_a_restart(world, start_steward):
+    """The real presence cog end to end: /steward invite -> owner's DM prompt -> restart -> owner clicks approve
+    -> the agent's bot user is let into the channel; a bystander's click is refused."""
+    app, _adapter = await start_steward()
+    if "presence" not in app.cogs.cogs:
+        raise AssertionError(f"the presence cog did not load: {app.cogs.failed}")
+    await app.agents.register(
+        AgentRecord(
+            name="helper",
+            platform="discord",
+            owner_id=world.alice["id"],
+            kind="bot_user",
+            platform_user_id=world.agent_bot["id"],
+        )
+    )
+    invite = await world.fake.slash(world.general["id"], world.bob, "steward", "invite", {"args": "helper"})
+    [told] = await eventually(lambda: [r for r in answers_to(world, invite) if r["kind"] == "followup"])
+    assert "asked the owner" in told["body"]["content"]
+    dm = world.fake.dm_channels[world.alice["id"]]
+    [prompt] = [m for m in world.fake.messages.values() if m["channel_id"] == dm["id"]]
+    approve = next(c["custom_id"] for c in prompt["components"][0]["components"] if c["custom_id"].endswith("approve"))
+    await app.stop()
+
+    await start_steward()
+    bystander = await world.fake.click(prompt["id"], approve, world.bob)
+    owner = await world.fake.click(prompt["id"], approve, world.alice)
+
+    [refused] = await eventually(lambda: [r for r in answers_to(world, bystander) if r["kind"] == "followup"])
+    assert refused["body"]["content"].startswith(f"Only {world.alice['id']} can decide")
+    await eventually(lambda: [r for r in answers_to(world, owner) if r["kind"] == "followup"])
+    overwrites = await eventually(lambda: world.fake.channels[world.general["id"]]["permission_overwrites"])
+    assert overwrites[0]["id"] == world.agent_bot["id"] and int(overwrites[0]["allow"]) & (1 << 11)
