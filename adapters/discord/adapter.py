@@ -367,6 +367,8 @@ class DiscordAdapter(Adapter):
             await self._webhook_for_channel(parent_id, create=False)
         except discord.HTTPException as exc:
             log.warning("discord_webhook_scan_failed", channel=str(parent_id), error=exc.text, status=exc.status)
+        except _BadInput as exc:
+            log.warning("discord_webhook_scan_failed", channel=str(parent_id), error=str(exc))
         return webhook_id in self._own_webhook_ids
 
     # --- events in -------------------------------------------------------------------------------------------------
@@ -588,8 +590,8 @@ class DiscordAdapter(Adapter):
             kind, reason = "not_found", f"not found on Discord ({exc.code}): {exc.text or 'unknown'}"
         except discord.HTTPException as exc:
             kind, reason = "http", f"Discord error {exc.status} ({exc.code}): {exc.text}"
-        except _BadInput as exc:
-            kind, reason = "invalid", str(exc)
+        except (_BadInput, ValueError) as exc:
+            kind, reason = "invalid", str(exc)  # e.g. a button id Discord could not route back
         except Exception as exc:
             log.exception("discord_action_crashed", action=name)
             kind, reason = "error", f"{type(exc).__name__}: {exc}"
