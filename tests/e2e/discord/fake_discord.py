@@ -155,6 +155,29 @@ class FakeDiscord:
             self.guilds[guild_id]["system_channel_id"] = channel["id"]
         return channel
 
+    def add_thread(self, parent: dict[str, Any], name: str = "thread") -> dict[str, Any]:
+        thread = {
+            "id": self.snowflake(),
+            "type": 11,  # a public thread
+            "guild_id": parent["guild_id"],
+            "parent_id": parent["id"],
+            "name": name,
+            "owner_id": self.bot_user["id"],
+            "member_count": 1,
+            "message_count": 0,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": "2026-01-01T00:00:00+00:00",
+                "locked": False,
+            },
+        }
+        self.channels[thread["id"]] = thread
+        self.guilds[parent["guild_id"]].setdefault("threads", []).append(thread)
+        return thread
+
     def add_member(self, guild_id: str, user: dict[str, Any], roles: list[str] = ()) -> dict[str, Any]:
         member = {
             "user": user,
@@ -421,7 +444,7 @@ class FakeDiscord:
                 "emojis": [],
                 "stickers": [],
                 "features": [],
-                "threads": [],
+                "threads": guild.get("threads", []),
                 "voice_states": [],
                 "presences": [],
                 "stage_instances": [],

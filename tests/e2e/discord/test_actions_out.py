@@ -200,3 +200,48 @@ async def test_a_dm_that_fails_with_no_fallback_is_a_clear_failure(world, start_
 
     assert not result.ok and "50007" in result.error and "no fallback channel" in result.error
     assert app.metrics.value("steward_discord_dm_fallbacks_total", outcome="lost") == 1
+
+
+async def test_threads_are_rooms_and_agents_post_into_them_through_the_parents_webhook(world, start_steward):
+    thread = world.fake.add_thread(world.general, "planning")
+    app, _adapter = await start_steward()
+    await app.agents.register(AgentRecord(name="helper", platform="discord", owner_id=world.alice["id"]))
+
+    await world.fake.user_says(thread["id"], world.alice, "in the thread")
+    [said] = await eventually(lambda: [e for e in probe(app).of(MessageCreated) if e.text == "in the thread"])
+    assert said.room == Room("discord", world.guild["id"], thread["id"]) and said.thread_id == thread["id"]
+
+    result = await app.publisher.submit("helper", said.room, "agent in the thread", thread_id=said.thread_id)
+
+    assert result.posted
+    [hook] = world.fake.webhooks.values()
+    assert hook["channel_id"] == world.general["id"]  # webhooks live on the parent channel
+    [execution] = world.fake.calls_to("POST", r"/webhooks/\d+/wtoken-\d+")
+    assert execution.query["thread_id"] == thread["id"]
+    assert world.fake.messages[result.message_id]["channel_id"] == thread["id"]
+
+
+async def test_a_foreign_webhook_registered_as_an_agent_speaks_as_that_agent(world, start_steward):
+    app, _adapter = await start_steward()
+    foreign = {"id": world.fake.snowflake(), "channel_id": world.general["id"], "token": "other", "user": world.bob}
+    foreign |= {"type": 1, "name": "their-hook", "avatar": None, "guild_id": world.guild["id"]}
+    world.fake.webhooks[foreign["id"]] = foreign
+    await app.agents.register(
+        AgentRecord(name="hooked", platform="discord", owner_id=world.bob["id"], platform_user_id=foreign["id"])
+    )
+    author = {**world.fake.user("Hooked Agent", bot=True), "id": foreign["id"]}
+    message = world.fake._message(world.general["id"], author, "posted by a webhook", webhook_id=foreign["id"])
+    await world.fake.dispatch("MESSAGE_CREATE", message, guild_id=world.guild["id"])
+
+    [said] = await eventually(lambda: [e for e in probe(app).of(MessageCreated) if e.text == "posted by a webhook"])
+    assert said.author.id == "hooked" and said.author.kind.value == "agent"
+
+
+async def test_a_button_id_discord_could_not_route_back_fails_the_action(world, start_steward):
+    app, _adapter = await start_steward()
+    prompt = SendApprovalPrompt(
+        target_platform="discord", user_id=world.alice["id"], text="?", kind="invite", key="has space"
+    )
+    result = await app.router.perform(prompt)
+    assert not result.ok and "does not match" in result.error
+    assert world.fake.calls_to("POST", r"/channels/\d+/messages") == []
