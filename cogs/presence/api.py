@@ -357,6 +357,13 @@ class AgentApi:
             inbox = self.inboxes[agent] = Inbox(self.ctx.config().api_event_queue_size)
         return inbox
 
+    def forget(self, agent: str) -> None:
+        """The agent was unregistered: drop its queue, limiter and webhook."""
+        self.api_agents.discard(agent)
+        self.webhooks.pop(agent, None)
+        self.inboxes.pop(agent, None)
+        self.buckets.pop(agent, None)
+
     def push(self, agent: str, kind: str, data: Mapping[str, Any]) -> None:
         """Queue an event for an agent that uses the API (others have nobody to read it)."""
         hook = self.webhooks.get(agent)

@@ -19,7 +19,7 @@ from bot.events import (
     MessageCreated,
     ModerationDecision,
 )
-from bot.types import ActorKind, Room
+from bot.types import Actor, ActorKind, Room
 from cogs.presence.api import AgentApi
 from cogs.presence.coordinator import (
     EXPIRY_TIMER,
@@ -34,7 +34,7 @@ from cogs.presence.coordinator import (
 from cogs.presence.drafts import DRAFT_TIMER, DraftDesk
 from policy.presence import ApprovalMode, InvitationPolicy, MessageApproval, RewardEvent, suspension_covers
 from storage.core import AgentExists, AgentRecord
-from storage.presence import PresenceStore
+from storage.presence import DraftStatus, PresenceStore
 
 # `agent set <name> <key> <value>`: the key, its column, and how to read the value.
 SETTING_KEYS: dict[str, str] = {
@@ -158,7 +158,7 @@ class PresenceCog(Cog):
         "agent",
         "register an agent and manage its settings and API token",
         usage="register <name> [--bot <user id>] [--avatar <url>] [display name] | set <name> <key> <value> | "
-        "show <name> | token <name> | revoke <name>",
+        "show <name> | token <name> | revoke <name> | unregister <name>",
     )
     async def agent_command(self, inv: CommandInvocation) -> CommandReply | str:
         if not inv.args:
@@ -180,6 +180,10 @@ class PresenceCog(Cog):
             return CommandReply(
                 f"API token for {record.name} (shown once; earlier tokens are revoked):\n{token}", ephemeral=True
             )
+        if sub == "unregister":
+            record = await self._agent_for(inv, args[0])
+            summary = await self._unregister(record, by=inv.actor)
+            return f"Unregistered {record.name}: {summary}."
         if sub == "revoke":
             record = await self._agent_for(inv, args[0])
             count = await self.store.tokens.revoke(record.name, at=self.ctx.clock.now())
@@ -231,6 +235,27 @@ class PresenceCog(Cog):
             f"Invitations: {settings.invitation_policy.value}, approval: {settings.approval_mode.value}, "
             f"messages: {settings.message_approval.value}, max rooms: {settings.max_rooms}."
         )
+
+    async def _unregister(self, record: AgentRecord, *, by: Actor) -> str:
+        """Take the agent out of every room, close what is open for it, and forget it (its history stays)."""
+        now = self.ctx.clock.now()
+        reason = f"the agent was unregistered by {by.name}"
+        rooms = 0
+        for stay in await self.store.presence.of_agent(record.name):
+            rooms += await self.coordinator.leave(record.name, stay.room_obj, reason=reason, forced=False, by=by.key)
+        invitations = 0
+        for open_inv in await self.store.invitations.open_of_agent(record.name):
+            invitations += await self.coordinator.close_open(open_inv, rule="unregistered", reason=reason)
+        drafts = 0
+        for draft in await self.store.drafts.pending(agents=[record.name]):
+            drafts += await self.drafts.drop(draft, reason, by=by.key)
+        await self.store.tokens.revoke(record.name, at=now)
+        await self.store.tokens.delete_webhook(record.name)
+        self.api.forget(record.name)
+        await self.store.settings.delete(record.name)
+        await self.ctx.agents.delete(record.name)
+        self.ctx.log.info("agent_unregistered", agent=record.name, by=by.key, rooms=rooms, invitations=invitations)
+        return f"left {rooms} room(s), closed {invitations} invitation(s) and {drafts} draft(s)"
 
     async def _set(self, inv: CommandInvocation, args: list[str]) -> str:
         if len(args) < 3:
@@ -466,7 +491,10 @@ class PresenceCog(Cog):
                     raise PresenceError(f"there is no draft #{ident}")
                 if not is_owner(record, event.actor):
                     raise NotOwner(record)
-                text = f"Send the replacement with: draft edit {ident} <new text>"
+                if draft.status is not DraftStatus.PENDING:
+                    text = f"Draft #{ident} was already decided ({draft.status.value})."
+                else:
+                    text = f"Send the replacement with: draft edit {ident} <new text>"
             else:
                 self.coordinator.rejected("button", "bad_choice")
                 return [self._answer(event, "This button is not valid.")]
@@ -524,10 +552,10 @@ class PresenceCog(Cog):
                 )
         for inv in await self.store.invitations.open_of_agent(event.agent):
             if covered(inv.room):
-                await self.coordinator.close_for_suspension(inv, reason)
+                await self.coordinator.close_open(inv, rule="suspended", reason=reason)
         for draft in await self.store.drafts.pending(agents=[event.agent]):
             if covered(draft.room):
-                await self.drafts.reject_for_suspension(draft, reason)
+                await self.drafts.drop(draft, reason, by="presence.suspension")
 
     @listener(AgentUnsuspended)
     async def on_unsuspended(self, event: AgentUnsuspended) -> None:

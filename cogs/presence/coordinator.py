@@ -548,13 +548,14 @@ class Coordinator:
                 SendDirectMessage(target_platform=inv.inviter_platform, user_id=inv.inviter_id, text=text)
             )
 
-    async def close_for_suspension(self, inv: InvitationRecord, reason: str) -> bool:
+    async def close_open(self, inv: InvitationRecord, *, rule: str, reason: str) -> bool:
+        """Decline an open invitation for a reason of Steward's own (a suspension, the agent unregistered)."""
         closed = await self.store.invitations.close(
-            inv.id, InvitationStatus.DECLINED, rule="suspended", reason=reason, at=self.ctx.clock.now(), by="presence"
+            inv.id, InvitationStatus.DECLINED, rule=rule, reason=reason, at=self.ctx.clock.now(), by="presence"
         )
         if closed is None:
             return False
-        self._decisions.labels("decline", "suspended").inc()
+        self._decisions.labels("decline", rule).inc()
         await self._finished(closed, "declined", tell=True)
         return True
 
@@ -575,7 +576,8 @@ class Coordinator:
         self.log.info("agent_left", agent=agent, room=room.key, reason=reason, forced=forced, by=by)
         if self.ctx.config(room).announce:
             verb = "was removed" if forced else "left"
-            await self.ctx.router.perform(SendMessage(room=room, text=f"{agent} {verb}: {reason}.", system=True))
+            text = f"{identity.shown_name} {verb}: {reason}."
+            await self.ctx.router.perform(SendMessage(room=room, text=text, system=True))
         await self.ctx.bus.publish(
             AgentLeft(at=self.ctx.clock.now(), agent=agent, room=room, reason=reason, forced=forced)
         )

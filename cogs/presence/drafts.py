@@ -234,14 +234,15 @@ class DraftDesk:
         self.log.info("draft_expired", draft_id=draft_id, agent=claimed.agent)
         await self._finish(claimed, f"Draft #{draft_id} expired; nothing was posted.", status="expired")
 
-    async def reject_for_suspension(self, draft: DraftRecord, reason: str) -> bool:
+    async def drop(self, draft: DraftRecord, reason: str, *, by: str) -> bool:
+        """Reject a pending draft for a reason of Steward's own (a suspension, the agent unregistered)."""
         claimed = await self.store.drafts.close(
-            draft.id, DraftStatus.REJECTED, outcome=reason, at=self.ctx.clock.now(), by="presence.suspension"
+            draft.id, DraftStatus.REJECTED, outcome=reason, at=self.ctx.clock.now(), by=by
         )
         if claimed is None:
             return False
         await self.ctx.scheduler.cancel(DRAFT_TIMER, str(draft.id))
-        self._held.labels("suspended").inc()
+        self._held.labels("dropped").inc()
         await self._finish(claimed, f"Draft #{draft.id} dropped: {reason}.", status="rejected")
         return True
 

@@ -209,3 +209,15 @@ async def test_blocked_messages_cost_the_agent(papp, verdict, target_kind, log_o
     assert [(r.reward, r.source) for r in rewards] == expected
     if rewarded:
         assert rewards[0].context["case_id"] == 7 and rewards[0].room == ROOM
+
+
+async def test_the_edit_button_on_a_decided_draft_says_so(papp, adapter):
+    await held_draft(papp, adapter)
+    await run(papp, "draft reject 1")
+    await papp.bus.dispatch(ButtonPressed(actor=ALICE, custom_id="steward:draft:1:edit", interaction_id="e"))
+    assert "already decided (rejected)" in adapter.of(AnswerInteraction)[-1].text
+    await papp.bus.dispatch(ButtonPressed(actor=ALICE, custom_id="steward:draft:x:edit", interaction_id="f"))
+    assert "not valid" in adapter.of(AnswerInteraction)[-1].text
+    await papp.bus.dispatch(ButtonPressed(actor=ALICE, custom_id="steward:draft:1:maybe", interaction_id="g"))
+    assert "not valid" in adapter.of(AnswerInteraction)[-1].text
+    assert papp.metrics.value("steward_presence_rejected_total", source="button", reason="bad_choice") == 1.0

@@ -277,3 +277,38 @@ async def test_an_owner_who_cannot_be_reached_can_still_decide_by_command(papp, 
     assert inv.prompt_note == "failed: cannot send messages to this user"
     assert "#1 helper" in (await run(papp, "invitations")).text
     assert "joined" in (await run(papp, "approve 1")).text
+
+
+async def test_a_channel_can_refuse_agents_in_the_config(make_settings, adapter, clock):
+    settings = make_settings(
+        cogs={"enabled": ["presence"]},
+        presence={"default_join_cooldown_seconds": 0},
+        servers={"g1": {"channels": {"random": {"presence": {"accept_agents": False}}}}},
+    )
+    app = StewardApp(settings, adapters=[adapter], clock=clock)
+    await app.start()
+    try:
+        await register(app)
+        assert "does not accept agents" in (await run(app, f"invite helper {OTHER_ROOM.key}")).text
+        assert "joined" in (await run(app, "invite helper")).text
+        # The room's own switch wins over the config.
+        await run(app, f"accept_agents on {OTHER_ROOM.key}", actor=ADMIN, admin=True)
+        assert "joined" in (await run(app, f"invite helper {OTHER_ROOM.key}")).text
+    finally:
+        await app.stop()
+
+
+async def test_unregistering_an_agent_closes_everything_it_had(papp, adapter):
+    await register(papp, "helper", "messages=owner_each_draft")
+    await run(papp, "invite helper")
+    await run(papp, f"invite helper {OTHER_ROOM.key}", actor=BOB)
+    await papp.publisher.submit("helper", ROOM, "a draft")
+    assert not (await run(papp, "agent unregister helper", actor=BOB)).ok
+    reply = await run(papp, "agent unregister helper")
+    assert "left 1 room(s), closed 1 invitation(s) and 1 draft(s)" in reply.text
+    assert await papp.agents.get("helper") is None
+    assert adapter.of(RemoveAgentFromChannel)[-1].agent.name == "helper"
+    assert any("unregistered" in t for t in texts(adapter))  # Bob hears his invitation is closed
+    assert not (await run(papp, "invite helper")).ok
+    assert (await run(papp, "agents")).text == "No agents are registered."
+    await register(papp, "helper")  # the name is free again
