@@ -174,7 +174,7 @@ _WORD = re.compile(r"[a-z0-9][a-z0-9_\-]*", re.I)
 DEFAULT_ACTION_ITEM_PATTERNS: tuple[str, ...] = (
     r"\btodo\b",
     r"\baction item\b",
-    r"\bi'?ll\s+(?:take|handle|do|follow up|look into|write|fix)\b",
+    r"\bi(?:'?ll| will)\s+(?:take|handle|do|follow up|look into|write|fix|send|draft|own)\b",
     r"\b(?:can|could) (?:someone|somebody|you)\s+(?:please\s+)?(?:take|handle|write|fix|look into|follow up)\b",
     r"\bwe (?:need|have) to\b",
     r"\bby (?:monday|tuesday|wednesday|thursday|friday|tomorrow|eod|end of (?:day|week))\b",

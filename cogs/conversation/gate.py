@@ -86,7 +86,7 @@ class ConversationGate:
                         f"and has posted {recent} in the last minute",
                         submission,
                     )
-        return Decision.approve(submission.text, rule="pass", reason="the conversation rules allow it")
+        return Decision.approve(submission.text, rule="pass", reason="no rule objected")
 
     def _reject(self, rule: str, reason: str, submission: AgentSubmission) -> Decision:
         self.cog.count_gate_rejection(rule)
