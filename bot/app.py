@@ -130,8 +130,9 @@ class StewardApp:
                 await self.http.start()
             except OSError as exc:
                 # The chat and the moderation go on without /healthz and /metrics; health says so.
+                problem = {"up": False, "error": str(exc)}
                 log.error("http_unavailable", host=self.http.host, port=self.http.port, error=str(exc))
-                self.health_probes["http"] = lambda: {"up": False, "error": str(exc)}
+                self.health_probes["http"] = lambda: problem
         for adapter in self.adapters:
             await adapter.start(self)
             log.info("adapter_started", platform=adapter.platform)

@@ -168,7 +168,7 @@ class EventBus:
     def _dropped(self, event: Event) -> bool:
         name = type(event).__name__
         self.metrics.events_dropped.labels(name).inc()
-        log.warning("event_dropped", event=name, shard_key=event.shard_key, reason="queue_full")
+        log.warning("event_dropped", event_type=name, shard_key=event.shard_key, reason="queue_full")
         return False
 
     async def dispatch(self, event: Event) -> list[Action]:
@@ -198,7 +198,7 @@ class EventBus:
                 "listener_failed",
                 cog=sub.owner,
                 listener=sub.name,
-                event=type(event).__name__,
+                event_type=type(event).__name__,
                 shard_key=event.shard_key,
                 error=repr(exc),
             )
@@ -210,9 +210,9 @@ class EventBus:
             try:
                 await self.dispatch(event)
             except asyncio.CancelledError:
-                shard.queue.task_done()
                 raise
-            except Exception as exc:
-                log.exception("dispatch_failed", event=type(event).__name__, error=repr(exc))
-            shard.queue.task_done()
-            self.metrics.queue_depth.set(self.pending)
+            except Exception as exc:  # the action sink failed; the worker must live on
+                log.exception("dispatch_failed", event_type=type(event).__name__, error=repr(exc))
+            finally:
+                shard.queue.task_done()
+                self.metrics.queue_depth.set(self.pending)

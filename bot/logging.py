@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Literal
+from typing import Any, Literal
 
 import structlog
 
@@ -37,5 +37,45 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "auto", stream=None)
     root.setLevel(max(logging.getLevelName(level.upper()), logging.INFO))
 
 
-def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
-    return structlog.get_logger(name)
+class Logger:
+    """A structlog logger bound to a component name.
+
+    structlog takes the message as its ``event`` argument, so a field called ``event`` (natural in an event bot)
+    would collide with it; such a field is logged as ``event_type`` instead of raising inside a handler.
+    """
+
+    __slots__ = ("_log",)
+
+    def __init__(self, log: Any) -> None:
+        self._log = log
+
+    @staticmethod
+    def _fields(fields: dict[str, Any]) -> dict[str, Any]:
+        if "event" in fields:
+            fields["event_type"] = fields.pop("event")
+        return fields
+
+    def bind(self, **fields: Any) -> Logger:
+        return Logger(self._log.bind(**self._fields(fields)))
+
+    def debug(self, message: str, **fields: Any) -> None:
+        self._log.debug(message, **self._fields(fields))
+
+    def info(self, message: str, **fields: Any) -> None:
+        self._log.info(message, **self._fields(fields))
+
+    def warning(self, message: str, **fields: Any) -> None:
+        self._log.warning(message, **self._fields(fields))
+
+    def error(self, message: str, **fields: Any) -> None:
+        self._log.error(message, **self._fields(fields))
+
+    def exception(self, message: str, **fields: Any) -> None:
+        self._log.exception(message, **self._fields(fields))
+
+    def critical(self, message: str, **fields: Any) -> None:
+        self._log.critical(message, **self._fields(fields))
+
+
+def get_logger(name: str) -> Logger:
+    return Logger(structlog.get_logger(name).bind(logger=name))
