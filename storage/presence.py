@@ -220,11 +220,6 @@ class SettingsRepository:
             (room.key, int(accept_agents), by, at),
         )
 
-    async def room_accepts(self, room: Room) -> bool | None:
-        """The room's own switch, or None when it has none (the config decides)."""
-        row = await self.db.fetchone("SELECT accept_agents FROM room_settings WHERE room = ?", (room.key,))
-        return bool(row["accept_agents"]) if row else None
-
 
 # --- presence --------------------------------------------------------------------------------------------------------
 
@@ -310,14 +305,6 @@ class PresenceRepository:
     async def is_present(self, agent: str, room: Room) -> bool:
         row = await self.db.fetchone("SELECT 1 FROM presence WHERE agent = ? AND room = ?", (agent, room.key))
         return row is not None
-
-    async def last_join_at(self, agent: str) -> float | None:
-        row = await self.db.fetchone(
-            "SELECT MAX(at) AS at FROM (SELECT MAX(since) AS at FROM presence WHERE agent = ? "
-            "UNION ALL SELECT MAX(joined_at) AS at FROM presence_history WHERE agent = ?)",
-            (agent, agent),
-        )
-        return float(row["at"]) if row and row["at"] is not None else None
 
 
 # --- invitations ------------------------------------------------------------------------------------------------------
@@ -546,13 +533,6 @@ class InvitationRepository:
             "SELECT * FROM invitations WHERE agent = ? AND status IN (?, ?) ORDER BY id", (agent, *OPEN_STATUSES)
         )
         return [_invitation(r) for r in rows]
-
-    async def recent_by_inviter(self, platform: str, inviter_id: str, since: float) -> int:
-        row = await self.db.fetchone(
-            "SELECT COUNT(*) AS n FROM invitations WHERE inviter_platform = ? AND inviter_id = ? AND created_at >= ?",
-            (platform, inviter_id, since),
-        )
-        return int(row["n"]) if row else 0
 
     async def list(
         self, *, agents: Sequence[str] | None = None, open_only: bool = False, limit: int = 20
@@ -873,6 +853,32 @@ class TokenRepository:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomFacts:
+    """What the invitation policy needs from the database about one agent and one room, read in one query."""
+
+    room_accepts: bool | None  # the room's own switch, None when it has none
+    present: bool
+    rooms_in_use: int
+    last_join_at: float | None
+    inviter_recent: int
+
+
+_FACTS_SQL = """
+SELECT
+    (SELECT accept_agents FROM room_settings WHERE room = :room) AS room_accepts,
+    EXISTS (SELECT 1 FROM presence WHERE agent = :agent AND room = :room) AS present,
+    (SELECT COUNT(*) FROM presence WHERE agent = :agent) AS rooms_in_use,
+    (SELECT MAX(at) FROM (
+        SELECT MAX(since) AS at FROM presence WHERE agent = :agent
+        UNION ALL SELECT MAX(joined_at) AS at FROM presence_history WHERE agent = :agent
+    )) AS last_join_at,
+    (SELECT COUNT(*) FROM invitations
+        WHERE inviter_platform = :inviter_platform AND inviter_id = :inviter_id AND created_at >= :since
+    ) AS inviter_recent
+"""
+
+
+@dataclass(frozen=True, slots=True)
 class PresenceStore:
     """All presence repositories over one database."""
 
@@ -892,6 +898,29 @@ class PresenceStore:
             DraftRepository(db, store_text=store_text),
             SuspensionRepository(db),
             TokenRepository(db),
+        )
+
+    async def room_facts(
+        self, agent: str, room: Room, *, inviter_platform: str, inviter_id: str, inviter_since: float | None
+    ) -> RoomFacts:
+        """``inviter_since`` None: do not count the inviter's invitations."""
+        row = await self.presence.db.fetchone(
+            _FACTS_SQL,
+            {
+                "agent": agent,
+                "room": room.key,
+                "inviter_platform": inviter_platform,
+                "inviter_id": inviter_id,
+                "since": inviter_since if inviter_since is not None else float("inf"),
+            },
+        )
+        assert row is not None
+        return RoomFacts(
+            room_accepts=None if row["room_accepts"] is None else bool(row["room_accepts"]),
+            present=bool(row["present"]),
+            rooms_in_use=int(row["rooms_in_use"]),
+            last_join_at=None if row["last_join_at"] is None else float(row["last_join_at"]),
+            inviter_recent=int(row["inviter_recent"]),
         )
 
     @staticmethod

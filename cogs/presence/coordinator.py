@@ -136,10 +136,6 @@ class Coordinator:
         found = await self.store.settings.get(agent)
         return found if found is not None else self.defaults(agent, self.ctx.clock.now())
 
-    async def room_accepts(self, room: Room) -> bool:
-        own = await self.store.settings.room_accepts(room)
-        return own if own is not None else bool(self.ctx.config(room).accept_agents)
-
     async def suspended_until(self, agent: str, room: Room, now: float) -> float | None:
         covering = [
             s.until
@@ -161,12 +157,12 @@ class Coordinator:
             owner_id=record.owner_id,
             agent_platform=record.platform,
         )
-        recent = (
-            await self.store.invitations.recent_by_inviter(
-                inviter.platform, inviter.id, now - cfg.inviter_window_seconds
-            )
-            if count_spam
-            else 0
+        found = await self.store.room_facts(
+            record.name,
+            room,
+            inviter_platform=inviter.platform,
+            inviter_id=inviter.id,
+            inviter_since=now - cfg.inviter_window_seconds if count_spam else None,
         )
         return InvitationFacts(
             now=now,
@@ -174,14 +170,14 @@ class Coordinator:
             policy=settings.invitation_policy,
             approval_mode=settings.approval_mode,
             self_invite=inviter.is_agent and inviter.id == record.name,
-            room_accepts_agents=await self.room_accepts(room),
+            room_accepts_agents=found.room_accepts if found.room_accepts is not None else bool(cfg.accept_agents),
             suspended_until=await self.suspended_until(record.name, room, now),
-            present_in_room=await self.store.presence.is_present(record.name, room),
-            rooms_in_use=len(await self.store.presence.of_agent(record.name)),
+            present_in_room=found.present,
+            rooms_in_use=found.rooms_in_use,
             max_rooms=settings.max_rooms,
-            last_join_at=await self.store.presence.last_join_at(record.name),
+            last_join_at=found.last_join_at,
             join_cooldown=settings.join_cooldown_seconds,
-            inviter_recent=recent,
+            inviter_recent=found.inviter_recent,
             inviter_limit=cfg.inviter_max_invitations,
             defer_on_cooldown=cfg.defer_on_cooldown,
         )
