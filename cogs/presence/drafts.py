@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from bot.cog import CogContext
 
 DRAFT_TIMER = "presence.draft_expiry"
+# Prompts must fit the platforms' message limits (Discord 2,000 characters, a Slack section 3,000); the whole text
+# is what gets posted on approval.
+PROMPT_TEXT_MAX = 1500
 DRAFT_CHOICES = (
     ("approve", "Approve", ButtonStyle.SUCCESS),
     ("edit", "Edit", ButtonStyle.PRIMARY),
@@ -96,9 +99,10 @@ class DraftDesk:
         self._held.labels("held").inc()
         self.log.info("draft_held", draft_id=draft.id, agent=draft.agent, room=draft.room, source=source)
         record = submission.agent
+        shown = decision.text if len(decision.text) <= PROMPT_TEXT_MAX else decision.text[: PROMPT_TEXT_MAX - 1] + "…"
         text = (
             f"Draft #{draft.id} from your agent {record.name} for #{submission.room.channel}:\n"
-            f"> {decision.text}\n"
+            f"> {shown}\n"
             f"Approve to post it, Reject to drop it, or Edit: `draft edit {draft.id} <new text>`."
         )
         prompt = SendApprovalPrompt(

@@ -221,3 +221,11 @@ async def test_the_edit_button_on_a_decided_draft_says_so(papp, adapter):
     await papp.bus.dispatch(ButtonPressed(actor=ALICE, custom_id="steward:draft:1:maybe", interaction_id="g"))
     assert "not valid" in adapter.of(AnswerInteraction)[-1].text
     assert papp.metrics.value("steward_presence_rejected_total", source="button", reason="bad_choice") == 1.0
+
+
+async def test_a_long_draft_is_shortened_in_the_prompt_but_posted_whole(papp, adapter):
+    text = "word " * 800
+    prompt = await held_draft(papp, adapter, text)
+    assert len(prompt.text) < 1800 and "…" in prompt.text
+    await run(papp, "draft approve 1")
+    assert adapter.of(PostAsAgent)[-1].text == text
