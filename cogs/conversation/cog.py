@@ -13,6 +13,7 @@ whose text is one of the notices it posted recently in that room (how a platform
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import re
 import time
 from collections.abc import Sequence
@@ -70,6 +71,10 @@ DEBOUNCED_SIGNALS = frozenset({SignalKind.AGENT_DOMINANCE, SignalKind.AGENTS_BAL
 ONE_SHOT_SIGNALS = frozenset({SignalKind.ACTION_ITEM, SignalKind.UNRESOLVED_QUESTION, SignalKind.IDLE})
 STRICTNESS = {Mode.OPEN: 0, Mode.FOCUSED: 1, Mode.REVIEW: 2, Mode.QUIET: 3}
 AGENT_REFRESH_SECONDS = 30.0
+# The payload of the scheduled command being run, so that the command can say why it was scheduled.
+_SCHEDULED: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "conversation_scheduled", default=None
+)
 AGENT_DIRECTORY = "agent_directory"  # the presence cog's service: which topics each agent covers
 
 
@@ -366,9 +371,12 @@ class ConversationCog(Cog):
         await self._refresh_agents()
         for key, state in list(self.states.items()):
             cfg = self._cfg(state.room)
-            async with state.lock:
-                await self._time_signals(state, now, cfg)
-            if now - state.last_activity >= cfg.evict_after_seconds:
+            try:
+                async with state.lock:
+                    await self._time_signals(state, now, cfg)
+            except Exception as exc:  # one room's failure must not stop the sweep of the others
+                self.ctx.log.exception("conversation_sweep_failed", room=key, error=repr(exc))
+            if now - state.last_activity >= cfg.evict_after_seconds and not state.lock.locked():
                 self.states.pop(key, None)
                 self.ctx.log.info("conversation_room_evicted", room=key, idle_seconds=round(now - state.last_activity))
         self.m_rooms.set(len(self.states))
@@ -415,6 +423,8 @@ class ConversationCog(Cog):
                 mode_not_set.add(proposal.signal.key)
             if done and proposal.signal.kind in ONE_SHOT_SIGNALS:
                 state.handled.add(proposal.signal.key)
+            if done and proposal.signal.kind is SignalKind.UNRESOLVED_QUESTION:
+                state.open_questions.pop(proposal.signal.subject, None)  # pointed out once; no longer tracked
         for signal in ready:
             if signal.kind is SignalKind.ACTION_ITEM:
                 state.handled.add(signal.key)  # one notice per message at most, even when the cooldown held it
@@ -570,7 +580,13 @@ class ConversationCog(Cog):
                 COMMAND_TIMER,
                 f"{room.key}#{audit_id}",
                 due,
-                {"room": room.key, "command": action.command, "audit_id": audit_id, "scheduled_at": now},
+                {
+                    "room": room.key,
+                    "command": action.command,
+                    "audit_id": audit_id,
+                    "scheduled_at": now,
+                    "reason": because,
+                },
             )
             return f"Steward scheduled `{action.command}` to run here in {_in(action.delay_seconds)} because {because}."
         if isinstance(action, PostMessageProposal):
@@ -612,7 +628,11 @@ class ConversationCog(Cog):
             self.ctx.log.warning("conversation_scheduled_command_not_allowed", key=key, command=inv.name)
             await self._announce(room, f"Steward did not run the scheduled `{line}`: it is no longer allowed here.")
             return
-        reply = await self.ctx.app.commands.invoke(inv)
+        token = _SCHEDULED.set(dict(payload))
+        try:
+            reply = await self.ctx.app.commands.invoke(inv)
+        finally:
+            _SCHEDULED.reset(token)
         self.ctx.log.info("conversation_scheduled_command_ran", room=room.key, command=line, ok=reply.ok)
         if not reply.ok:
             await self._announce(room, f"Steward could not run the scheduled `{line}`: {reply.text}")
@@ -764,9 +784,10 @@ class ConversationCog(Cog):
             return CommandReply(f"left the mode as {record.set_by} set it", ok=True)
         if self.mode_of(room) is mode:
             return CommandReply("", ok=True)
-        since = record.set_at if record else now
-        previous = record.mode if record else "previous"
-        reason = f"the {previous} mode set {_ago(now - since)} was meant as a pause, not a new normal"
+        scheduled = _SCHEDULED.get() or {}
+        why = str(scheduled.get("reason") or "it was scheduled")
+        at = scheduled.get("scheduled_at")
+        reason = f"{why} (scheduled {_ago(now - float(at))})" if isinstance(at, (int, float)) else why
         action = SetModeProposal(mode=mode, reason=reason)
         signal = Signal(SignalKind.SCHEDULED, reason, subject="mode")
         # A scheduled command was decided when it was scheduled: the cooldown does not hold it back again.

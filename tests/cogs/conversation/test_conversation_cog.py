@@ -175,8 +175,9 @@ async def test_a_conflict_between_humans_switches_to_review_and_a_scheduled_comm
     chat.clock.advance(901)
     assert await chat.app.scheduler.fire_due() == 1
     assert chat.cog.mode_of(ROOM) is Mode.OPEN
-    assert chat.notices()[-1].startswith(
-        "Steward switched this channel to open mode because the review mode set 15 minutes ago was meant as a pause"
+    assert chat.notices()[-1] == (
+        "Steward switched this channel to open mode because review mode is meant as a pause, not a new normal "
+        "(scheduled 15 minutes ago). Agents may speak freely again."
     )
     entries = await chat.audit()
     assert [(e.action, e.signal, e.actor) for e in entries] == [
