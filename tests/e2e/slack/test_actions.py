@@ -71,7 +71,7 @@ async def test_an_agent_message_through_the_publisher_is_posted_with_its_name_an
     }
     await h.send_event(event_body(reply))
     await h.send_event(event_body(reaction))
-    await wait_for(lambda: h.cog.of(ReactionAdded))
+    await wait_for(lambda: h.cog.of(ReactionAdded) and [m for m in h.cog.of(MessageCreated) if not m.via_steward])
     [thanks] = [m for m in h.cog.of(MessageCreated) if not m.via_steward]
     assert thanks.reply_to == result.message_id
     assert thanks.reply_to_author is not None
