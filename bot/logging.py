@@ -44,15 +44,19 @@ class Logger:
     would collide with it; such a field is logged as ``event_type`` instead of raising inside a handler.
     """
 
-    __slots__ = ("_log",)
+    __slots__ = ("_log", "_name")
 
-    def __init__(self, log: Any) -> None:
+    def __init__(self, log: Any, name: str | None = None) -> None:
         self._log = log
+        # The component name is added at each call rather than bound up front: binding structlog's lazy proxy at
+        # import time would freeze the logger to the configuration of that moment (before configure_logging ran).
+        self._name = name
 
-    @staticmethod
-    def _fields(fields: dict[str, Any]) -> dict[str, Any]:
+    def _fields(self, fields: dict[str, Any]) -> dict[str, Any]:
         if "event" in fields:
             fields["event_type"] = fields.pop("event")
+        if self._name is not None:
+            fields.setdefault("logger", self._name)
         return fields
 
     def bind(self, **fields: Any) -> Logger:
@@ -78,4 +82,4 @@ class Logger:
 
 
 def get_logger(name: str) -> Logger:
-    return Logger(structlog.get_logger(name).bind(logger=name))
+    return Logger(structlog.get_logger(name), name)
