@@ -77,6 +77,7 @@ class FakeDiscord:
         self.resumes: list[dict[str, Any]] = []
         self.fail_next: dict[tuple[str, str], tuple[int, int, str]] = {}  # (method, path regex) -> failure
         self.rate_limit_next: dict[tuple[str, str], float] = {}
+        self.token: str | None = None  # when set, the only bot token accepted
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -535,7 +536,9 @@ class FakeDiscord:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def _me(self, _request: web.Request) -> web.Response:
+    async def _me(self, request: web.Request) -> web.Response:
+        if self.token is not None and request.headers.get("Authorization") != f"Bot {self.token}":
+            return _error(401, 0, "401: Unauthorized")
         return _json(self.bot_user)
 
     async def _application(self, _request: web.Request) -> web.Response:
