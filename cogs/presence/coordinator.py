@@ -226,6 +226,13 @@ class Coordinator:
             expires_at=now + cfg.invitation_ttl_seconds,
         )
         existing = await self.store.invitations.open_for(agent, room)
+        if existing is not None and kind is InviterKind.OWNER:
+            # The owner inviting their agent where an invitation waits for them is their approval of it.
+            text, decided = await self.approve(existing.id, inviter)
+            status = decided.status if decided else None
+            outcome = {InvitationStatus.ACCEPTED: "joined", InvitationStatus.DECLINED: "declined"}.get(status, "failed")
+            reason = decided.reason if decided is not None and outcome == "joined" else text
+            return InvitationResult(outcome, reason, decided)
         if existing is not None:
             return await self._duplicate(base, existing, tell=tell)
         verdict = decide_invitation(await self.facts(record, settings, room, inviter, now, count_spam=True))

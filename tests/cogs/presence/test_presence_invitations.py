@@ -312,3 +312,13 @@ async def test_unregistering_an_agent_closes_everything_it_had(papp, adapter):
     assert not (await run(papp, "invite helper")).ok
     assert (await run(papp, "agents")).text == "No agents are registered."
     await register(papp, "helper")  # the name is free again
+
+
+async def test_the_owner_inviting_where_an_invitation_waits_approves_it(papp, adapter):
+    await register(papp)
+    await run(papp, "invite helper", actor=BOB)
+    reply = await run(papp, "invite helper")
+    assert reply.text == "helper joined #general (g1) (approved by the owner)."
+    assert len(adapter.of(AddAgentToChannel)) == 1
+    assert (await papp.cogs.cogs["presence"].store.invitations.get(1)).status is InvitationStatus.ACCEPTED
+    assert any("Invitation #1: helper joined" in t for t in texts(adapter))  # Bob is told
