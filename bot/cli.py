@@ -99,6 +99,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_example(args: argparse.Namespace) -> int:
+    from bot.config_doc import render_example
+
+    sys.stdout.write(render_example())
+    return 0
+
+
 # --- replay --------------------------------------------------------------------------------------------------------
 
 
@@ -144,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config file and name every bad key")
     check.add_argument("file", nargs="?", type=Path, help="TOML config file (default: steward.toml / config.toml)")
     check.set_defaults(func=cmd_check_config)
+
+    example = sub.add_parser("config-example", help="print a config file with every key and its default")
+    example.set_defaults(func=cmd_config_example)
 
     replay = sub.add_parser("replay", help="run a recorded conversation (JSONL) through the pipeline")
     replay.add_argument("file", type=Path)

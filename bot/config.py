@@ -69,22 +69,28 @@ class DatabaseSettings(_Section):
 
 
 class HttpSettings(_Section):
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
-    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    enabled: bool = Field(default=True, description="Serve /healthz, /metrics and the agent API")
+    host: str = Field(default="127.0.0.1", description="Address to listen on (0.0.0.0 to reach it from outside)")
+    port: int = Field(default=8080, ge=0, le=65535, description="Port to listen on (0 picks a free one)")
+    max_body_bytes: int = Field(default=64 * 1024, gt=0, description="Largest request body accepted")
 
 
 class BusSettings(_Section):
-    shards: int = Field(default=4, ge=1, le=64)
-    queue_size: int = Field(default=1000, ge=1)
-    put_timeout: float = Field(default=1.0, ge=0)
-    listener_timeout: float = Field(default=30.0, gt=0)
+    shards: int = Field(
+        default=4, ge=1, le=64, description="Event queues; one room's events stay on one queue, in order"
+    )
+    queue_size: int = Field(default=1000, ge=1, description="Events each queue holds before publishers wait")
+    put_timeout: float = Field(
+        default=1.0, ge=0, description="Seconds a publisher waits for room in a full queue before the event is dropped"
+    )
+    listener_timeout: float = Field(default=30.0, gt=0, description="Seconds one listener may take on one event")
 
 
 class LoggingSettings(_Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    format: Literal["auto", "console", "json"] = "auto"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Least severe level logged")
+    format: Literal["auto", "console", "json"] = Field(
+        default="auto", description="console: key=value for people; json: one JSON object a line; auto: by terminal"
+    )
 
     @field_validator("level", mode="before")
     @classmethod
@@ -93,7 +99,9 @@ class LoggingSettings(_Section):
 
 
 class CogsSettings(_Section):
-    enabled: list[str] = Field(default_factory=lambda: [c for c in KNOWN_COGS if _cog_exists(c)])
+    enabled: list[str] = Field(
+        default_factory=lambda: [c for c in KNOWN_COGS if _cog_exists(c)], description="The cogs to load, in order"
+    )
 
     @field_validator("enabled")
     @classmethod
@@ -257,8 +265,15 @@ def load_settings(path: Path | str | None = None, data: Mapping[str, Any] | None
     try:
         settings = Settings(**raw)
     except ValidationError as exc:
-        # Section errors are reported by the section pass below; only core keys fail here.
-        raise ConfigError(_problems(exc), source) from None
+        # Report the sections' problems too, so that one run names every bad key.
+        problems = _problems(exc)
+        try:
+            sections_only = Settings(**{k: v for k, v in raw.items() if k not in Settings.model_fields})
+        except ValidationError:
+            sections_only = None
+        if sections_only is not None:
+            problems += check_sections(sections_only)
+        raise ConfigError(problems, source) from None
     problems = check_sections(settings)
     if problems:
         raise ConfigError(problems, source)

@@ -136,7 +136,7 @@ async def test_returned_actions_reach_the_action_sink() -> None:
     bus = EventBus(Metrics())
     routed = []
 
-    async def sink(actions, event) -> None:  # noqa: ANN001
+    async def sink(actions, event) -> None:
         routed.extend(actions)
 
     async def reply(event: MessageCreated) -> SendMessage:

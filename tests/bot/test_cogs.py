@@ -40,7 +40,7 @@ class BrokenOnLoad(Cog):
         self.ctx.provide("broken-service", object())
         raise RuntimeError("cannot reach its database")
 
-    async def _timer(self, key, payload) -> None:  # noqa: ANN001
+    async def _timer(self, key, payload) -> None:
         return None
 
     @listener(MessageCreated)
@@ -52,13 +52,13 @@ class BrokenOnLoad(Cog):
         return "no"
 
 
-async def make_app(make_settings, adapter, clock) -> StewardApp:  # noqa: ANN001
+async def make_app(make_settings, adapter, clock) -> StewardApp:
     app = StewardApp(make_settings(cogs={"enabled": []}), adapters=[adapter], clock=clock)
     await app.start()
     return app
 
 
-async def test_a_loaded_cog_hears_events_and_its_actions_reach_the_adapter(make_settings, adapter, clock) -> None:  # noqa: ANN001
+async def test_a_loaded_cog_hears_events_and_its_actions_reach_the_adapter(make_settings, adapter, clock) -> None:
     app = await make_app(make_settings, adapter, clock)
     try:
         report = await app.cogs.load("echo", Echo)
@@ -74,7 +74,7 @@ async def test_a_loaded_cog_hears_events_and_its_actions_reach_the_adapter(make_
         await app.stop()
 
 
-async def test_a_cog_that_fails_to_load_is_rolled_back_and_the_rest_run(make_settings, adapter, clock) -> None:  # noqa: ANN001
+async def test_a_cog_that_fails_to_load_is_rolled_back_and_the_rest_run(make_settings, adapter, clock) -> None:
     app = await make_app(make_settings, adapter, clock)
     try:
         assert (await app.cogs.load("echo", Echo)).loaded
@@ -97,7 +97,7 @@ async def test_a_cog_that_fails_to_load_is_rolled_back_and_the_rest_run(make_set
         await app.stop()
 
 
-async def test_unknown_cog_is_reported_not_fatal(make_settings, adapter, clock) -> None:  # noqa: ANN001
+async def test_unknown_cog_is_reported_not_fatal(make_settings, adapter, clock) -> None:
     app = await make_app(make_settings, adapter, clock)
     try:
         report = await app.cogs.load("does_not_exist")
@@ -106,7 +106,7 @@ async def test_unknown_cog_is_reported_not_fatal(make_settings, adapter, clock) 
         await app.stop()
 
 
-async def test_unloading_a_cog_stops_its_listeners(make_settings, adapter, clock) -> None:  # noqa: ANN001
+async def test_unloading_a_cog_stops_its_listeners(make_settings, adapter, clock) -> None:
     app = await make_app(make_settings, adapter, clock)
     try:
         await app.cogs.load("echo", Echo)

@@ -37,7 +37,7 @@ class HoldAll:
 
 
 @pytest.fixture
-async def gated_app(make_settings, adapter, clock):  # noqa: ANN001, ANN201
+async def gated_app(make_settings, adapter, clock):
     app = StewardApp(make_settings(cogs={"enabled": []}), adapters=[adapter], clock=clock)
     await app.start()
     await app.agents.register(AgentRecord("alpha", "test", "owner"))
@@ -45,7 +45,7 @@ async def gated_app(make_settings, adapter, clock):  # noqa: ANN001, ANN201
     await app.stop()
 
 
-async def test_a_rejected_message_never_reaches_the_adapter(gated_app, adapter) -> None:  # noqa: ANN001
+async def test_a_rejected_message_never_reaches_the_adapter(gated_app, adapter) -> None:
     gated_app.publisher.add_gate(RejectWord("secret"), owner="t")
     echoes: list[MessageCreated] = []
 
@@ -63,7 +63,7 @@ async def test_a_rejected_message_never_reaches_the_adapter(gated_app, adapter) 
     assert [e.text for e in echoes] == ["nothing to see"] and echoes[0].via_steward
 
 
-async def test_every_decision_is_stored_before_it_is_returned(gated_app) -> None:  # noqa: ANN001
+async def test_every_decision_is_stored_before_it_is_returned(gated_app) -> None:
     gated_app.publisher.add_gate(RejectWord("secret"), owner="t")
     first = await gated_app.publisher.submit("alpha", ROOM, "the secret")
     second = await gated_app.publisher.submit("alpha", ROOM, "fine")
@@ -74,7 +74,7 @@ async def test_every_decision_is_stored_before_it_is_returned(gated_app) -> None
     assert stored[first.decision_id].text is None and len(stored[first.decision_id].text_hash) == 64
 
 
-async def test_edits_are_posted_as_edited_and_gates_chain(gated_app, adapter) -> None:  # noqa: ANN001
+async def test_edits_are_posted_as_edited_and_gates_chain(gated_app, adapter) -> None:
     gated_app.publisher.add_gate(Shout(), owner="t")
     gated_app.publisher.add_gate(RejectWord("LOUD"), owner="t")
     result = await gated_app.publisher.submit("alpha", ROOM, "quiet please")
@@ -84,7 +84,7 @@ async def test_edits_are_posted_as_edited_and_gates_chain(gated_app, adapter) ->
     assert rejected.decision.rule == "word"
 
 
-async def test_a_holder_keeps_the_message_until_released(gated_app, adapter) -> None:  # noqa: ANN001
+async def test_a_holder_keeps_the_message_until_released(gated_app, adapter) -> None:
     holder = HoldAll()
     gated_app.publisher.add_holder(holder, owner="t")
     result = await gated_app.publisher.submit("alpha", ROOM, "draft me")
@@ -95,7 +95,7 @@ async def test_a_holder_keeps_the_message_until_released(gated_app, adapter) -> 
     assert released.posted and [a.text for a in adapter.of(PostAsAgent)] == ["draft me"]
 
 
-async def test_empty_and_unknown_are_refused(gated_app, adapter) -> None:  # noqa: ANN001
+async def test_empty_and_unknown_are_refused(gated_app, adapter) -> None:
     empty = await gated_app.publisher.submit("alpha", ROOM, "   ")
     assert empty.decision.verdict is Verdict.REJECT and empty.decision.rule == "input"
     with pytest.raises(UnknownAgent):
@@ -103,7 +103,7 @@ async def test_empty_and_unknown_are_refused(gated_app, adapter) -> None:  # noq
     assert adapter.of(PostAsAgent) == []
 
 
-async def test_an_adapter_failure_is_reported_not_raised(gated_app, adapter) -> None:  # noqa: ANN001
+async def test_an_adapter_failure_is_reported_not_raised(gated_app, adapter) -> None:
     adapter.fail[PostAsAgent] = "Forbidden: missing webhook permission"
     result = await gated_app.publisher.submit("alpha", ROOM, "hello")
     assert not result.posted and "Forbidden" in (result.error or "")
