@@ -163,3 +163,13 @@ def test_the_manifest_asks_for_the_scopes_and_events_the_adapter_uses():
     assert {"message.channels", "message.im", "reaction_added", "member_joined_channel"} <= events
     assert manifest["features"]["slash_commands"][0]["command"] == SlackSettings().command
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_the_guide_documents_every_configuration_key():
+    guide = (ROOT / "docs" / "slack.md").read_text()
+    missing = [
+        name
+        for name in SlackSettings.model_fields
+        if f"`{name}`" not in guide and f"STEWARD_SLACK__{name.upper()}" not in guide
+    ]
+    assert not missing
