@@ -253,8 +253,8 @@ class Thresholds:
     conflict_window_seconds: float = 300.0
     conflict_mode: Mode = Mode.REVIEW
     trend_drop: float = 0.4
-    trend_falling_metrics: frozenset[str] = frozenset({"sentiment", "compound", "valence"})
-    trend_rising_metrics: frozenset[str] = frozenset({"anger", "toxicity", "negativity"})
+    trend_falling_metrics: frozenset[str] = frozenset({"sentiment"})
+    trend_rising_metrics: frozenset[str] = frozenset({"anger", "frustration", "toxicity"})
     topic_min_hits: int = 2
     revert_after_seconds: float = 900.0
 

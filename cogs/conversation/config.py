@@ -76,11 +76,11 @@ class ConversationSettings(BaseModel):
         default=0.4, gt=0, description="A sentiment fall (or anger rise) this large counts towards a conflict"
     )
     trend_falling_metrics: list[str] = Field(
-        default_factory=lambda: ["sentiment", "compound", "valence"],
+        default_factory=lambda: ["sentiment"],
         description="TrendShifted metrics whose fall means the mood is souring",
     )
     trend_rising_metrics: list[str] = Field(
-        default_factory=lambda: ["anger", "toxicity", "negativity"],
+        default_factory=lambda: ["anger", "frustration", "toxicity"],
         description="TrendShifted metrics whose rise means the mood is souring",
     )
     revert_after_seconds: float = Field(
