@@ -273,8 +273,12 @@ class DiscordAdapter(Adapter):
         client = self.client
         ready = client is not None and client.is_ready() and not client.is_closed()
         latency = client.latency if client is not None and ready else None
+        if isinstance(client, discord.AutoShardedClient):
+            connected = bool(client.shards) and all(not shard.is_closed() for shard in client.shards.values())
+        else:
+            connected = self._connected
         return {
-            "up": bool(ready and self._connected),
+            "up": bool(ready and connected),
             "user_id": str(client.user.id) if client is not None and client.user else None,
             "guilds": len(client.guilds) if client is not None else 0,
             "latency_ms": round(latency * 1000, 1) if latency is not None and latency != float("inf") else None,
