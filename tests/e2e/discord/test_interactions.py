@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import copy
 
-from bot.actions import ActionResult, AnswerInteraction, SendApprovalPrompt, UpdatePrompt
+from bot.actions import ActionResult, AnswerInteraction, SendApprovalPrompt, SendMessage, UpdatePrompt
 from bot.cog import Cog, listener
-from bot.commands import CommandInvocation, command
+from bot.commands import CommandInvocation, CommandReply, command
 from bot.events import ButtonPressed
 from storage.core import AgentRecord
 from storage.db import Migration
@@ -71,6 +71,12 @@ class TrialPrompts(Cog):
     @command("greet", "greet someone", options=[("who", "who to greet"), ("how", "how to greet")])
     async def greet(self, inv: CommandInvocation) -> str:
         return "greet=" + "|".join(inv.args)
+
+    @command("announce", "post a notice in this room", usage="<text>")
+    async def announce(self, inv: CommandInvocation) -> CommandReply:
+        assert inv.room is not None
+        notice = SendMessage(room=inv.room, text=inv.raw, system=True)
+        return CommandReply("announced", actions=(notice,))
 
     @command("wipe", "an admin-only command", admin_only=True)
     async def wipe(self, inv: CommandInvocation) -> str:
@@ -164,6 +170,14 @@ async def test_command_arguments_reach_the_command(world, start_steward):
     echoed = await eventually(lambda: [r for r in answers_to(world, echo) if r["kind"] == "followup"])
     greeted = await eventually(lambda: [r for r in answers_to(world, greet) if r["kind"] == "followup"])
     assert echoed[0]["body"]["content"] == "args=one|two three"
+
+    announce = await world.fake.slash(world.general["id"], world.alice, "steward", "announce", {"args": "tea at 5"})
+    done = await eventually(lambda: [r for r in answers_to(world, announce) if r["kind"] == "followup"])
+    assert done[0]["body"]["content"] == "announced"
+    notices = await eventually(
+        lambda: [m for m in world.fake.messages.values() if m["content"] == "tea at 5"]
+    )  # the reply's actions ran
+    assert notices[0]["channel_id"] == world.general["id"]
     assert greeted[0]["body"]["content"] == "greet=bob"
 
 
