@@ -95,6 +95,18 @@ class DraftDesk:
             created_at=now,
             expires_at=now + cfg.draft_ttl_seconds,
         )
+        if await self.coordinator.suspended_until(draft.agent, submission.room, now) is not None:
+            # Without the moderator's gate in front, a suspended agent's message would reach here: keep it back,
+            # record why, and do not bother the owner with it.
+            await self.store.drafts.close(
+                draft.id, DraftStatus.REJECTED, outcome="the agent is suspended here", at=now, by="presence.suspension"
+            )
+            self._held.labels("suspended").inc()
+            self.log.info("draft_refused_suspended", draft_id=draft.id, agent=draft.agent, room=draft.room)
+            self.coordinator.emit(
+                draft.agent, "draft", {"draft_id": draft.id, "room": draft.room, "status": "rejected"}
+            )
+            return draft
         await self.ctx.scheduler.schedule_at(DRAFT_TIMER, str(draft.id), draft.expires_at, {"agent": draft.agent})
         self._held.labels("held").inc()
         self.log.info("draft_held", draft_id=draft.id, agent=draft.agent, room=draft.room, source=source)

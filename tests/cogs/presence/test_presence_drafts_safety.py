@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.actions import AddAgentToChannel, AnswerInteraction, PostAsAgent, RemoveAgentFromChannel, UpdatePrompt
+from bot.actions import (
+    AddAgentToChannel,
+    AnswerInteraction,
+    PostAsAgent,
+    RemoveAgentFromChannel,
+    SendApprovalPrompt,
+    UpdatePrompt,
+)
 from bot.app import StewardApp
 from bot.events import (
     AgentSuspended,
@@ -229,3 +236,18 @@ async def test_a_long_draft_is_shortened_in_the_prompt_but_posted_whole(papp, ad
     assert len(prompt.text) < 1800 and "…" in prompt.text
     await run(papp, "draft approve 1")
     assert adapter.of(PostAsAgent)[-1].text == text
+
+
+async def test_no_new_draft_reaches_the_owner_while_the_agent_is_suspended(papp, adapter, clock):
+    await register(papp, "helper", "messages=owner_each_draft")
+    await papp.bus.publish(suspended(clock=clock))
+    await papp.bus.join()
+    result = await papp.publisher.submit("helper", ROOM, "let me in")  # no moderator gate in this app
+    assert result.held == "draft:1" and not result.posted
+    assert not [p for p in adapter.of(SendApprovalPrompt) if p.kind == "draft"]
+    draft = await cog_of(papp).store.drafts.get(1)
+    assert (draft.status, draft.outcome, draft.text) == (DraftStatus.REJECTED, "the agent is suspended here", None)
+    await papp.bus.publish(AgentUnsuspended(agent="helper", platform="test", server="g1", room=None))
+    await papp.bus.join()
+    assert (await papp.publisher.submit("helper", ROOM, "back")).held == "draft:2"
+    assert last_prompt(adapter, "draft").key == "2"
