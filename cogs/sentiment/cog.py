@@ -77,6 +77,7 @@ class SentimentCog(Cog):
         self.topics_source = "config"
         m = ctx.metrics
         self._m_messages = m.counter("steward_sentiment_messages_total", "Messages scored into windows", ["kind"])
+        self._m_by_kind: dict[ActorKind, Any] = {}
         self._m_rooms = m.gauge("steward_sentiment_rooms", "Rooms with a window in memory", [])
         self._m_evicted = m.counter("steward_sentiment_evictions_total", "Room windows evicted", ["reason"])
         self._m_windows = m.counter("steward_sentiment_windows_total", "Windows closed into the trend", [])
@@ -156,7 +157,10 @@ class SentimentCog(Cog):
             None,
             scores.words,
         )
-        self._m_messages.labels(author.kind.value).inc()
+        counter = self._m_by_kind.get(author.kind)
+        if counter is None:
+            counter = self._m_by_kind[author.kind] = self._m_messages.labels(author.kind.value)
+        counter.inc()
         if kind == KIND_AGENT:
             self._remember_agent_message(event.message_id, author.id)
             self.present.setdefault(event.room, set()).add(author.id)
@@ -184,9 +188,12 @@ class SentimentCog(Cog):
                     confusion=scores.confusion,
                     toxicity=None,
                 )
-        await self._emit_windows(closed_windows)
-        await self._emit_turns(event.room, closed_turns)
-        self._m_rooms.set(len(self.windows))
+        if evicted or window.size == 1:
+            self._m_rooms.set(len(self.windows))
+        if closed_windows:
+            await self._emit_windows(closed_windows)
+        if closed_turns:
+            await self._emit_turns(event.room, closed_turns)
         if kind == KIND_HUMAN and cfg.suggestions.enabled:
             return await self._suggest(event, cfg)
         return None
@@ -498,6 +505,8 @@ class SentimentCog(Cog):
         return cached[1]
 
     async def _suggest(self, event: MessageCreated, cfg: SentimentSettings) -> Action | None:
+        if not cfg.suggestions.topics and AGENT_DIRECTORY not in self.ctx.app.services:
+            return None  # nobody to suggest
         index = await self._index(cfg, event.at)
         state = self.topics.get(event.room)
         if not index and state is None:

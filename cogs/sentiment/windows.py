@@ -46,6 +46,17 @@ REBASE_AFTER = 3600.0  # seconds; float32 offsets below this keep sub-millisecon
 PENDING_SCORES = 8  # toxicity scores that arrived before their message, per room
 
 
+_THRESHOLDS: dict[int, tuple[SentimentSettings, dict[str, float]]] = {}
+
+
+def _thresholds(cfg: SentimentSettings) -> dict[str, float]:
+    """The shift thresholds of a config as a plain mapping, made once per config object."""
+    cached = _THRESHOLDS.get(id(cfg))
+    if cached is None or cached[0] is not cfg:
+        cached = _THRESHOLDS[id(cfg)] = (cfg, cfg.shift_thresholds.as_mapping())
+    return cached[1]
+
+
 def hash32(value: str) -> int:
     return (hash(value) & 0xFFFFFFFF) - 0x80000000
 
@@ -297,7 +308,7 @@ class RoomWindow:
         before = self.average() if self.closed else None
         shifts: tuple[Shift, ...] = ()
         if before is not None and self.closed >= self.cfg.min_windows_for_shift:
-            shifts = tuple(detect_shifts(before, summary, self.cfg.shift_thresholds.as_mapping()))
+            shifts = tuple(detect_shifts(before, summary, _thresholds(self.cfg)))
         after = ema_update(before, summary, self.cfg.ema_alpha)
         e = self._ema_at
         for i, name in enumerate(TREND_METRICS):
