@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from adapters.replay import ReplayRunner, render_summary
+from adapters.replay.transcript import BadLine, Line, parse_line
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "transcript.jsonl"
+
+
+def test_lines_are_validated_with_their_numbers() -> None:
+    good = parse_line(3, '{"ts": "2026-01-01T00:00:00Z", "room": "r", "author": "a", "text": "hi", "reply_to": 2}')
+    assert isinstance(good, Line) and good.entry.reply_to == "2" and good.message_id == "L3"
+    assert good.entry.ts == 1767225600.0
+    cases = {
+        "not json": "not JSON",
+        "[1, 2]": "expected a JSON object",
+        '{"ts": 1, "room": "r", "author": "a"}': "text: Field required",
+        '{"ts": "yesterday", "room": "r", "author": "a", "text": ""}': "not a timestamp",
+        '{"ts": 1, "room": "a:b", "author": "a", "text": ""}': "room: Value error",
+        '{"ts": 1, "room": "r", "author": "a", "text": "", "colour": "red"}': "colour: Extra inputs",
+    }
+    for raw, problem in cases.items():
+        bad = parse_line(7, raw)
+        assert isinstance(bad, BadLine) and bad.number == 7 and problem in bad.problem, (raw, bad)
+
+
+async def test_the_example_transcript_replays_with_a_summary(make_settings) -> None:
+    out = io.StringIO()
+    runner = ReplayRunner(make_settings(), out=out, as_json=True, progress=False)
+    summary = await runner.run(EXAMPLE)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    errors = [r for r in records if "error" in r]
+    decisions = [r for r in records if "verdict" in r]
+    lines = EXAMPLE.read_text().splitlines()
+    bad = [n for n, text in enumerate(lines, 1) if text.startswith("this line is not JSON") or '"robot"' in text]
+    messages = [t for t in lines if t.strip() and not t.startswith("#")]
+    assert [e["line"] for e in errors] == bad and len(bad) == 2
+    assert summary.lines == len(decisions) == len(messages) - 2
+    assert len(summary.bad_lines) == 2
+    # Every agent decision is in the database with the id it was reported under.
+    stored = {r.id: r for r in await _decisions(runner)}
+    for record in decisions:
+        if record["kind"] == "agent":
+            assert stored[record["decision_id"]].verdict == record["verdict"]
+            assert stored[record["decision_id"]].rule == record["rule"]
+    table = io.StringIO()
+    render_summary(summary, table)
+    assert "Decisions by rule" in table.getvalue() and "2 malformed line(s) skipped" in table.getvalue()
+
+
+async def _decisions(runner: ReplayRunner):
+    from storage.core import DecisionLog
+    from storage.db import Database
+
+    async with Database(runner.settings.database.path) as db:
+        return await DecisionLog(db).recent(limit=10_000)
+
+
+def test_killing_a_replay_half_way_keeps_every_reported_decision(tmp_path) -> None:
+    # A long transcript, so the process is surely still running when it is killed.
+    transcript = tmp_path / "long.jsonl"
+    with transcript.open("w") as fh:
+        for n in range(4000):
+            author, kind = (f"agent{n % 5}", "agent") if n % 2 else (f"user{n % 3}", "human")
+            fh.write(
+                json.dumps(
+                    {
+                        "ts": 1_700_000_000 + n,
+                        "room": f"r{n % 4}",
+                        "author": author,
+                        "kind": kind,
+                        "text": f"message number {n}",
+                        "id": str(n),
+                    }
+                )
+                + "\n"
+            )
+    db = tmp_path / "replay.db"
+    (tmp_path / "steward.toml").write_text("[toxicity]\nenabled = false\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEWARD_", "SLACK_", "DISCORD_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "replay", str(transcript), "--json", "--db", str(db)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    reported: list[dict] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        record = json.loads(line)
+        if record.get("kind") == "agent":
+            reported.append(record)
+        if len(reported) >= 200:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    with sqlite3.connect(db) as conn:
+        rows = dict(conn.execute("SELECT id, verdict FROM decisions").fetchall())
+    assert len(rows) < 2000  # it really was cut short
+    for record in reported:
+        assert rows[record["decision_id"]] == record["verdict"]
