@@ -115,6 +115,10 @@ class MockSlack:
         self._messages[(channel, ts)] = poster
         return ts
 
+    def posted_in(self, channel: str) -> list[str]:
+        """The ts of the messages in ``channel`` that still exist, oldest first."""
+        return [ts for (ch, ts) in self._messages if ch == channel]
+
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
 
