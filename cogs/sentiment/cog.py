@@ -66,7 +66,10 @@ class SentimentCog(Cog):
         self.classifier = MessageClassifier()
         self.windows = RoomWindows(ctx.config, max_rooms=cfg.max_rooms, idle_seconds=cfg.idle_evict_seconds)
         self.topics: dict[Room, RoomTopics] = {}
+        # Agents never suggested for a room: those presence says joined it (until they leave), and those who spoke in
+        # it lately (forgotten with the room's window, so both stay bounded).
         self.present: dict[Room, set[str]] = {}
+        self.spoke: dict[Room, set[str]] = {}
         self.agent_messages: OrderedDict[str, str] = OrderedDict()  # message id -> agent, for reactions
         self._agent_messages_max = cfg.feedback.recent_agent_messages
         self._reacted: OrderedDict[tuple[str, str, str], None] = OrderedDict()
@@ -163,7 +166,7 @@ class SentimentCog(Cog):
         counter.inc()
         if kind == KIND_AGENT:
             self._remember_agent_message(event.message_id, author.id)
-            self.present.setdefault(event.room, set()).add(author.id)
+            self.spoke.setdefault(event.room, set()).add(author.id)
             if cfg.feedback.implicit:
                 if window.turns is None:
                     window.turns = []
@@ -319,6 +322,7 @@ class SentimentCog(Cog):
         for window in evicted:
             self._m_evicted.labels("idle" if current is None or window.room == current else "capacity").inc()
             self.topics.pop(window.room, None)
+            self.spoke.pop(window.room, None)
             closed_windows, closed_turns = self._close_room(window, now)
             await self._emit_windows(closed_windows)
             await self._emit_turns(window.room, closed_turns)
@@ -511,8 +515,8 @@ class SentimentCog(Cog):
         state = self.topics.get(event.room)
         if not index and state is None:
             return None
-        present = self.present.get(event.room, set())
-        matches = {a: k for a, k in index.match(event.text).items() if a not in present}
+        here = self.present.get(event.room, set()) | self.spoke.get(event.room, set())
+        matches = {a: k for a, k in index.match(event.text).items() if a not in here}
         if state is None:
             if not matches:
                 return None

@@ -142,3 +142,23 @@ async def test_unknown_suggestion_buttons_are_answered(sapp, adapter, clock):
     texts = [a.text for a in adapter.of(AnswerInteraction)]
     assert texts == ["This suggestion is no longer known.", "This button is not one Steward knows."]
     assert sapp.metrics.value("steward_rejected_input_total", source="sentiment.button", reason="bad_custom_id") == 1
+
+
+async def test_an_agent_that_just_spoke_here_or_left_is_handled(start_app, adapter, clock):
+    from bot.events import AgentLeft
+    from bot.types import Actor, ActorKind
+
+    app = await suggest_app(start_app)
+    room = Room_(app)
+    t0 = clock.now()
+    await room.say(Actor("test", "kube", ActorKind.AGENT), "I can help with clusters.", t0)
+    await room.say(ALICE, "kubernetes", t0 + 1)
+    await room.say(BOB, "kubectl", t0 + 2)
+    assert adapter.of(SendMessage) == []  # it is already talking here
+    other = Room_(app, room=ROOM.__class__("test", "g1", "c2"))
+    await app.bus.dispatch(AgentJoined(at=t0, agent="kube", room=other.room))
+    await app.bus.dispatch(AgentLeft(at=t0 + 1, agent="kube", room=other.room, reason="done"))
+    await other.say(ALICE, "kubernetes", t0 + 3)
+    await other.say(BOB, "kubectl", t0 + 4)
+    [prompt] = adapter.of(SendMessage)  # it left that room: it may be suggested there
+    assert prompt.room == other.room
