@@ -323,6 +323,10 @@ class AgentApi:
             return _error(422, "invalid request", problems=[{"loc": "timeout", "problem": "must be >= 0"}])
         timeout = min(timeout, cfg.api_poll_max_seconds)
         inbox = self._inbox(agent)
+        # An id the queue has not reached yet means Steward restarted (ids start again at 1): start over.
+        reset = after >= inbox.next_id
+        if reset:
+            after = 0
         found = inbox.after(after)
         if not found and timeout > 0:
             inbox.wake.clear()
@@ -332,7 +336,7 @@ class AgentApi:
                 pass
             found = inbox.after(after)
         last = found[-1]["id"] if found else max(after, 0)
-        return web.json_response({"events": found, "next": last, "dropped": inbox.dropped})
+        return web.json_response({"events": found, "next": last, "dropped": inbox.dropped, "reset": reset})
 
     async def put_webhook(self, request: web.Request, agent: str) -> web.StreamResponse:
         body = await self._body(request, WebhookIn)

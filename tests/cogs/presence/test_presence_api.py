@@ -197,7 +197,7 @@ async def test_an_agent_invites_another_agent(api_app, http, adapter):
     assert outcomes == ["accepted"]
 
 
-async def test_long_poll_delivers_room_messages_and_own_invitations(api_app, http):
+async def test_long_poll_delivers_room_messages_and_own_invitations(api_app, http, clock):
     token = await token_for(api_app)
     await run(api_app, "invite helper", actor=BOB)
 
@@ -222,6 +222,11 @@ async def test_long_poll_delivers_room_messages_and_own_invitations(api_app, htt
     assert empty["events"] == [] and empty["next"] == later["next"]
     async with http.get("/api/v1/events?timeout=abc", headers=auth(token)) as resp:
         assert resp.status == 422
+    # A client still holding ids from before a restart (ahead of the queue) starts over instead of waiting forever.
+    clock.advance(10)  # refill the rate limiter
+    stale = await poll(later["next"] + 1000, wait=0)
+    assert stale["reset"] is True and stale["events"][0]["id"] == 1
+    assert (await poll(stale["next"], wait=0))["reset"] is False
 
 
 async def test_the_inbox_is_bounded_and_counts_what_it_dropped(make_settings, adapter, clock):
