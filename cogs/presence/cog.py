@@ -16,6 +16,7 @@ from bot.events import (
     AgentUnsuspended,
     ButtonPressed,
     InvitationRequested,
+    MemberLeft,
     MessageCreated,
     ModerationDecision,
 )
@@ -591,6 +592,22 @@ class PresenceCog(Cog):
             return
         await self.coordinator.leave(
             event.agent, event.room, reason=event.reason or f"removed by {by.name}", forced=not owner, by=by.key
+        )
+
+    @listener(MemberLeft)
+    async def on_member_left(self, event: MemberLeft) -> None:
+        """An agent left (or was kicked from) the channel on the platform itself: record the end of its stay."""
+        member = event.member
+        if member.kind is ActorKind.AGENT:
+            record = await self.ctx.agents.get(member.id)
+        elif member.kind is ActorKind.BOT:
+            record = await self.ctx.agents.by_platform_user(event.room.platform, member.id)
+        else:
+            return
+        if record is None or record.name not in self.coordinator.present.get(event.room.key, set()):
+            return
+        await self.coordinator.leave(
+            record.name, event.room, reason="left the channel", forced=False, by=member.key, on_platform=False
         )
 
     @listener(MessageCreated)

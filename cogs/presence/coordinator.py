@@ -564,8 +564,13 @@ class Coordinator:
 
     # --- leaving ------------------------------------------------------------------------------------------------------
 
-    async def leave(self, agent: str, room: Room, *, reason: str, forced: bool, by: str) -> bool:
-        """Take the agent out of the room (a forced leave costs it a reward). False if it was not there."""
+    async def leave(
+        self, agent: str, room: Room, *, reason: str, forced: bool, by: str, on_platform: bool = True
+    ) -> bool:
+        """Take the agent out of the room (a forced leave costs it a reward). False if it was not there.
+
+        ``on_platform`` False: the agent already left on the platform (Steward only records it, acts and announces
+        nothing there)."""
         record = await self.ctx.agents.get(agent)
         stay = await self.store.presence.leave(agent, room, at=self.ctx.clock.now(), reason=reason, forced=forced)
         if stay is None:
@@ -573,11 +578,12 @@ class Coordinator:
         self.present.get(room.key, set()).discard(agent)
         self._update_gauge()
         identity = record.identity if record else AgentRecord(agent, room.platform, "").identity
-        removed = await self.ctx.router.perform(RemoveAgentFromChannel(room=room, agent=identity, reason=reason))
-        if not removed.ok:
-            self.log.warning("agent_removal_failed", agent=agent, room=room.key, error=removed.error)
+        if on_platform:
+            removed = await self.ctx.router.perform(RemoveAgentFromChannel(room=room, agent=identity, reason=reason))
+            if not removed.ok:
+                self.log.warning("agent_removal_failed", agent=agent, room=room.key, error=removed.error)
         self.log.info("agent_left", agent=agent, room=room.key, reason=reason, forced=forced, by=by)
-        if self.ctx.config(room).announce:
+        if on_platform and self.ctx.config(room).announce:
             verb = "was removed" if forced else "left"
             text = f"{identity.shown_name} {verb}: {reason}."
             await self.ctx.router.perform(SendMessage(room=room, text=text, system=True))

@@ -14,7 +14,16 @@ from bot.actions import (
     UpdatePrompt,
 )
 from bot.app import StewardApp
-from bot.events import AgentJoined, AgentLeft, ButtonPressed, FeedbackRecorded, InvitationDecided, InvitationRequested
+from bot.events import (
+    AgentJoined,
+    AgentRemovalRequested,
+    AgentLeft,
+    ButtonPressed,
+    FeedbackRecorded,
+    InvitationDecided,
+    InvitationRequested,
+    MemberLeft,
+)
 from bot.types import SYSTEM_ACTOR, Actor, ActorKind
 from storage.presence import InvitationStatus
 from tests.support import RecordingAdapter
@@ -224,8 +233,6 @@ async def test_an_inviter_who_spams_is_declined(make_settings, adapter, clock):
 
 
 async def test_removal_requests_from_the_conversation_moderator(papp, adapter):
-    from bot.events import AgentRemovalRequested
-
     await register(papp)
     await run(papp, "invite helper")
     await papp.bus.publish(AgentRemovalRequested(agent="helper", room=ROOM, reason="off topic", requested_by=BOB))
@@ -322,3 +329,19 @@ async def test_the_owner_inviting_where_an_invitation_waits_approves_it(papp, ad
     assert len(adapter.of(AddAgentToChannel)) == 1
     assert (await papp.cogs.cogs["presence"].store.invitations.get(1)).status is InvitationStatus.ACCEPTED
     assert any("Invitation #1: helper joined" in t for t in texts(adapter))  # Bob is told
+
+
+async def test_an_agent_leaving_on_the_platform_ends_its_stay(papp, adapter):
+    left = collect(papp, AgentLeft)
+    await run(papp, "agent register botty --bot U123 Botty")
+    await run(papp, "invite botty")
+    assert (await papp.agents.get("botty")).kind == "bot_user"
+    await papp.bus.publish(MemberLeft(room=ROOM, member=Actor("test", "U999", ActorKind.BOT)))  # someone else
+    await papp.bus.publish(MemberLeft(room=ROOM, member=BOB))
+    await papp.bus.join()
+    assert not left
+    await papp.bus.publish(MemberLeft(room=ROOM, member=Actor("test", "U123", ActorKind.BOT, "Botty")))
+    await papp.bus.join()
+    assert [(e.agent, e.forced, e.reason) for e in left] == [("botty", False, "left the channel")]
+    assert not adapter.of(RemoveAgentFromChannel)  # it is already gone; nothing to do on the platform
+    assert (await run(papp, "presence")).text == "No agents here."
