@@ -16,8 +16,8 @@ from bot.actions import (
 from bot.app import StewardApp
 from bot.events import (
     AgentJoined,
-    AgentRemovalRequested,
     AgentLeft,
+    AgentRemovalRequested,
     ButtonPressed,
     FeedbackRecorded,
     InvitationDecided,
