@@ -158,20 +158,23 @@ def loop_reason(
     """Reject the next agent-to-agent exchange once ``max_exchanges`` happened within ``window`` with no human
     message in between. An exchange is an agent message whose predecessor (the message it replies to, or else the
     previous agent message in the room) came from a different agent, so A→B→A and A→B→C→A both count."""
-    run: list[Recent] = []
     since = at - window
+    run: list[Recent] = []  # the agent messages since the last human one, newest first
     for entry in reversed(history):
         if entry.kind is AuthorKind.HUMAN or entry.at < since:
             break
         if entry.kind is AuthorKind.AGENT:
             run.append(entry)
-    run.reverse()
-    previous = replying_to_agent or (run[-1].author if run else None)
-    if previous is None or previous == author:
-        return None
-    exchanges = sum(1 for a, b in itertools.pairwise(run) if a.author != b.author)
+    previous = replying_to_agent or (run[0].author if run else None)
+    if previous is None or previous == author or len(run) <= max_exchanges:
+        return None  # (n messages hold at most n - 1 exchanges)
+    exchanges = 0
+    for newer, older in itertools.pairwise(run):
+        if newer.author != older.author:
+            exchanges += 1
     if exchanges < max_exchanges:
         return None
+    run.reverse()
     order: list[str] = []
     for entry in [*run, Recent(at, author, AuthorKind.AGENT, 0, 0, 0, ())]:
         if entry.author not in order:
@@ -233,8 +236,12 @@ class FilterHit:
 class CompiledFilters:
     words: tuple[str, ...]
     patterns: tuple[str, ...]
-    word_regex: re2._Regexp | None
+    # Built from escaped literals only (an alternation of fixed strings cannot backtrack badly), so the fast
+    # standard engine is safe here; administrators' patterns go to RE2.
+    word_regex: re.Pattern[str] | None
     pattern_regexes: tuple[re2._Regexp, ...]
+    # Every pattern in one RE2 program (one pass over the text); each in a named group to tell which matched.
+    any_pattern: re2._Regexp | None
 
     @property
     def empty(self) -> bool:
@@ -248,6 +255,14 @@ class CompiledFilters:
                 found = match.group(1)
                 source = next((w for w in self.words if normalize(w) == found), found)
                 return FilterHit("word", source)
+        if self.any_pattern is not None:
+            # Bytes spare the wrapper its character-offset bookkeeping; only which group matched is needed here.
+            match = self.any_pattern.search(normalized.encode("utf-8", "surrogatepass"))
+            if match is not None:
+                matched = [name for name, value in match.groupdict().items() if value is not None]
+                index = next((int(name[len(_GROUP) :]) for name in matched if name.startswith(_GROUP)), 0)
+                return FilterHit("pattern", self.patterns[index])
+            return None
         for source, regex in zip(self.patterns, self.pattern_regexes, strict=True):
             if regex.search(normalized) is not None:
                 return FilterHit("pattern", source)
@@ -257,19 +272,21 @@ class CompiledFilters:
         """``text`` with every filtered span replaced by ``mask_char``; None when no span maps back to the text."""
         folded, index = normalize_with_map(text)
         spans: list[tuple[int, int]] = []
-        regexes = ([self.word_regex] if self.word_regex is not None else []) + list(self.pattern_regexes)
-        for regex in regexes:
-            group = 1 if regex is self.word_regex else 0
+        if self.word_regex is not None:
             pos = 0
             while pos <= len(folded):
-                match = regex.search(folded, pos)
+                match = self.word_regex.search(folded, pos)
                 if match is None:
                     break
-                start, end = match.span(group)
-                if end > start:
-                    spans.append((index[start], index[end - 1] + 1))
+                start, end = match.span(1)
+                spans.append((index[start], index[end - 1] + 1))
                 # Continue after the word itself, so the separator it shares with the next word is seen again.
                 pos = max(end, pos + 1)
+        for regex in self.pattern_regexes:
+            for match in regex.finditer(folded):
+                start, end = match.span()
+                if end > start:
+                    spans.append((index[start], index[end - 1] + 1))
         if not spans:
             return None
         chars = list(text)
@@ -280,6 +297,9 @@ class CompiledFilters:
         return "".join(chars)
 
 
+_GROUP = "steward_pattern_"
+
+
 @lru_cache(maxsize=256)
 def compile_filters(words: tuple[str, ...], patterns: tuple[str, ...]) -> CompiledFilters:
     """Compile a server's filters once. Words match whole words of the normalised text; patterns are RE2
@@ -288,10 +308,16 @@ def compile_filters(words: tuple[str, ...], patterns: tuple[str, ...]) -> Compil
     folded_words = sorted({normalize(w) for w in words if normalize(w)}, key=len, reverse=True)
     word_regex = None
     if folded_words:
-        alternation = "|".join(re2.escape(w) for w in folded_words)
-        word_regex = re2.compile(rf"(?:^|\W)({alternation})(?:\W|$)", options)
+        alternation = "|".join(re.escape(w) for w in folded_words)
+        word_regex = re.compile(rf"(?:^|\W)({alternation})(?:\W|$)")
     compiled = tuple(re2.compile(p, options) for p in patterns)
-    return CompiledFilters(tuple(words), tuple(patterns), word_regex, compiled)
+    any_pattern = None
+    if patterns:
+        try:
+            any_pattern = re2.compile("|".join(f"(?P<{_GROUP}{i}>{p})" for i, p in enumerate(patterns)), options)
+        except re2.error:
+            any_pattern = None  # e.g. two patterns share a group name: match them one by one instead
+    return CompiledFilters(tuple(words), tuple(patterns), word_regex, compiled, any_pattern)
 
 
 def filter_reason(hit: FilterHit) -> str:

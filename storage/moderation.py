@@ -20,12 +20,17 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from policy.moderation import AuthorKind, Bucket, Recent
+from policy.moderation_text import SKETCH_SIZE
 from storage.db import Database, Migration
 
 # --- hot state ----------------------------------------------------------------------------------------------------
 
-# at, message-id hash, payload key, author index, depth, kind; then the sketch as uint32s.
+# at, message-id hash, payload key, author index, depth, kind (31 bytes); an agent's payload adds the sketch's
+# length and SKETCH_SIZE uint32 slots. Fixed layouts: one unpack a record, no per-record format strings.
 _HEAD = struct.Struct("<dqqIHB")
+_WITH_SKETCH = struct.Struct(f"<dqqIHBB{SKETCH_SIZE}I")
+_KINDS = tuple(AuthorKind)
+_new_recent = tuple.__new__
 
 
 def message_hash(message_id: str) -> int:
@@ -90,16 +95,17 @@ class InMemoryRoomState:
         room = self._rooms.get(room_key)
         if room is None:
             return []
-        authors = self._authors
+        authors, kinds, short = self._authors, _KINDS, _HEAD.size
         out = []
         for raw in room.entries:
-            at, message, key, author, depth, kind = _HEAD.unpack_from(raw)
-            sketch = (
-                struct.unpack_from(f"<{(len(raw) - _HEAD.size) // 4}I", raw, _HEAD.size)
-                if len(raw) > _HEAD.size
-                else ()
-            )
-            out.append(Recent(at, authors[author], AuthorKind(kind), message, depth, key, sketch))
+            if len(raw) == short:
+                at, message, key, author, depth, kind = _HEAD.unpack(raw)
+                sketch: tuple[int, ...] = ()
+            else:
+                fields = _WITH_SKETCH.unpack(raw)
+                at, message, key, author, depth, kind, count = fields[:7]
+                sketch = fields[7 : 7 + count]
+            out.append(_new_recent(Recent, (at, authors[author], kinds[kind], message, depth, key, sketch)))
         return out
 
     def remember(self, room_key: str, recent: Recent) -> None:
@@ -111,7 +117,7 @@ class InMemoryRoomState:
                 self.evicted += 1
         else:
             self._rooms.move_to_end(room_key)
-        raw = _HEAD.pack(
+        head = (
             recent.at,
             recent.message,
             recent.key,
@@ -120,12 +126,17 @@ class InMemoryRoomState:
             int(recent.kind),
         )
         if recent.sketch:
-            raw += struct.pack(f"<{len(recent.sketch)}I", *recent.sketch)
+            sketch = recent.sketch[:SKETCH_SIZE]
+            padding = (0,) * (SKETCH_SIZE - len(sketch))
+            raw = _WITH_SKETCH.pack(*head, len(sketch), *sketch, *padding)
+        else:
+            raw = _HEAD.pack(*head)
         entries = room.entries
         entries.append(raw)
         if len(entries) > self.history_size:
             del entries[0]
-        room.last_at = max(room.last_at, recent.at)
+        if recent.at > room.last_at:
+            room.last_at = recent.at
         if recent.at > self.watermark:
             self.watermark = recent.at
 

@@ -306,3 +306,16 @@ LADDER = [LadderStep(1, "warn"), LadderStep(3, "timeout", 600), LadderStep(5, "t
 )
 def test_ladder(points: float, step: LadderStep | None) -> None:
     assert ladder_step(points, LADDER) == step
+
+
+def test_patterns_sharing_a_group_name_are_told_apart() -> None:
+    filters = compile_filters((), (r"(?P<x>spam)", r"(?P<x>scam)", r"plain"))
+    hit = filters.find("a scam here")
+    assert hit is not None and hit.source == r"(?P<x>scam)"
+
+
+def test_which_pattern_matched_is_named() -> None:
+    filters = compile_filters((), (r"(a)(b)", r"(?P<mine>cd)", r"ef"))
+    assert filters.find("xx ef").source == "ef"
+    assert filters.find("cd").source == r"(?P<mine>cd)"
+    assert filters.find("ab").source == r"(a)(b)"
