@@ -238,9 +238,14 @@ class SlackAdapter(Adapter):
             finally:
                 self._socket = None
 
+    def _socket_open(self) -> bool:
+        session = self._socket.client.current_session if self._socket is not None else None
+        return session is not None and not session.closed
+
     def health(self) -> dict[str, Any]:
+        up = self._connected and (self.settings.mode != "socket" or self._socket_open())
         return {
-            "up": self._connected,
+            "up": up,
             "mode": self.settings.mode,
             "multi_workspace": self.settings.oauth,
             "team": self._team_id,

@@ -10,6 +10,8 @@ from bot.events import ButtonPressed, Event, MessageCreated
 
 OWNER = "U0OWNER"
 BANNED = "badword"
+# The prompts this cog owns (the presence cog owns "invite" and "draft").
+PROMPT_KIND = "trial"
 
 
 class RecorderCog(Cog):
@@ -36,7 +38,7 @@ class RecorderCog(Cog):
     @listener(ButtonPressed)
     async def on_button(self, event: ButtonPressed):
         parts = event.parts
-        if parts is None or parts[0] != "invite" or event.interaction_id is None:
+        if parts is None or parts[0] != PROMPT_KIND or event.interaction_id is None:
             return None
         _kind, key, choice = parts
         if event.actor.id != OWNER:
@@ -56,7 +58,7 @@ class RecorderCog(Cog):
                 target_platform="slack",
                 channel_id=event.room.channel,
                 message_id=event.message_id,
-                text=f"Invitation {key}: {choice} by <@{event.actor.id}>",
+                text=f"Trial {key}: {choice} by <@{event.actor.id}>",
             ),
             AnswerInteraction(
                 target_platform="slack", interaction_id=event.interaction_id, text=f"Recorded: {choice}."

@@ -234,6 +234,12 @@ class MockSlack:
             self._sockets.remove(ws)
         return ws
 
+    async def drop_sockets(self) -> None:
+        """Close every Socket Mode connection from Slack's side (what a Slack restart looks like)."""
+        self._socket_connected.clear()
+        for ws in list(self._sockets):
+            await ws.close()
+
     async def send_envelope(self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0) -> str:
         """Deliver a Socket Mode envelope (``events_api``, ``interactive``, ``slash_commands``) to the app."""
         await asyncio.wait_for(self._socket_connected.wait(), 5)

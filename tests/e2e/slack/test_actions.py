@@ -84,7 +84,7 @@ async def test_an_approval_prompt_counts_only_the_owners_click_and_only_once(sta
     h = await start_slack()
     result = await h.app.router.perform(
         SendApprovalPrompt(
-            target_platform="slack", user_id=OWNER, text="Let *helper* join #general?", kind="invite", key="7"
+            target_platform="slack", user_id=OWNER, text="Let *helper* join #general?", kind="trial", key="7"
         )
     )
     assert result.ok and result.channel_id and result.message_id
@@ -94,14 +94,14 @@ async def test_an_approval_prompt_counts_only_the_owners_click_and_only_once(sta
     assert prompt.params["channel"] == result.channel_id
     buttons = prompt.params["blocks"][-1]["elements"]
     assert [(b["action_id"], b.get("style")) for b in buttons] == [
-        ("steward:invite:7:approve", "primary"),
-        ("steward:invite:7:decline", "danger"),
+        ("steward:trial:7:approve", "primary"),
+        ("steward:trial:7:decline", "danger"),
     ]
 
     async def click(user: str, choice: str, key: str) -> None:
         body = block_actions_body(
             user=user,
-            action_id=f"steward:invite:7:{choice}",
+            action_id=f"steward:trial:7:{choice}",
             channel=result.channel_id,
             message_ts=result.message_id,
             response_url=h.mock.response_url(key),
@@ -121,7 +121,7 @@ async def test_an_approval_prompt_counts_only_the_owners_click_and_only_once(sta
     await wait_for(lambda: h.mock.responses.get("owner"))
     [update] = h.mock.calls_to("chat.update")
     assert update.params["channel"] == result.channel_id and update.params["ts"] == result.message_id
-    assert update.params["text"] == f"Invitation 7: approve by <@{OWNER}>"
+    assert update.params["text"] == f"Trial 7: approve by <@{OWNER}>"
     assert all(block["type"] != "actions" for block in update.params["blocks"])  # the buttons are gone
 
     await click(OWNER, "decline", "again")
@@ -158,7 +158,7 @@ async def test_a_dm_falls_back_to_the_configured_channel_or_fails_clearly(start_
 
     failed = await h.app.router.perform(
         SendApprovalPrompt(
-            target_platform="slack", user_id="U0SHY", text="?", kind="invite", key="8", fallback_room=ROOM
+            target_platform="slack", user_id="U0SHY", text="?", kind="trial", key="8", fallback_room=ROOM
         )
     )
 

@@ -33,8 +33,9 @@ async def test_an_invitation_is_approved_by_the_owner_only_with_dm_buttons(start
             user=user, action_id=action_id, channel=channel, message_ts=ts, response_url=h.mock.response_url(key)
         )
         assert (await h.send_form(body)).status == 200
-        [answer] = await wait_for(lambda: h.mock.responses.get(key))
-        return answer["text"]
+        answers = await wait_for(lambda: h.mock.responses.get(key))
+        await h.app.bus.join()
+        return "\n".join(answer["text"] for answer in answers)
 
     assert "Registered" in await command(OWNER, "agent register scout --bot U0SCOUTBOT Scout", "register")
     assert "asked the owner" in await command("U0ALICE", "invite scout", "invite")

@@ -43,18 +43,33 @@ async def test_socket_mode_button_clicks_are_acknowledged_and_published(start_sl
         "container": {"type": "message", "message_ts": "1700000003.000009", "channel_id": "D0OWNER"},
         "message": {"ts": "1700000003.000009", "text": "prompt"},
         "response_url": h.mock.response_url("socket-click"),
-        "actions": [{"action_id": "steward:invite:9:approve", "value": "steward:invite:9:approve", "type": "button"}],
+        "actions": [{"action_id": "steward:trial:9:approve", "value": "steward:trial:9:approve", "type": "button"}],
     }
 
     envelope = await h.mock.send_envelope("interactive", payload)
 
     await wait_for(lambda: envelope in {ack.get("envelope_id") for ack in h.mock.socket_acks})
     [pressed] = await wait_for(lambda: h.cog.of(ButtonPressed))
-    assert pressed.custom_id == "steward:invite:9:approve"
-    assert pressed.parts == ("invite", "9", "approve")
+    assert pressed.custom_id == "steward:trial:9:approve"
+    assert pressed.parts == ("trial", "9", "approve")
     assert pressed.message_id == "1700000003.000009"
     # The test cog approves and the answer goes back through the click's response_url.
     await wait_for(lambda: h.mock.responses.get("socket-click"))
+
+
+async def test_health_follows_the_socket_and_the_connection_comes_back(start_slack):
+    h = await start_slack(mode="socket", ping_interval=0.2)
+    adapter = next(a for a in h.app.adapters if isinstance(a, SlackAdapter))
+    assert adapter.health()["up"] is True
+
+    await h.mock.drop_sockets()
+
+    await wait_for(lambda: not adapter.health()["up"])
+    # The socket client asks apps.connections.open again and reconnects; events flow once more.
+    await wait_for(lambda: len(h.mock.calls_to("apps.connections.open")) >= 2 and adapter.health()["up"])
+    await h.mock.send_envelope("events_api", event_body(message_event(CHANNEL, "U0BOB", "back", "1700000003.000020")))
+    [message] = await wait_for(lambda: h.cog.of(MessageCreated))
+    assert message.text == "back"
 
 
 async def test_a_wrong_app_token_fails_start_up_with_slacks_error(make_settings, mock_slack, monkeypatch):
