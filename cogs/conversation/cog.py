@@ -28,6 +28,7 @@ from bot.events import (
     AgentRemovalRequested,
     InvitationRequested,
     MessageCreated,
+    MessageDeleted,
     MessageScored,
     TrendShifted,
 )
@@ -63,7 +64,7 @@ from policy.conversation import (
     question_signals,
 )
 from storage.conversation import MODERATOR, AgentStyleRecord, ConversationStore, RoomModeRecord
-from storage.core import text_hash
+from storage.core import AgentRecord, text_hash
 
 MODERATOR_ACTOR = Actor(platform="steward", id=MODERATOR, kind=ActorKind.SYSTEM, display_name="Steward moderator")
 COMMAND_TIMER = "conversation.command"
@@ -234,10 +235,7 @@ class ConversationCog(Cog):
             except Exception as exc:
                 self.ctx.log.warning("conversation_agent_directory_failed", error=repr(exc))
         records = await self.ctx.agents.list()
-        self._agents = {
-            r.name: AgentName(r.name, tuple(a for a in {r.display_name, r.platform_user_id or ""} if a))
-            for r in records
-        }
+        self._agents = {r.name: _agent_name(r) for r in records}
 
     def _topics(self, cfg: ConversationSettings) -> dict[str, tuple[str, ...]]:
         """Topics per agent: what the agents' owners told the presence cog, with the config on top. (An invitation
@@ -291,10 +289,11 @@ class ConversationCog(Cog):
             return
         cfg = self._cfg(event.room)
         is_agent = event.author.kind is ActorKind.AGENT
+        await self._refresh_agents()
         if is_agent and event.author.id not in self._agents:
-            await self._refresh_agents(force=True)
-        else:
-            await self._refresh_agents()
+            record = await self.ctx.agents.get(event.author.id)  # registered since the last refresh
+            if record is not None:
+                self._agents[record.name] = _agent_name(record)
         state = self._state(event.room, event.at)
         async with state.lock:
             # Time passed since the last message: an idle stretch or a question left hanging shows now.
@@ -352,6 +351,15 @@ class ConversationCog(Cog):
                 now = max(event.at, state.last_activity)
                 view = self._view(state, now, cfg)
                 await self._act(state, detect_signals(view, cfg.thresholds()), view, cfg, now)
+
+    @listener(MessageDeleted)
+    async def on_deleted(self, event: MessageDeleted) -> None:
+        state = self.states.get(event.room.key)
+        if state is None:
+            return
+        async with state.lock:
+            if state.remove(event.message_id):
+                self.ctx.log.debug("conversation_turn_forgotten", room=event.room.key, message_id=event.message_id)
 
     @listener(AgentJoined)
     async def on_agent_joined(self, event: AgentJoined) -> None:
@@ -513,10 +521,8 @@ class ConversationCog(Cog):
 
     async def _invalid(self, action: Any, cfg: ConversationSettings) -> str | None:
         if isinstance(action, (SetAgentStyleProposal, AddParticipantProposal, RemoveParticipantProposal)):
-            if action.agent not in self._agents:
-                await self._refresh_agents(force=True)
-                if action.agent not in self._agents:
-                    return f"no agent named {action.agent!r} is registered"
+            if action.agent not in self._agents and await self.ctx.agents.get(action.agent) is None:
+                return f"no agent named {action.agent!r} is registered"
         if isinstance(action, ScheduleCommandProposal):
             try:
                 inv = CommandInvocation.parse(action.command, actor=MODERATOR_ACTOR, room=None)
@@ -826,6 +832,10 @@ class ConversationCog(Cog):
                 f"#{e.id} {_ago(now - e.at)}: {e.actor} ({e.source}) {e.action} {details}{signal}{why} [{e.outcome}]"
             )
         return "\n".join(lines)
+
+
+def _agent_name(record: AgentRecord) -> AgentName:
+    return AgentName(record.name, tuple(a for a in (record.display_name, record.platform_user_id or "") if a))
 
 
 def _effect(mode: Mode) -> str:

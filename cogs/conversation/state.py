@@ -84,6 +84,18 @@ class RoomState:
             # The next message by someone else, right after a question, is taken as its answer.
             del self.open_questions[previous.message_id]
 
+    def remove(self, message_id: str) -> bool:
+        """Forget a deleted message: it no longer counts in shares, questions or conflicts."""
+        kept = [t for t in self.turns if t.message_id != message_id]
+        if len(kept) == len(self.turns):
+            return False
+        self.turns = deque(kept, maxlen=self.window)
+        self.message_authors.pop(message_id, None)
+        self.agent_messages.discard(message_id)
+        self.toxicity.pop(message_id, None)
+        self.open_questions.pop(message_id, None)
+        return True
+
     def record_toxicity(self, message_id: str, score: float) -> None:
         self.toxicity[message_id] = score
         if len(self.toxicity) > 4 * self.window:

@@ -443,3 +443,19 @@ async def test_auto_actions_off_keeps_enforcing_modes_but_takes_no_action(start_
     assert chat.cog.mode_of(ROOM) is Mode.OPEN and chat.notices() == []
     await run(chat, "mode quiet")
     assert not (await chat.agent("helper", "hi")).posted
+
+
+async def test_a_deleted_message_no_longer_counts(chat):
+    from bot.events import MessageDeleted
+
+    await chat.say("alice", "morning all")
+    posted = [await chat.agent("helper" if i % 2 == 0 else "critic", f"thought number {i}") for i in range(5)]
+    # Two agent posts are deleted (say the moderator removed them): the window is too short to judge again.
+    for result in posted[-2:]:
+        await chat.app.bus.dispatch(MessageDeleted(at=chat.clock.now(), room=ROOM, message_id=result.message_id))
+    assert len(chat.cog.states[ROOM.key].turns) == 4
+    await chat.agent("critic", "thought number 5")
+    assert chat.cog.mode_of(ROOM) is Mode.OPEN
+    await chat.agent("helper", "thought number 6")
+    await chat.agent("critic", "thought number 7")
+    assert chat.cog.mode_of(ROOM) is Mode.FOCUSED
