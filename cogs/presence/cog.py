@@ -530,6 +530,10 @@ class PresenceCog(Cog):
         self.ctx.log.info(
             "agent_suspension_mirrored", agent=event.agent, room=event.room and event.room.key, until=event.until
         )
+        if await self.ctx.agents.get(event.agent) is None:
+            # Kept in the mirror (the name may be registered later), but there is no agent to reward or remove.
+            self.coordinator.rejected("suspension_event", "unknown_agent")
+            return
         await self.coordinator.reward(
             RewardEvent.SUSPENSION, event.agent, event.room, {"reason": event.reason, "until": event.until}
         )

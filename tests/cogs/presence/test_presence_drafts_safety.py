@@ -251,3 +251,12 @@ async def test_no_new_draft_reaches_the_owner_while_the_agent_is_suspended(papp,
     await papp.bus.join()
     assert (await papp.publisher.submit("helper", ROOM, "back")).held == "draft:2"
     assert last_prompt(adapter, "draft").key == "2"
+
+
+async def test_a_suspension_of_an_unknown_agent_is_mirrored_without_a_reward(papp, clock):
+    rewards = collect(papp, FeedbackRecorded)
+    await papp.bus.publish(suspended(clock=clock))  # "helper" is not registered yet
+    await papp.bus.join()
+    assert rewards == []
+    await register(papp)
+    assert "suspended" in (await run(papp, "invite helper")).text  # the mirror still blocks it
