@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import shlex
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -75,6 +75,9 @@ AGENT_CHANNEL_PERMISSIONS = discord.Permissions(
 DM_FALLBACK_NOTE = "dm_failed_fallback"
 
 
+InboundHandler = Callable[..., Awaitable[None]]
+
+
 class DiscordStartError(RuntimeError):
     """The gateway connection could not be made ready."""
 
@@ -124,6 +127,12 @@ class DiscordAdapter(Adapter):
         self._webhook_locks: dict[int, asyncio.Lock] = {}
         # Messages Steward posted for agents -> agent name, to name the author of a reply's parent.
         self._agent_posts: LruMap[str] = LruMap(20_000)
+        # discord.py runs each gateway event in its own task; an author lookup (a database read) could let a later
+        # message overtake an earlier one. One queue, drained in order, keeps the room's order for the bus.
+        self._inbound: asyncio.Queue[tuple[str, InboundHandler, tuple[Any, ...]]] = asyncio.Queue(
+            maxsize=settings.inbound_queue_size
+        )
+        self._inbound_worker: asyncio.Task[None] | None = None
 
     # --- metrics ---------------------------------------------------------------------------------------------------
 
@@ -188,6 +197,8 @@ class DiscordAdapter(Adapter):
             await self.setup(app)
         client = self.client
         assert client is not None and self.settings.token is not None
+        if self._inbound_worker is None or self._inbound_worker.done():
+            self._inbound_worker = asyncio.create_task(self._drain_inbound(), name="steward-discord-inbound")
         try:
             await client.login(self.settings.token.get_secret_value())
         except discord.LoginFailure as exc:
@@ -243,16 +254,43 @@ class DiscordAdapter(Adapter):
         log.info("discord_commands_synced", commands=[c.name for c in synced], guild=self.settings.sync_commands_guild)
 
     async def stop(self) -> None:
-        client, runner = self.client, self._runner
+        client, runner, worker = self.client, self._runner, self._inbound_worker
         if client is not None and not client.is_closed():
             await client.close()
-        if runner is not None and not runner.done():
-            runner.cancel()
+        if worker is not None and not worker.done():
+            # What already arrived is still published (the bus drains after the adapters stop).
             try:
-                await runner
-            except (asyncio.CancelledError, Exception):
-                pass
+                await asyncio.wait_for(self._inbound.join(), 5.0)
+            except TimeoutError:
+                log.warning("discord_inbound_not_drained", pending=self._inbound.qsize())
+        for task in (runner, worker):
+            if task is not None and not task.done():
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
         self._connected = False
+
+    def receive(self, kind: str, handler: InboundHandler, *args: Any) -> None:
+        """Queue a gateway event for normalisation, in arrival order; a full queue drops it, logged and counted."""
+        try:
+            self._inbound.put_nowait((kind, handler, args))
+        except asyncio.QueueFull:
+            log.warning("discord_inbound_dropped", kind=kind, pending=self._inbound.qsize())
+            self._count(
+                "steward_discord_inbound_dropped_total", "Gateway events dropped: inbound queue full", kind=kind
+            )
+
+    async def _drain_inbound(self) -> None:
+        while True:
+            kind, handler, args = await self._inbound.get()
+            try:
+                await handler(*args)
+            except Exception:
+                self.on_listener_error(kind)
+            finally:
+                self._inbound.task_done()
 
     async def wait_closed(self) -> None:
         if self._runner is None:
@@ -285,6 +323,7 @@ class DiscordAdapter(Adapter):
             "shards": self._shard_ids(),
             "gateway": dict(self._gateway_counts),
             "pending_interactions": len(self._interactions),
+            "inbound_pending": self._inbound.qsize(),
         }
 
     def on_gateway(self, what: str) -> None:

@@ -98,26 +98,33 @@ class _StewardEvents:
     async def on_disconnect(self) -> None:
         self.steward.on_gateway("disconnect")
 
+    # Gateway events are queued in arrival order and normalised one at a time (see ``DiscordAdapter.receive``).
     async def on_message(self, message: discord.Message) -> None:
-        await self.steward.on_message(message)
+        self.steward.receive("message", self.steward.on_message, message)
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
-        await self.steward.on_message_edit(payload)
+        self.steward.receive("message_edit", self.steward.on_message_edit, payload)
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        await self.steward.on_message_delete(payload.guild_id, payload.channel_id, (payload.message_id,))
+        ids = (payload.message_id,)
+        self.steward.receive(
+            "message_delete", self.steward.on_message_delete, payload.guild_id, payload.channel_id, ids
+        )
 
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
-        await self.steward.on_message_delete(payload.guild_id, payload.channel_id, tuple(payload.message_ids))
+        ids = tuple(payload.message_ids)
+        self.steward.receive(
+            "message_delete", self.steward.on_message_delete, payload.guild_id, payload.channel_id, ids
+        )
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        await self.steward.on_reaction(payload)
+        self.steward.receive("reaction", self.steward.on_reaction, payload)
 
     async def on_member_join(self, member: discord.Member) -> None:
-        await self.steward.on_member_join(member)
+        self.steward.receive("member_join", self.steward.on_member_join, member)
 
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
-        await self.steward.on_member_remove(payload)
+        self.steward.receive("member_remove", self.steward.on_member_remove, payload)
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         self.steward.on_listener_error(event_method)

@@ -113,6 +113,11 @@ class DiscordSettings(BaseModel):
         le=900.0,
         description="Seconds a button click can still be answered (Discord's interaction tokens last 15 minutes)",
     )
+    inbound_queue_size: int = Field(
+        default=10_000,
+        ge=1,
+        description="Gateway events waiting to be normalised, in order; beyond this they are dropped and counted",
+    )
     max_pending_interactions: int = Field(
         default=2000,
         ge=1,
