@@ -115,3 +115,28 @@ async def test_a_dropped_gateway_connection_resumes_and_events_flow_again(world,
     await eventually(lambda: adapter.health()["up"])
     assert adapter.health()["gateway"]["resumed"] == 1
     assert app.metrics.value("steward_discord_gateway_total", event="disconnect") >= 1
+
+
+async def test_messages_reach_the_bus_in_the_order_discord_sent_them(world, start_steward):
+    """An agent's message needs a database lookup to be recognised; a human's message right after it must still
+    come second (the moderator's loop and depth rules read the room's order)."""
+    app, _adapter = await start_steward()
+    await app.agents.register(
+        AgentRecord(
+            name="helper",
+            platform="discord",
+            owner_id=world.alice["id"],
+            kind="bot_user",
+            platform_user_id=world.agent_bot["id"],
+        )
+    )
+    said = []
+    for i in range(30):
+        speaker = world.agent_bot if i % 2 == 0 else world.alice
+        said.append(f"turn {i}")
+        await world.fake.user_says(world.general["id"], speaker, f"turn {i}")
+
+    await eventually(lambda: len([e for e in probe(app).of(MessageCreated) if e.text.startswith("turn ")]) == 30)
+    heard = [e for e in probe(app).of(MessageCreated) if e.text.startswith("turn ")]
+    assert [e.text for e in heard] == said
+    assert [e.author.kind for e in heard[:2]] == [ActorKind.AGENT, ActorKind.HUMAN]
