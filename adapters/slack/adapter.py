@@ -351,7 +351,13 @@ class SlackAdapter(Adapter):
 
     async def _handle_post(self, request: web.Request) -> web.Response:
         assert self.bolt is not None
-        body = await request.text()
+        try:
+            body = await request.text()
+        except web.HTTPRequestEntityTooLarge:
+            assert self.app is not None
+            self.app.metrics.rejected_input.labels("slack_http", "too_large").inc()
+            log.warning("slack_request_too_large", path=request.path, length=request.content_length)
+            raise
         timestamp = request.headers.get("X-Slack-Request-Timestamp")
         signature = request.headers.get("X-Slack-Signature")
         if self._verifier is None:

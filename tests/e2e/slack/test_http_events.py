@@ -218,3 +218,13 @@ async def test_health_reports_the_adapter(start_slack):
     assert report["up"] is True
     assert report["team"] == TEAM
     assert report["mode"] == "http"
+
+
+async def test_an_oversized_request_is_refused_and_counted(start_slack):
+    h = await start_slack()
+    body = json.dumps(event_body(message_event(CHANNEL, "U0ALICE", "x" * 70_000, "1700000000.000600")))
+
+    response = await h.send_event(json.loads(body))
+
+    assert response.status == 413
+    assert h.app.metrics.value("steward_rejected_input_total", source="slack_http", reason="too_large") == 1
