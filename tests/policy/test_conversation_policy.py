@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from policy.conversation import (
@@ -297,3 +301,36 @@ def test_a_batch_is_an_object_with_a_list_of_actions():
     assert batch.actions[0].mode is Mode.OPEN
     with pytest.raises(ValidationError):
         ProposalBatch.model_validate({"actions": [], "thoughts": "..."})
+
+
+# --- no flapping, whatever the conversation ----------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=80))
+def test_the_mode_never_flips_back_on_the_next_message(agent_flags):
+    """Replays any sequence of human (False) / agent (True) messages through the dominance rules with the debounce
+    the cog applies: the mode changes at most once per two messages, and focus is lifted only after it was set."""
+    turns: list[Turn] = []
+    mode, signal_of_mode = Mode.OPEN, ""
+    streaks: dict[str, int] = {}
+    changes: list[int] = []
+    for i, is_agent in enumerate(agent_flags):
+        turns.append(turn(i, "helper" if is_agent else "alice", AuthorKind.AGENT if is_agent else AuthorKind.HUMAN))
+        v = view(turns[-TH.window_messages :], mode=mode, mode_set_by="moderator", mode_signal=signal_of_mode)
+        signals = [s for s in dominance_signals(v, TH) if s.kind is not SignalKind.AGENT_MONOPOLY]
+        kinds = {s.kind for s in signals}
+        assert not {SignalKind.AGENT_DOMINANCE, SignalKind.AGENTS_BALANCED} <= kinds
+        streaks = {s.key: streaks.get(s.key, 0) + 1 for s in signals}
+        ready = [s for s in signals if streaks[s.key] >= 2]
+        for p in propose(ready, v, TH):
+            assert isinstance(p.action, SetModeProposal)
+            if p.action.mode is not mode:
+                mode, signal_of_mode = p.action.mode, p.signal.kind.value
+                changes.append((i, mode))
+                streaks.clear()
+    assert all(b[0] - a[0] >= 2 for a, b in itertools.pairwise(changes))
+    # focused, open, focused, ...: focus is lifted only after dominance set it, and set only from open
+    assert [m for _, m in changes] == [Mode.FOCUSED, Mode.OPEN] * (len(changes) // 2) + [Mode.FOCUSED] * (
+        len(changes) % 2
+    )
