@@ -81,6 +81,8 @@ AGENT_DIRECTORY = "agent_directory"  # the presence cog's service: which topics 
 
 def _ago(seconds: float) -> str:
     seconds = max(0.0, seconds)
+    if seconds < 5:
+        return "just now"
     if seconds < 90:
         return f"{int(seconds)} seconds ago"
     if seconds < 5400:
@@ -825,7 +827,11 @@ class ConversationCog(Cog):
         now = self.ctx.clock.now()
         lines = []
         for e in entries:
-            details = ", ".join(f"{k}={v}" for k, v in e.params.items() if v is not None and k != "kind")
+            details = ", ".join(
+                f"{k}={str(v)[:12] if k == 'text_hash' else v}"
+                for k, v in e.params.items()
+                if v is not None and k != "kind"
+            )
             signal = f" on {e.signal}" if e.signal else ""
             why = f" because {e.reason}" if e.reason else ""
             lines.append(
