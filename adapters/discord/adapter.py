@@ -202,7 +202,7 @@ class DiscordAdapter(Adapter):
         try:
             await client.login(self.settings.token.get_secret_value())
         except discord.LoginFailure as exc:
-            await client.close()
+            await self.stop()
             raise DiscordStartError(f"Discord refused the bot token: {exc}") from None
         self._runner = asyncio.create_task(client.connect(reconnect=True), name="steward-discord-gateway")
         ready = asyncio.create_task(client.wait_until_ready())
