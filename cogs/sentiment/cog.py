@@ -204,8 +204,9 @@ class SentimentCog(Cog):
     @listener(MessageScored)
     async def on_scored(self, event: MessageScored) -> None:
         value = event.scores.get(TOXICITY_LABEL)
-        if value is None and event.scores:
-            value = max(event.scores.values())
+        if value is None:  # a model without the usual label: its worst label stands for toxicity
+            numbers = [v for v in event.scores.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            value = max(numbers) if numbers else None
         if value is None or not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 <= value <= 1:
             self._m_scores.labels("rejected").inc()
             self.ctx.log.warning("toxicity_score_rejected", room=event.room.key, message_id=event.message_id)
@@ -377,9 +378,7 @@ class SentimentCog(Cog):
         if not cfg.enabled:
             return
         target = event.message_author
-        agent = target.id if target is not None and target.is_agent else None
-        if agent is None and target is None:
-            agent = self.agent_messages.get(event.message_id)
+        agent = target.id if target is not None and target.is_agent else self.agent_messages.get(event.message_id)
         if agent is None:
             return
         value = reaction_reward(event.emoji, self._reactions(cfg))

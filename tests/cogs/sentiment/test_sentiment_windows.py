@@ -225,3 +225,13 @@ async def test_scores_for_unknown_rooms_and_bad_scores_are_counted(sapp, clock):
     )
     assert sapp.metrics.value("steward_sentiment_scores_total", outcome="no_window") == 1
     assert sapp.metrics.value("steward_sentiment_scores_total", outcome="rejected") == 1
+
+
+async def test_a_model_without_a_toxicity_label_counts_its_worst_label(sapp, room, clock):
+    t0 = clock.now()
+    first = await room.say(ALICE, "hello", t0)
+    scores = {"insult": 0.9, "obscene": 0.2, "note": "not a number"}
+    await sapp.bus.dispatch(MessageScored(at=t0, room=ROOM, message_id=first, author=ALICE, scores=scores))
+    assert sapp.metrics.value("steward_sentiment_scores_total", outcome="attached") == 1
+    window = sapp.cogs.cogs["sentiment"].windows.peek(ROOM)
+    assert window.current(t0).toxicity == pytest.approx(0.9)
