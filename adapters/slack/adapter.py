@@ -300,16 +300,17 @@ class SlackAdapter(Adapter):
 
     async def _call(self, client: AsyncWebClient, method: str, **kwargs: Any) -> ApiOutcome:
         """Call a Web API method; a Slack error or a network failure is logged and counted, never raised."""
-        api_name = method.replace("_", ".", 1)
+        api_name = method.replace("_", ".")  # chat_postMessage -> chat.postMessage
         try:
             response = await getattr(client, method)(**kwargs)
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or "unknown_error")
+            error = label = str(exc.response.get("error") or "unknown_error")[:60]
         except Exception as exc:  # network failures, timeouts
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            label = type(exc).__name__
         else:
             return ApiOutcome(True, response.data if isinstance(response.data, dict) else {})
-        self._m_api_errors.labels(api_name, error if len(error) < 60 else error[:60]).inc()
+        self._m_api_errors.labels(api_name, label).inc()
         log.warning("slack_api_error", method=api_name, error=error)
         return ApiOutcome(False, {}, error)
 
@@ -687,12 +688,13 @@ class SlackAdapter(Adapter):
                     text=text, response_type="ephemeral" if action.ephemeral else "in_channel", replace_original=False
                 )
             except Exception as exc:
-                response_error = f"{type(exc).__name__}: {exc}"
+                response_error, label = f"{type(exc).__name__}: {exc}", type(exc).__name__
             else:
                 if response.status_code == 200:
                     return ActionResult(ok=True, channel_id=interaction.channel_id)
                 response_error = f"HTTP {response.status_code} {response.body[:80]}"
-            self._m_api_errors.labels("response_url", response_error[:60]).inc()
+                label = f"http_{response.status_code}"
+            self._m_api_errors.labels("response_url", label).inc()
             log.warning("slack_response_url_failed", error=response_error)
         if not interaction.channel_id:
             return ActionResult.failed(f"could not answer the interaction ({response_error})")

@@ -231,3 +231,27 @@ async def test_incomplete_slack_configuration_names_the_missing_secret(make_sett
     with pytest.raises(ConfigError) as info:
         make_settings(slack={"mode": "socket"})
     assert "STEWARD_SLACK__APP_TOKEN" in str(info.value)
+
+
+async def test_an_answer_whose_response_url_fails_is_posted_ephemerally_instead(start_slack):
+    h = await start_slack()
+    prompt = await h.app.router.perform(
+        SendApprovalPrompt(target_platform="slack", user_id=OWNER, text="Go?", kind="trial", key="11")
+    )
+    body = block_actions_body(
+        user="U0MALLORY",
+        action_id="steward:trial:11:approve",
+        channel=prompt.channel_id,
+        message_ts=prompt.message_id,
+        response_url=f"{h.mock.url}/gone",  # Slack's response_url has expired: 404
+    )
+
+    assert (await h.send_form(body)).status == 200
+
+    [ephemeral] = await wait_for(lambda: h.mock.calls_to("chat.postEphemeral"))
+    assert ephemeral.params == {
+        "channel": prompt.channel_id,
+        "user": "U0MALLORY",
+        "text": "Only the agent's owner can decide.",
+    }
+    assert h.app.metrics.value("steward_slack_api_errors_total", method="response_url", error="http_404")
