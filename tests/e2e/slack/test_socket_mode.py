@@ -96,3 +96,23 @@ async def test_a_wrong_bot_token_fails_start_up_with_slacks_error(make_settings,
     finally:
         await app.stop()
     assert not mock_slack.calls_to("apps.connections.open")
+
+
+async def test_socket_mode_slash_commands_are_answered(start_slack):
+    h = await start_slack(mode="socket")
+    payload = {
+        "team_id": TEAM,
+        "channel_id": CHANNEL,
+        "user_id": "U0ALICE",
+        "user_name": "alice",
+        "command": "/steward",
+        "text": "status",
+        "response_url": h.mock.response_url("socket-status"),
+        "trigger_id": "1.trigger",
+    }
+
+    envelope = await h.mock.send_envelope("slash_commands", payload)
+
+    await wait_for(lambda: envelope in {ack.get("envelope_id") for ack in h.mock.socket_acks})
+    [answer] = await wait_for(lambda: h.mock.responses.get("socket-status"))
+    assert answer["response_type"] == "ephemeral" and "slack (up)" in answer["text"]
