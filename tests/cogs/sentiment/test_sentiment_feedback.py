@@ -224,3 +224,18 @@ async def test_open_turns_are_stored_when_the_cog_unloads(sapp, room, clock):
     await sapp.cogs.unload("sentiment")
     [row] = await FeedbackStore(sapp.db).recent("helper")
     assert row.reward > 0 and row.context["closed_by"] == "evicted"
+
+
+async def test_messages_posted_through_the_publisher_open_a_turn(sapp, room, adapter, clock):
+    from bot.actions import PostAsAgent
+    from tests.cogs.sentiment.conftest import register_agent
+
+    await register_agent(sapp, "helper")
+    t0 = clock.now()
+    result = await sapp.publisher.submit("helper", ROOM, "The fix is in release 2.1.", at=t0)
+    assert result.posted and adapter.of(PostAsAgent)
+    await room.say(ALICE, "great, thank you, that solved it!", t0 + 3, reply_to=result.message_id,
+                   reply_to_author=HELPER)  # fmt: skip
+    await settle(sapp, clock)
+    [row] = await rows(sapp)
+    assert row.agent == "helper" and row.reward > 0 and row.context["message_id"] == result.message_id
