@@ -12,11 +12,10 @@ import re
 from bot.actions import Button, ButtonStyle
 
 # Slack's limits (https://docs.slack.dev/reference/block-kit/): section text 3000, button text 75, action_id 255,
-# message text 40000, 50 blocks a message.
+# 50 blocks a message.
 SECTION_TEXT_MAX = 3000
 BUTTON_TEXT_MAX = 75
 ACTION_ID_MAX = 255
-MESSAGE_TEXT_MAX = 40_000
 MAX_SECTIONS = 40
 
 _USER_MENTION_ESCAPED = re.compile(r"&lt;@([UW][A-Z0-9]{2,30})&gt;")
@@ -26,7 +25,9 @@ _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,30})(?:\|[^>]*)?>")
 def escape_text(text: str) -> str:
     """Escape ``& < >`` as Slack asks; keep plain user mentions working."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _USER_MENTION_ESCAPED.sub(r"<@\1>", escaped)[:MESSAGE_TEXT_MAX]
+    # Not cut to Slack's 40000 characters here: the moderator's length rule applies before posting, and a longer
+    # text fails with Slack's own msg_too_long rather than being shortened unseen.
+    return _USER_MENTION_ESCAPED.sub(r"<@\1>", escaped)
 
 
 def unescape_text(text: str) -> str:
