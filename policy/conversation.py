@@ -290,6 +290,7 @@ class RoomView:
     present_agents: frozenset[str] = frozenset()
     topics: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     action_items: tuple[str, ...] = ()  # who raised them, in order
+    styled_agents: frozenset[str] = frozenset()  # agents whose style or rate the moderator limited here
     human_override: bool = False  # a human set the mode recently: the moderator leaves the mode alone
 
 
@@ -561,6 +562,13 @@ def propose(signals: Sequence[Signal], view: RoomView, th: Thresholds) -> list[P
         elif s.kind is SignalKind.IDLE:
             if may_set_mode and view.mode is not Mode.OPEN and view.mode_set_by == "moderator":
                 out.append(Proposal(SetModeProposal(mode=Mode.OPEN, reason=s.because), s))
+            for agent in sorted(view.styled_agents):
+                out.append(
+                    Proposal(
+                        SetAgentStyleProposal(agent=agent, style=AgentStyle.NORMAL, max_per_minute=0, reason=s.because),
+                        s,
+                    )
+                )
             if view.action_items:
                 who = ", ".join(sorted(set(view.action_items)))
                 out.append(

@@ -41,6 +41,7 @@ from policy.conversation import (
     MODE_EFFECT,
     AddParticipantProposal,
     AgentName,
+    AgentStyle,
     AuthorKind,
     Mode,
     PostMessageProposal,
@@ -111,7 +112,7 @@ class ConversationCog(Cog):
         self.store = ConversationStore(ctx.db)
         self.states: dict[str, RoomState] = {}
         self._modes: dict[str, RoomModeRecord] = {}
-        self._styles: dict[tuple[str, str], AgentStyleRecord] = {}
+        self._styles: dict[str, dict[str, AgentStyleRecord]] = {}  # room key -> agent -> style
         self._agents: dict[str, AgentName] = {}
         self._agents_loaded_at: float | None = None
         self._directory_topics: dict[str, tuple[str, ...]] = {}
@@ -145,7 +146,8 @@ class ConversationCog(Cog):
     async def cog_load(self) -> None:
         await self.store.migrate()
         self._modes = {r.room: r for r in await self.store.modes()}
-        self._styles = {(s.room, s.agent): s for s in await self.store.agent_styles()}
+        for style in await self.store.agent_styles():
+            self._styles.setdefault(style.room, {})[style.agent] = style
         await self._refresh_agents(force=True)
         now = self.ctx.clock.now()
         # A mode the moderator set before a restart must still be able to lapse when the room stays idle.
@@ -197,7 +199,7 @@ class ConversationCog(Cog):
         return Mode(record.mode)
 
     def agent_style(self, room_key: str, agent: str) -> AgentStyleRecord | None:
-        return self._styles.get((room_key, agent))
+        return self._styles.get(room_key, {}).get(agent)
 
     def count_gate_rejection(self, rule: str) -> None:
         self.m_gate.labels(rule).inc()
@@ -269,6 +271,11 @@ class ConversationCog(Cog):
             topics=self._topics(cfg),
             action_items=tuple(state.action_items),
             human_override=human_override,
+            styled_agents=frozenset(
+                agent
+                for agent, style in self._styles.get(state.room.key, {}).items()
+                if style.set_by == MODERATOR and (style.style not in (None, "normal") or style.max_per_minute)
+            ),
         )
 
     # --- listeners --------------------------------------------------------------------------------------------------
@@ -555,21 +562,10 @@ class ConversationCog(Cog):
                 reason=because,
                 at=now,
             )
-            self._styles[(room.key, action.agent)] = record
-            parts = []
-            if action.style is not None:
-                parts.append(
-                    f"asked {action.agent} to keep its replies brief (at most {cfg.brief_max_chars} characters)"
-                    if action.style == "brief"
-                    else f"set {action.agent}'s reply style back to normal"
-                )
-            if action.max_per_minute is not None:
-                parts.append(
-                    f"limited {action.agent} to {action.max_per_minute} message(s) a minute"
-                    if action.max_per_minute
-                    else f"lifted {action.agent}'s rate limit"
-                )
-            return f"Steward {' and '.join(parts)} in this channel because {because}."
+            self._styles.setdefault(room.key, {})[action.agent] = record
+            style = action.style.value if action.style else None
+            parts = _style_changes(action.agent, style, action.max_per_minute, cfg.brief_max_chars)
+            return f"Steward {parts} in this channel because {because}."
         if isinstance(action, AddParticipantProposal):
             await self.ctx.bus.publish(
                 InvitationRequested(at=now, agent=action.agent, room=room, inviter=MODERATOR_ACTOR, reason=because)
@@ -804,6 +800,69 @@ class ConversationCog(Cog):
         return CommandReply("mode changed" if done else "", ok=True)
 
     @command(
+        "agentstyle",
+        "show or set an agent's reply style (normal, brief) and rate (messages a minute, 0 lifts it) here",
+        usage="<agent> [normal|brief] [rate]",
+        options=[
+            ("agent", "the agent's name"),
+            ("style", "normal or brief"),
+            ("rate", "messages a minute, 0 = no limit"),
+        ],
+    )
+    async def agentstyle_command(self, inv: CommandInvocation) -> str:
+        if inv.room is None:
+            raise CommandError("run this in a channel")
+        if not inv.args:
+            raise CommandError("name an agent")
+        room, agent = inv.room, inv.args[0]
+        if await self.ctx.agents.get(agent) is None:
+            raise CommandError(f"no agent named {agent!r} is registered")
+        cfg = self._cfg(room)
+        now = self.ctx.clock.now()
+        if len(inv.args) == 1:
+            current = self.agent_style(room.key, agent)
+            if current is None or (current.style in (None, "normal") and not current.max_per_minute):
+                return f"{agent} has no style or rate limit in this channel."
+            limits = []
+            if current.style == AgentStyle.BRIEF:
+                limits.append(f"brief replies (at most {cfg.brief_max_chars} characters)")
+            if current.max_per_minute:
+                limits.append(f"at most {current.max_per_minute} message(s) a minute")
+            who = "Steward" if current.set_by == MODERATOR else current.set_by
+            why = f" because {current.reason}" if current.reason else ""
+            return f"{agent} in this channel: {', '.join(limits)}; set by {who} {_ago(now - current.set_at)}{why}."
+        if not inv.is_admin:
+            raise CommandError("only server admins can change an agent's style")
+        style: str | None = None
+        rate: int | None = None
+        for arg in inv.args[1:]:
+            if arg.lower() in (AgentStyle.NORMAL, AgentStyle.BRIEF):
+                style = arg.lower()
+            elif arg.isdigit() and int(arg) <= 60:
+                rate = int(arg)
+            else:
+                raise CommandError(f"{arg!r} is neither a style (normal, brief) nor a rate from 0 to 60")
+        record = await self.store.set_agent_style(
+            room.key, agent, style=style, max_per_minute=rate, set_by=inv.actor.id, reason="", at=now
+        )
+        self._styles.setdefault(room.key, {})[agent] = record
+        audit_id = await self.store.audit(
+            at=now,
+            room=room.key,
+            actor=inv.actor.id,
+            source="command",
+            action="set_agent_style",
+            params={"agent": agent, "style": style, "max_per_minute": rate},
+        )
+        who = inv.actor.display_name or inv.actor.id
+        message_id = await self._announce(
+            room, f"{who} {_style_changes(agent, style, rate, cfg.brief_max_chars)} in this channel."
+        )
+        await self.store.finish_audit(audit_id, outcome="done", notice_message_id=message_id)
+        self.m_actions.labels("set_agent_style", "command", "done").inc()
+        return f"Style of {agent} updated."
+
+    @command(
         "audit",
         "show the conversation moderator's recent actions in this channel",
         usage="[moderator|command] [count]",
@@ -838,6 +897,20 @@ class ConversationCog(Cog):
                 f"#{e.id} {_ago(now - e.at)}: {e.actor} ({e.source}) {e.action} {details}{signal}{why} [{e.outcome}]"
             )
         return "\n".join(lines)
+
+
+def _style_changes(agent: str, style: str | None, rate: int | None, brief_max_chars: int) -> str:
+    """What a style change does, in words: "asked helper to keep its replies brief ... and limited helper to ..."."""
+    parts = []
+    if style is not None:
+        parts.append(
+            f"asked {agent} to keep its replies brief (at most {brief_max_chars} characters)"
+            if style == AgentStyle.BRIEF
+            else f"set {agent}'s reply style back to normal"
+        )
+    if rate is not None:
+        parts.append(f"limited {agent} to {rate} message(s) a minute" if rate else f"lifted {agent}'s rate limit")
+    return " and ".join(parts)
 
 
 def _agent_name(record: AgentRecord) -> AgentName:

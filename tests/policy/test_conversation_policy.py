@@ -334,3 +334,10 @@ def test_the_mode_never_flips_back_on_the_next_message(agent_flags):
     assert [m for _, m in changes] == [Mode.FOCUSED, Mode.OPEN] * (len(changes) // 2) + [Mode.FOCUSED] * (
         len(changes) % 2
     )
+
+
+def test_an_idle_stretch_lifts_the_limits_the_moderator_set_on_agents():
+    v = view([], last_activity=NOW - 2000, styled_agents=frozenset({"helper"}))
+    [proposal] = propose([idle_signal(v, TH)], v, TH)
+    assert isinstance(proposal.action, SetAgentStyleProposal)
+    assert proposal.action.style == "normal" and proposal.action.max_per_minute == 0

@@ -459,3 +459,52 @@ async def test_a_deleted_message_no_longer_counts(chat):
     await chat.agent("helper", "thought number 6")
     await chat.agent("critic", "thought number 7")
     assert chat.cog.mode_of(ROOM) is Mode.FOCUSED
+
+
+async def test_limits_the_moderator_set_lapse_when_the_room_goes_idle(chat):
+    for name in ("alice", "bob", "carol"):
+        await chat.say(name, f"{name} here")
+    for i in range(4):
+        await chat.agent("helper", f"point {i}", advance=2)
+    assert chat.cog.agent_style(ROOM.key, "helper").max_per_minute == 2
+    chat.clock.advance(1900)
+    await chat.cog.sweep()
+    assert chat.notices()[-1] == (
+        "Steward set helper's reply style back to normal and lifted helper's rate limit in this channel because the "
+        "channel has been idle for 32 minutes."
+    )
+    style = chat.cog.agent_style(ROOM.key, "helper")
+    assert style.style == "normal" and style.max_per_minute is None
+    assert (await chat.agent("helper", "x" * 400)).posted
+
+
+async def test_an_admin_sets_and_reads_an_agents_style_by_command(chat):
+    assert (await run(chat, "agentstyle helper", admin=False)).text == (
+        "helper has no style or rate limit in this channel."
+    )
+    reply = await run(chat, "agentstyle helper brief 1")
+    assert reply.ok, reply.text
+    assert chat.notices()[-1] == (
+        "alice asked helper to keep its replies brief (at most 280 characters) and limited helper to 1 message(s) a "
+        "minute in this channel."
+    )
+    assert (await run(chat, "agentstyle helper", admin=False)).text.startswith(
+        "helper in this channel: brief replies (at most 280 characters), at most 1 message(s) a minute; set by alice"
+    )
+    assert (await chat.agent("helper", "ok")).posted
+    assert (await chat.agent("helper", "again", advance=1)).decision.rule == "conversation.rate"
+    assert not (await run(chat, "agentstyle helper normal", who="mallory", admin=False)).ok
+    assert "no agent named 'ghost'" in (await run(chat, "agentstyle ghost brief")).text
+    assert "neither a style" in (await run(chat, "agentstyle helper loud")).text
+    assert (await run(chat, "agentstyle helper 0")).ok
+    assert (await chat.agent("helper", "free again", advance=1)).posted
+    entries = await chat.audit(source="command")
+    assert [e.params for e in entries] == [
+        {"agent": "helper", "style": "brief", "max_per_minute": 1},
+        {"agent": "helper", "style": None, "max_per_minute": 0},
+    ]
+    # Limits a human set are theirs: an idle room does not lift them.
+    await run(chat, "agentstyle helper brief")
+    chat.clock.advance(4000)
+    await chat.cog.sweep()
+    assert chat.cog.agent_style(ROOM.key, "helper").style == "brief"
