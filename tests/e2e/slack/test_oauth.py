@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.actions import AgentIdentity, PostAsAgent
+from bot.actions import AgentIdentity, PostAsAgent, SendDirectMessage, UpdatePrompt
 from bot.events import MessageCreated
 from bot.types import Room
 from tests.e2e.slack.mock_slack import SIGNING_SECRET, Workspace, event_body, eventually, message_event, wait_for
@@ -64,6 +64,15 @@ async def test_an_installed_workspace_is_served_with_its_own_tokens(start_slack)
     )
     assert posted.ok
     assert h.mock.calls_to("chat.postMessage")[-1].token == BOT2_TOKEN
+
+    # Carol was seen in the second workspace: a DM to her and the update of that DM use its token too.
+    dm = await h.app.router.perform(SendDirectMessage(target_platform="slack", user_id="U0CAROL", text="psst"))
+    assert dm.ok and dm.channel_id
+    assert h.mock.calls_to("conversations.open")[-1].token == BOT2_TOKEN
+    updated = await h.app.router.perform(
+        UpdatePrompt(target_platform="slack", channel_id=dm.channel_id, message_id=dm.message_id or "", text="done")
+    )
+    assert updated.ok and h.mock.calls_to("chat.update")[-1].token == BOT2_TOKEN
 
     # Someone else's message with a banned word: the bot may not delete it, the installing admin's token may.
     ts = h.mock.post_message("C0TWO", "U0CAROL")
