@@ -324,6 +324,9 @@ class ConversationCog(Cog):
                 features=features,
             )
             state.add_turn(turn)
+            replied = event.reply_to_author
+            if replied is not None and replied.kind is ActorKind.AGENT and replied.id != event.author.id:
+                state.addressed[replied.id] = event.at  # a reply to an agent's message older than the window
             if cfg.auto_actions:
                 view = self._view(state, event.at, cfg)
                 await self._act(state, detect_signals(view, cfg.thresholds(), turn=turn), view, cfg, event.at)

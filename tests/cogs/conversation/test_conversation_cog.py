@@ -508,3 +508,20 @@ async def test_an_admin_sets_and_reads_an_agents_style_by_command(chat):
     chat.clock.advance(4000)
     await chat.cog.sweep()
     assert chat.cog.agent_style(ROOM.key, "helper").style == "brief"
+
+
+async def test_a_reply_to_an_agents_old_message_addresses_it(chat):
+    await run(chat, "mode focused")
+    await chat.app.bus.dispatch(
+        MessageCreated(
+            at=chat.clock.now(),
+            room=ROOM,
+            message_id="late1",
+            author=chat.human("bob"),
+            text="about what you said yesterday",
+            reply_to="yesterday-42",
+            reply_to_author=Actor("test", "critic", ActorKind.AGENT, "critic"),
+        )
+    )
+    assert (await chat.agent("critic", "I stand by it")).posted
+    assert not (await chat.agent("helper", "me too")).posted
