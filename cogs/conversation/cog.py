@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import math
 import re
 import time
 from collections.abc import Sequence
@@ -341,8 +342,15 @@ class ConversationCog(Cog):
         state = self.states.get(event.room.key)
         if state is None:
             return
-        scores = event.scores
-        value = float(scores.get("toxicity", max(scores.values())))
+        try:
+            raw = event.scores["toxicity"] if "toxicity" in event.scores else max(event.scores.values())
+            value = float(raw)
+        except (TypeError, ValueError):
+            value = math.nan
+        if not 0.0 <= value <= 1.0:  # also NaN
+            self.ctx.metrics.rejected_input.labels("conversation_scores", "not_a_probability").inc()
+            self.ctx.log.warning("conversation_scores_rejected", room=event.room.key, message_id=event.message_id)
+            return
         cfg = self._cfg(event.room)
         async with state.lock:
             state.record_toxicity(event.message_id, value)

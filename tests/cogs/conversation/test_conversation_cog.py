@@ -525,3 +525,14 @@ async def test_a_reply_to_an_agents_old_message_addresses_it(chat):
     )
     assert (await chat.agent("critic", "I stand by it")).posted
     assert not (await chat.agent("helper", "me too")).posted
+
+
+async def test_scores_that_are_not_probabilities_are_counted_and_ignored(chat):
+    m1 = await chat.say("alice", "hi")
+    for scores in ({"toxicity": float("nan")}, {"toxicity": 7.0}, {"toxicity": "high"}):
+        await chat.app.bus.dispatch(
+            MessageScored(at=chat.clock.now(), room=ROOM, message_id=m1, author=chat.human("alice"), scores=scores)
+        )
+    assert chat.metric("steward_rejected_input_total", source="conversation_scores", reason="not_a_probability") == 3
+    assert chat.metric("steward_listener_errors_total", cog="conversation", listener="conversation.on_scored") == 0
+    assert chat.cog.states[ROOM.key].toxicity == {}
