@@ -186,6 +186,36 @@ def make_app_command(cmd: Command, adapter: DiscordAdapter, name: str) -> app_co
     return app_commands.Command(name=name, description=_description(cmd.help, cmd.name), callback=run)
 
 
+def make_overflow_command(commands: list[Command], adapter: DiscordAdapter, name: str) -> app_commands.Command:
+    """``/<group> <name> command:<command> args:<text>``: the commands beyond Discord's 25 subcommands a group."""
+    by_name = {c.name.lower(): c for c in commands}
+
+    async def run(interaction: discord.Interaction, command: str, args: Optional[str] = None) -> None:  # noqa: UP045
+        cmd = by_name.get(command.strip().lower())
+        if cmd is None:
+            known = ", ".join(sorted(by_name))
+            await interaction.response.send_message(
+                f"unknown command '{command}'; here: {known}"[:2000], ephemeral=True
+            )
+            return
+        await adapter.on_command(interaction, cmd, [args], free_text=True)
+
+    run.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
+        "command": "the command to run",
+        "args": "its arguments",
+    }
+    overflow = app_commands.Command(
+        name=name, description=_description("more commands: " + ", ".join(sorted(by_name)), name), callback=run
+    )
+
+    @overflow.autocomplete("command")
+    async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        found = [n for n in sorted(by_name) if current.lower() in n][:25]
+        return [app_commands.Choice(name=n, value=n) for n in found]
+
+    return overflow
+
+
 def build_command_groups(
     commands: list[Command], adapter: DiscordAdapter, *, group_name: str, admin_permission: str
 ) -> list[app_commands.Group]:
@@ -198,14 +228,26 @@ def build_command_groups(
         default_permissions=discord.Permissions(**{admin_permission: True}),
         guild_only=True,
     )
-    for cmd in commands:
-        name = _subcommand_name(cmd.name)
-        group = admin if cmd.admin_only else public
-        if name is None:
-            log.warning("discord_command_name_unusable", command=cmd.name)
-            continue
-        if len(group.commands) >= MAX_SUBCOMMANDS:
-            log.warning("discord_command_group_full", command=cmd.name, group=group.name)
-            continue
-        group.add_command(make_app_command(cmd, adapter, name))
+    for group, members in (
+        (public, [c for c in commands if not c.admin_only]),
+        (admin, [c for c in commands if c.admin_only]),
+    ):
+        usable = []
+        for cmd in members:
+            name = _subcommand_name(cmd.name)
+            if name is None:
+                log.warning("discord_command_name_unusable", command=cmd.name)
+                continue
+            usable.append((name, cmd))
+        usable.sort(key=lambda pair: (pair[1].owner != "core", pair[0]))  # help and status always stay direct
+        # Discord allows 25 subcommands a group: past that, the rest are reached through one 'more' subcommand.
+        direct = usable if len(usable) <= MAX_SUBCOMMANDS else usable[: MAX_SUBCOMMANDS - 1]
+        for name, cmd in direct:
+            group.add_command(make_app_command(cmd, adapter, name))
+        rest = [cmd for _name, cmd in usable[len(direct) :]]
+        if rest:
+            taken = {name for name, _cmd in direct}
+            overflow_name = next(n for n in ("more", "more-commands", "steward-more") if n not in taken)
+            group.add_command(make_overflow_command(rest, adapter, overflow_name))
+            log.info("discord_commands_overflow", group=group.name, via=overflow_name, commands=[c.name for c in rest])
     return [g for g in (public, admin) if g.commands]
