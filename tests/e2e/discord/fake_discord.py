@@ -308,14 +308,25 @@ class FakeDiscord:
         return interaction
 
     async def slash(
-        self, channel_id: str, user: dict[str, Any], group: str, sub: str, options: dict[str, str] | None = None
+        self,
+        channel_id: str,
+        user: dict[str, Any],
+        group: str,
+        sub: str,
+        options: dict[str, str] | None = None,
+        *,
+        focused: str | None = None,
     ) -> dict[str, Any]:
-        """A slash command: ``/<group> <sub> [options]`` as an INTERACTION_CREATE dispatch."""
+        """A slash command: ``/<group> <sub> [options]`` as an INTERACTION_CREATE dispatch; with ``focused`` (an
+        option's name), the autocomplete request Discord sends while that option is being typed."""
         guild_id = self.guild_of(channel_id)
         scope = self.commands.get(guild_id or "", []) + self.commands.get("global", [])
         command = next(c for c in scope if c["name"] == group)
-        interaction = self._interaction(2, user, channel_id, guild_id)
-        sub_options = [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()]
+        interaction = self._interaction(2 if focused is None else 4, user, channel_id, guild_id)
+        sub_options = [
+            {"name": k, "type": 3, "value": v} | ({"focused": True} if k == focused else {})
+            for k, v in (options or {}).items()
+        ]
         interaction["data"] = {
             "id": command["id"],
             "name": group,

@@ -7,7 +7,7 @@ import copy
 
 from bot.actions import ActionResult, AnswerInteraction, SendApprovalPrompt, SendMessage, UpdatePrompt
 from bot.cog import Cog, listener
-from bot.commands import CommandInvocation, CommandReply, command
+from bot.commands import Command, CommandInvocation, CommandReply, command
 from bot.events import ButtonPressed
 from storage.core import AgentRecord
 from storage.db import Migration
@@ -227,3 +227,35 @@ async def test_a_presence_invitation_is_approved_with_the_dm_button_after_a_rest
     await eventually(lambda: [r for r in answers_to(world, owner) if r["kind"] == "followup"])
     overwrites = await eventually(lambda: world.fake.channels[world.general["id"]]["permission_overwrites"])
     assert overwrites[0]["id"] == world.agent_bot["id"] and int(overwrites[0]["allow"]) & (1 << 11)
+
+
+class ManyCommands(Cog):
+    """More commands than Discord's 25 subcommands a group."""
+
+    name = "many_commands"
+
+    def commands(self) -> list[Command]:
+        async def handler(inv: CommandInvocation) -> str:
+            return f"{inv.name} ran with {list(inv.args)}"
+
+        return [Command(f"extra{i:02d}", f"extra command {i}", handler, owner=self.name) for i in range(30)]
+
+
+async def test_commands_beyond_discords_25_a_group_are_reached_through_more(world, start_steward):
+    await start_steward(cogs={"many_commands": ManyCommands})
+    [steward] = [c for c in world.fake.commands["global"] if c["name"] == "steward"]
+    subcommands = [o["name"] for o in steward["options"]]
+    assert len(subcommands) == 25 and "more" in subcommands and {"help", "status"} <= set(subcommands)
+
+    typing = await world.fake.slash(
+        world.general["id"], world.alice, "steward", "more", {"command": "extra2"}, focused="command"
+    )
+    [suggested] = await eventually(lambda: answers_to(world, typing))
+    assert suggested["body"]["type"] == 8  # autocomplete result
+    assert [c["value"] for c in suggested["body"]["data"]["choices"]][:3] == ["extra20", "extra21", "extra22"]
+
+    run = await world.fake.slash(
+        world.general["id"], world.alice, "steward", "more", {"command": "extra29", "args": "a b"}
+    )
+    [reply] = await eventually(lambda: [r for r in answers_to(world, run) if r["kind"] == "followup"])
+    assert reply["body"]["content"] == "extra29 ran with ['a', 'b']"
