@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.events import MemberJoined, MessageCreated, MessageDeleted, MessageEdited, ReactionAdded
+from bot.events import MemberJoined, MemberLeft, MessageCreated, MessageDeleted, MessageEdited, ReactionAdded
 from bot.types import ActorKind, Room
 from storage.core import AgentRecord
 from tests.e2e.discord.conftest import eventually, probe
@@ -88,6 +88,12 @@ async def test_edits_deletions_reactions_and_joins_become_core_events(world, sta
     await world.fake.member_joins(world.guild["id"], newcomer)
     [joined] = await eventually(lambda: probe(app).of(MemberJoined))
     assert joined.member.id == newcomer["id"] and joined.room.server == world.guild["id"]
+
+    await world.fake.dispatch(
+        "GUILD_MEMBER_REMOVE", {"guild_id": world.guild["id"], "user": newcomer}, guild_id=world.guild["id"]
+    )
+    [left] = await eventually(lambda: probe(app).of(MemberLeft))
+    assert left.member.id == newcomer["id"] and left.room.server == world.guild["id"]
 
     await world.fake.dispatch(
         "MESSAGE_DELETE",
