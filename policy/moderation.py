@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import re2
 
-from policy.moderation_text import normalize, normalize_with_map, sketch_similarity
+from policy.moderation_text import normalize, normalize_with_map, sketch_similarity, sketches_may_match
 
 
 class Verdict(enum.StrEnum):
@@ -92,7 +92,7 @@ def duplicate_reason(
                 MatchMode.CASE_INSENSITIVE: "the same message (ignoring case)",
             }.get(mode, "the same message once normalised")
             return f"{how} as {who} posted {ago:.0f}s ago (window {window:.0f}s)"
-        if mode is MatchMode.NEAR and sketch and entry.sketch:
+        if mode is MatchMode.NEAR and sketches_may_match(sketch, entry.sketch, near_threshold):
             similarity = sketch_similarity(sketch, entry.sketch)
             if similarity >= near_threshold:
                 return (
@@ -131,6 +131,21 @@ def replay_bucket(times: Iterable[float], interval: float, burst: int) -> Bucket
     for t in times:
         bucket = bucket_take(bucket, t, interval, burst)
     return bucket
+
+
+def replayed_level(times: Sequence[float], at: float, interval: float, burst: int) -> float:
+    """``bucket_level(replay_bucket(times, ...), at, ...)`` in one tight loop: the per-room cooldown replays the
+    agent's recent messages in the room on every submission."""
+    if not times or interval <= 0:
+        return float(burst)
+    tokens, last = float(burst), times[0]
+    for t in times:
+        tokens = min(float(burst), tokens + max(0.0, t - last) / interval) - 1.0
+        if tokens < 0.0:
+            tokens = 0.0
+        if t > last:
+            last = t
+    return min(float(burst), tokens + max(0.0, at - last) / interval)
 
 
 def cooldown_reason(level: float, interval: float, burst: int, scope: str) -> str | None:

@@ -59,6 +59,7 @@ class _Pending:
     payload: Payload
     depth: int
     scores: Mapping[str, float]
+    posted_text: str  # what the gate let through: the echo must carry this text to be this message
 
 
 class _Gate:
@@ -150,7 +151,7 @@ class ModeratorCog(Cog):
         )
         decision = await self.service.evaluate(agent, context)
         if decision.verdict is Verdict.APPROVE:
-            self._stash(room, agent, _Pending(context.payload, context.depth, decision.scores))
+            self._stash(room, agent, _Pending(context.payload, context.depth, decision.scores, decision.text))
             return decision
         settings: ModeratorSettings = self.ctx.config(room)
         log_only = settings.log_only
@@ -164,7 +165,7 @@ class ModeratorCog(Cog):
             log_only=log_only,
         )
         if log_only:
-            self._stash(room, agent, _Pending(context.payload, context.depth, decision.scores))
+            self._stash(room, agent, _Pending(context.payload, context.depth, decision.scores, submission.text))
             return Decision.approve(
                 submission.text,
                 rule="log_only",
@@ -174,7 +175,7 @@ class ModeratorCog(Cog):
         if decision.verdict is Verdict.REJECT and decision.rule != "suspended":
             await self._count_rejection(agent, room, submission.at, case, settings)
         if decision.allowed:
-            self._stash(room, agent, _Pending(context.payload, context.depth, decision.scores))
+            self._stash(room, agent, _Pending(context.payload, context.depth, decision.scores, decision.text))
         return decision
 
     # --- events ----------------------------------------------------------------------------------------------------
@@ -196,8 +197,10 @@ class ModeratorCog(Cog):
     def _remember_agent_echo(self, event: MessageCreated) -> None:
         agent = event.author.id
         pending = self._pending.pop((event.room.key, agent), None)
+        if pending is not None and pending.posted_text != event.text:
+            pending = None  # another message (a draft held back earlier, or edited by a later gate)
         if pending is None:
-            # Posted without passing this gate (e.g. a draft released after a restart): work the payload out here.
+            # Posted without this gate's notes at hand (a released draft ...): work the payload out from the text.
             settings = self.ctx.config(event.room)
             payload = self.service.payload(event.text, normalize(event.text), settings)
             self.service.remember_agent(

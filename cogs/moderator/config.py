@@ -25,7 +25,10 @@ class DuplicateSettings(_Model):
         "confusables mapped) | near (normalized, or similar above near_threshold)",
     )
     near_threshold: float = Field(
-        default=0.8, gt=0, le=1, description="Estimated Jaccard similarity of character 3-shingles for 'near'"
+        default=0.8,
+        gt=0,
+        le=1,
+        description="For 'near': estimated Jaccard similarity of the word shingles (words and word pairs)",
     )
     any_agent: bool = Field(default=False, description="Also reject a payload another agent posted in the room")
 
@@ -137,7 +140,7 @@ class LadderStepSettings(_Model):
 
 
 class HumanSettings(_Model):
-    enabled: bool = Field(default=True, description="Moderate human messages (and agents posting around the gate)")
+    enabled: bool = Field(default=True, description="Moderate humans' messages after the fact")
     delete: bool = Field(default=True, description="Delete a human message that trips a filter or the model")
     exempt_roles: tuple[str, ...] = Field(default=(), description="Role ids/names never moderated")
     exempt_users: tuple[str, ...] = Field(default=(), description="User ids never moderated")
@@ -154,6 +157,8 @@ class HumanSettings(_Model):
 
 
 class StateSettings(_Model):
+    """Read from the top-level ``[moderator.state]`` only: the state store is one per process."""
+
     history_size: int = Field(
         default=12, ge=2, le=256, description="Recent messages remembered per room (duplicates, loops, depth)"
     )

@@ -32,7 +32,7 @@ from policy.moderation import (
     find_mass_mentions,
     loop_reason,
     payload_form,
-    replay_bucket,
+    replayed_level,
     reply_depth,
     strip_mass_mentions,
 )
@@ -253,12 +253,7 @@ class ModeratorService:
         cfg = settings.cooldown
         mine = [e.at for e in context.history if e.kind is AuthorKind.AGENT and e.author == agent]
         if mine and cfg.room_interval_seconds > 0:
-            level = bucket_level(
-                replay_bucket(mine, cfg.room_interval_seconds, cfg.room_burst),
-                context.at,
-                cfg.room_interval_seconds,
-                cfg.room_burst,
-            )
+            level = replayed_level(mine, context.at, cfg.room_interval_seconds, cfg.room_burst)
             reason = cooldown_reason(level, cfg.room_interval_seconds, cfg.room_burst, "in this room")
             if reason is not None:
                 return reason

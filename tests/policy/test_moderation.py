@@ -22,11 +22,12 @@ from policy.moderation import (
     loop_reason,
     payload_form,
     replay_bucket,
+    replayed_level,
     reply_depth,
     strip_mass_mentions,
     within_window,
 )
-from policy.moderation_text import normalize, shingle_sketch
+from policy.moderation_text import normalize, shingle_sketch, sketch_similarity, sketches_may_match
 
 A, H = AuthorKind.AGENT, AuthorKind.HUMAN
 
@@ -319,3 +320,29 @@ def test_which_pattern_matched_is_named() -> None:
     assert filters.find("xx ef").source == "ef"
     assert filters.find("cd").source == r"(?P<mine>cd)"
     assert filters.find("ab").source == r"(a)(b)"
+
+
+@pytest.mark.parametrize(
+    "times",
+    [[], [0.0], [0.0, 0.1], [0.0, 0.1, 0.2], [0.0, 0.1, 0.2, 0.3], [0.0, 5.0, 5.1, 5.2, 9.0], [0.0, 0.0, 0.0, 30.0]],
+)
+@pytest.mark.parametrize("at", [0.3, 6.0, 100.0])
+def test_replayed_level_matches_the_bucket(times: list[float], at: float) -> None:
+    expected = bucket_level(replay_bucket(times, 2.0, 3), at, 2.0, 3)
+    assert replayed_level(times, at, 2.0, 3) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.8, 1.0])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("the deploy is done", "the deploy is done now"),
+        ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu", "alpha beta gamma delta"),
+        ("one two three", "four five six"),
+        ("same", "same"),
+    ],
+)
+def test_the_cheap_bound_never_hides_a_match(a: str, b: str, threshold: float) -> None:
+    sa, sb = shingle_sketch(normalize(a)), shingle_sketch(normalize(b))
+    if sketch_similarity(sa, sb) >= threshold:
+        assert sketches_may_match(sa, sb, threshold)
