@@ -321,6 +321,28 @@ class SlackAdapter(Adapter):
         outcome = await self._call(client, "users_info", user=user_id)
         return outcome.data.get("user") if outcome.ok else None
 
+    async def _team_of_user(self, user_id: str) -> str | None:
+        """The workspace a user belongs to: where they were last seen, else (several workspaces installed) the first
+        installation whose bot can see them."""
+        known = self._user_team.get(user_id)
+        if known is not None or not self.settings.oauth:
+            return known or self._team_id
+        assert self._installations is not None
+        teams = await self._installations.repository.teams()
+        if len(teams) == 1:
+            return teams[0]
+        for team in teams:
+            client, _error = await self._client(team)
+            if client is None:
+                continue
+            try:
+                await client.users_info(user=user_id)
+            except Exception:  # user_not_found in the other workspaces is the expected answer
+                continue
+            self._remember(self._user_team, user_id, team)
+            return team
+        return None
+
     def _remember(self, mapping: dict[str, str], key: str | None, team: str | None) -> None:
         if not key or not team or not self.settings.oauth:
             return
@@ -612,10 +634,7 @@ class SlackAdapter(Adapter):
     async def _direct(
         self, user_id: str, text: str, buttons: tuple[Button, ...], fallback_room: Room | None
     ) -> ActionResult:
-        if fallback_room is not None:
-            team: str | None = fallback_room.server
-        else:
-            team = self._user_team.get(user_id, self._team_id)
+        team = fallback_room.server if fallback_room is not None else await self._team_of_user(user_id)
         client, error = await self._client(team)
         dm_error = error
         if client is not None:

@@ -203,6 +203,8 @@ class MockSlack:
     def _m_users_info(self, params: dict, ws: Workspace | None) -> dict:
         user_id = params.get("user", "")
         user = self.users.get(user_id)
+        if user is not None and ws is not None and user.get("team_id", ws.team_id) != ws.team_id:
+            return {"ok": False, "error": "user_not_found"}
         if user is None:
             user = {"id": user_id, "name": user_id.lower(), "profile": {"display_name": f"name-{user_id}"}}
         return {"ok": True, "user": user}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.actions import AgentIdentity, PostAsAgent, SendDirectMessage, UpdatePrompt
+from bot.actions import AgentIdentity, PostAsAgent, SendApprovalPrompt, SendDirectMessage, UpdatePrompt
 from bot.events import MessageCreated
 from bot.types import Room
 from tests.e2e.slack.mock_slack import SIGNING_SECRET, Workspace, event_body, eventually, message_event, wait_for
@@ -16,23 +16,20 @@ INSTALLER_TOKEN = "xoxp-installer"
 ENV = {"CLIENT_ID": "1111.2222", "CLIENT_SECRET": "oauth-client-secret", "SIGNING_SECRET": SIGNING_SECRET}
 
 
-async def install(h, code: str = "code-1") -> None:
-    h.mock.add_workspace(Workspace(TEAM2, BOT2_TOKEN, "U0BOT2", "B0BOT2"))
-    h.mock.user_tokens[INSTALLER_TOKEN] = TEAM2
+async def install(
+    h, code: str = "code-1", team: str = TEAM2, bot_token: str = BOT2_TOKEN, user_token: str = INSTALLER_TOKEN
+) -> None:
+    h.mock.add_workspace(Workspace(team, bot_token, f"U0BOT{team}", f"B0BOT{team}"))
+    h.mock.user_tokens[user_token] = team
     h.mock.oauth_codes[code] = {
         "ok": True,
         "app_id": "A0STEWARD",
-        "authed_user": {
-            "id": "U0INSTALLER",
-            "scope": "chat:write",
-            "access_token": INSTALLER_TOKEN,
-            "token_type": "user",
-        },
+        "authed_user": {"id": "U0INSTALLER", "scope": "chat:write", "access_token": user_token, "token_type": "user"},
         "scope": "chat:write,channels:history",
         "token_type": "bot",
-        "access_token": BOT2_TOKEN,
-        "bot_user_id": "U0BOT2",
-        "team": {"id": TEAM2, "name": "Second"},
+        "access_token": bot_token,
+        "bot_user_id": f"U0BOT{team}",
+        "team": {"id": team, "name": team},
         "enterprise": None,
         "is_enterprise_install": False,
     }
@@ -79,6 +76,23 @@ async def test_an_installed_workspace_is_served_with_its_own_tokens(start_slack)
     await h.send_event(event_body(message_event("C0TWO", "U0CAROL", "badword", ts), team=TEAM2))
     deletes = await wait_for(lambda: len(h.mock.calls_to("chat.delete")) == 2 and h.mock.calls_to("chat.delete"))
     assert [c.token for c in deletes] == [BOT2_TOKEN, INSTALLER_TOKEN]
+
+
+async def test_a_dm_to_a_user_never_seen_goes_through_the_workspace_that_knows_them(start_slack):
+    h = await start_slack(env=ENV)
+    await install(h)
+    await install(h, code="code-3", team="T0TEAM3", bot_token="xoxb-team3", user_token="xoxp-installer3")
+    # Installed first, so looked at last: the third workspace's bot does not know this user.
+    h.mock.users["U0OWNER2"] = {"id": "U0OWNER2", "name": "owner2", "team_id": TEAM2}
+
+    result = await h.app.router.perform(
+        SendApprovalPrompt(target_platform="slack", user_id="U0OWNER2", text="Approve?", kind="draft", key="1")
+    )
+
+    assert result.ok
+    assert [c.token for c in h.mock.calls_to("users.info")][-2:] == ["xoxb-team3", BOT2_TOKEN]
+    assert h.mock.calls_to("conversations.open")[-1].token == BOT2_TOKEN
+    assert h.mock.calls_to("chat.postMessage")[-1].token == BOT2_TOKEN
 
 
 async def test_events_from_a_workspace_without_an_installation_are_not_published(start_slack):
