@@ -74,22 +74,24 @@ async def test_the_moderator_switches_modes_and_back_in_a_replayed_conversation(
 
         # open -> focused (agents took over) -> open (the humans took the room back)
         changes = [m for i, m in enumerate(modes) if i == 0 or m[1] != modes[i - 1][1]]
-        assert changes == [("1", "open"), ("11", "focused"), ("24", "open")]
+        assert [mode for _, mode in changes] == ["open", "focused", "open"]
+        focused_at, opened_at = int(changes[1][0]), int(changes[2][0])
+        assert focused_at <= 11 and 13 < opened_at < 28  # before alice addresses coder; before planner speaks again
         assert verdicts["13"] == ("approve", "pass")  # coder was addressed by name
         assert verdicts["14"] == ("reject", "conversation.mode")  # planner was not
         assert verdicts["28"] == ("approve", "pass")  # open again
 
         notices = [a.text for a in adapter.of(SendMessage) if a.system and a.room.channel == "standup"]
         mine = [n for n in notices if "because" in n]
-        assert mine == [
-            "Steward switched this channel to focused mode because agents wrote 7 of the last 9 messages (78%). "
-            "Agents now speak only when someone addresses them by name or replies to them.",
-            "Noted an action item, because coder raised an action item (1 in this conversation so far).",
-            "Steward switched this channel to open mode because agents now write 40% of the last 20 messages. "
-            "Agents may speak freely again.",
+        assert len(mine) == 4
+        assert mine[0].startswith("Steward switched this channel to focused mode because agents wrote ")
+        assert mine[0].endswith("Agents now speak only when someone addresses them by name or replies to them.")
+        assert mine[1] == "Noted an action item, because coder raised an action item (1 in this conversation so far)."
+        assert mine[2].startswith("Steward switched this channel to open mode because agents now write ")
+        assert mine[3] == (
             "Reminder: 2 action item(s) were raised here (by bob, coder), because the channel has been idle for "
-            "40 minutes.",
-        ]
+            "40 minutes."
+        )
         entries = list(reversed(await cog.store.audit_entries(Room("test", "replay", "standup").key)))
         assert [(e.actor, e.action, e.signal) for e in entries] == [
             ("moderator", "set_mode", "agent_dominance"),
