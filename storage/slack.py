@@ -1,5 +1,6 @@
-"""Slack's tables: OAuth installations (multi-workspace), OAuth state values, and which agent each message Steward
-posted belongs to (so that replies and reactions to it are credited to the agent).
+"""Slack's tables: OAuth installations (multi-workspace), OAuth state values, which agent each message Steward
+posted belongs to (so that replies and reactions to it are credited to the agent), and which workspace each DM
+channel Steward opened is in (so a prompt can be updated after a restart).
 
 Installations hold tokens: they are what lets Steward act in a workspace, kept in Steward's database like any
 OAuth client keeps them. Message text is never stored here; agent posts are ids only.
@@ -54,6 +55,18 @@ SLACK_MIGRATIONS: list[Migration] = [
             PRIMARY KEY (team_id, channel_id, ts)
         );
         CREATE INDEX slack_agent_posts_at ON slack_agent_posts (posted_at);
+        """,
+    ),
+    Migration(
+        2,
+        "workspace of the DM channels Steward opened",
+        """
+        CREATE TABLE slack_dm_channels (
+            channel_id TEXT PRIMARY KEY,
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            opened_at REAL NOT NULL
+        );
         """,
     ),
 ]
@@ -231,3 +244,21 @@ class AgentPostRepository:
 
     async def prune(self, older_than: float) -> int:
         return await self.db.execute("DELETE FROM slack_agent_posts WHERE posted_at < ?", (older_than,))
+
+
+class DmChannelRepository:
+    """The workspace of each DM channel Steward opened (multi-workspace installs): ids only."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(self, *, channel_id: str, team_id: str, user_id: str, opened_at: float) -> None:
+        await self.db.execute(
+            "INSERT INTO slack_dm_channels (channel_id, team_id, user_id, opened_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(channel_id) DO UPDATE SET team_id = excluded.team_id, opened_at = excluded.opened_at",
+            (channel_id, team_id, user_id, opened_at),
+        )
+
+    async def team_of(self, channel_id: str) -> str | None:
+        row = await self.db.fetchone("SELECT team_id FROM slack_dm_channels WHERE channel_id = ?", (channel_id,))
+        return row["team_id"] if row else None

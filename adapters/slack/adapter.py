@@ -63,7 +63,13 @@ from bot.commands import CommandError, CommandInvocation, CommandReply
 from bot.events import ButtonPressed
 from bot.logging import get_logger
 from bot.types import Room
-from storage.slack import SLACK_MIGRATIONS, AgentPostRepository, OAuthStateRepository, SlackInstallationRepository
+from storage.slack import (
+    SLACK_MIGRATIONS,
+    AgentPostRepository,
+    DmChannelRepository,
+    OAuthStateRepository,
+    SlackInstallationRepository,
+)
 
 if TYPE_CHECKING:
     from bot.app import StewardApp
@@ -118,6 +124,7 @@ class SlackAdapter(Adapter):
         self.app = app
         await app.db.migrate("slack", SLACK_MIGRATIONS)
         self._posts = AgentPostRepository(app.db)
+        self._dm_channels = DmChannelRepository(app.db)
         pruned = await self._posts.prune(time.time() - self.settings.agent_post_retention_days * 86400)
         m = app.metrics
         self._m_events = m.counter(
@@ -320,6 +327,11 @@ class SlackAdapter(Adapter):
             return None
         outcome = await self._call(client, "users_info", user=user_id)
         return outcome.data.get("user") if outcome.ok else None
+
+    async def _team_of_channel(self, channel_id: str) -> str | None:
+        if not self.settings.oauth:
+            return self._team_id
+        return self._channel_team.get(channel_id) or await self._dm_channels.team_of(channel_id)
 
     async def _team_of_user(self, user_id: str) -> str | None:
         """The workspace a user belongs to: where they were last seen, else (several workspaces installed) the first
@@ -641,7 +653,11 @@ class SlackAdapter(Adapter):
             opened = await self._call(client, "conversations_open", users=user_id)
             if opened.ok:
                 channel = str((opened.data.get("channel") or {}).get("id") or "")
-                self._remember(self._channel_team, channel, team)
+                if self.settings.oauth and team and channel:
+                    self._remember(self._channel_team, channel, team)
+                    await self._dm_channels.record(
+                        channel_id=channel, team_id=team, user_id=user_id, opened_at=time.time()
+                    )
                 posted = await self._post(client, channel, text, buttons=buttons)
                 if posted.ok:
                     return ActionResult(ok=True, message_id=posted.data.get("ts"), channel_id=channel)
@@ -678,7 +694,7 @@ class SlackAdapter(Adapter):
 
     @performs(UpdatePrompt)
     async def update_prompt(self, action: UpdatePrompt) -> ActionResult:
-        client, error = await self._client(self._channel_team.get(action.channel_id, self._team_id))
+        client, error = await self._client(await self._team_of_channel(action.channel_id))
         if client is None:
             return ActionResult.failed(error or "no Slack client")
         text = escape_text(action.text)

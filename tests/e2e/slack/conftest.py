@@ -37,6 +37,14 @@ class SlackHarness:
     mock: MockSlack
     cog: RecorderCog
     session: aiohttp.ClientSession
+    stopped: bool = False
+
+    async def stop(self) -> None:
+        """Stop this app now (e.g. to start another on the same database, as a restart)."""
+        if not self.stopped:
+            self.stopped = True
+            await self.session.close()
+            await self.app.stop()
 
     @property
     def base(self) -> str:
@@ -95,5 +103,4 @@ async def start_slack(make_settings, mock_slack: MockSlack, monkeypatch: pytest.
 
     yield start
     for harness in started:
-        await harness.session.close()
-        await harness.app.stop()
+        await harness.stop()

@@ -94,6 +94,16 @@ async def test_a_dm_to_a_user_never_seen_goes_through_the_workspace_that_knows_t
     assert h.mock.calls_to("conversations.open")[-1].token == BOT2_TOKEN
     assert h.mock.calls_to("chat.postMessage")[-1].token == BOT2_TOKEN
 
+    # After a restart the prompt can still be updated (its DM channel's workspace is in the database).
+    await h.stop()
+    again = await start_slack(env=ENV)
+    updated = await again.app.router.perform(
+        UpdatePrompt(
+            target_platform="slack", channel_id=result.channel_id or "", message_id=result.message_id or "", text="ok"
+        )
+    )
+    assert updated.ok and h.mock.calls_to("chat.update")[-1].token == BOT2_TOKEN
+
 
 async def test_events_from_a_workspace_without_an_installation_are_not_published(start_slack):
     h = await start_slack(env=ENV)
