@@ -16,7 +16,7 @@ from bot.actions import (
     TimeoutMember,
     button_id,
 )
-from bot.events import MessageCreated
+from bot.events import MessageCreated, MessageEdited
 from bot.types import Room
 from storage.core import AgentRecord
 from tests.e2e.discord.conftest import eventually, probe
@@ -245,3 +245,27 @@ async def test_a_button_id_discord_could_not_route_back_fails_the_action(world, 
     result = await app.router.perform(prompt)
     assert not result.ok and "does not match" in result.error
     assert world.fake.calls_to("POST", r"/channels/\d+/messages") == []
+
+
+async def test_after_a_restart_old_agent_posts_are_still_known_as_steward_s(world, start_steward):
+    app, _adapter = await start_steward()
+    await app.agents.register(
+        AgentRecord(name="helper", platform="discord", owner_id=world.alice["id"], display_name="Helper")
+    )
+    posted = await app.publisher.submit("helper", room(world), "posted before the restart")
+    assert posted.posted
+    await app.stop()
+
+    lookups = f"/channels/{world.general['id']}/webhooks"
+    before = len(world.fake.calls_to("GET", lookups))
+    app2, _adapter2 = await start_steward()
+    # Discord re-sends the old message (a link preview arrived): it is Steward's own webhook, not a stranger's.
+    await world.fake.user_edits(posted.message_id, "posted before the restart")
+    await world.fake.user_says(world.general["id"], world.bob, "replying to the agent", reply_to=posted.message_id)
+
+    [reply] = await eventually(lambda: [e for e in probe(app2).of(MessageCreated) if e.text == "replying to the agent"])
+    assert reply.reply_to_author is not None and reply.reply_to_author.id == "helper"
+    await app2.bus.join()
+    assert probe(app2).of(MessageEdited) == []
+    assert app2.metrics.value("steward_discord_ignored_total", reason="own_webhook") == 1
+    assert len(world.fake.calls_to("GET", lookups)) == before + 1  # the new process looked the webhooks up once
