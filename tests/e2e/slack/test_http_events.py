@@ -228,3 +228,20 @@ async def test_an_oversized_request_is_refused_and_counted(start_slack):
 
     assert response.status == 413
     assert h.app.metrics.value("steward_rejected_input_total", source="slack_http", reason="too_large") == 1
+
+
+async def test_slacks_url_verification_challenge_is_answered(start_slack):
+    h = await start_slack()
+    body = json.dumps(
+        {
+            "token": "legacy",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            "type": "url_verification",
+        }
+    )
+
+    async with h.session.post(
+        h.base + "/slack/events", data=body.encode(), headers={"Content-Type": "application/json", **sign(body)}
+    ) as response:
+        assert response.status == 200
+        assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in await response.text()
