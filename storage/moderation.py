@@ -25,10 +25,11 @@ from storage.db import Database, Migration
 
 # --- hot state ----------------------------------------------------------------------------------------------------
 
-# at, message-id hash, payload key, author index, depth, kind (31 bytes); an agent's payload adds the sketch's
-# length and SKETCH_SIZE uint32 slots. Fixed layouts: one unpack a record, no per-record format strings.
-_HEAD = struct.Struct("<dqqIHB")
-_WITH_SKETCH = struct.Struct(f"<dqqIHBB{SKETCH_SIZE}I")
+# One fixed-size record a message: at, message-id hash, payload key, author index, depth, kind, sketch length,
+# then SKETCH_SIZE uint32 sketch slots (80 bytes). A room's records sit back to back in one bytearray, which
+# costs no per-record object and decodes in one C-level pass (``iter_unpack``).
+_RECORD = struct.Struct(f"<dqqIHBB{SKETCH_SIZE}I")
+_NO_SKETCH = (0,) * SKETCH_SIZE
 _KINDS = tuple(AuthorKind)
 _new_recent = tuple.__new__
 
@@ -55,10 +56,10 @@ class RoomStateStore(Protocol):
 
 
 class _Room:
-    __slots__ = ("entries", "last_at")
+    __slots__ = ("last_at", "records")
 
     def __init__(self) -> None:
-        self.entries: list[bytes] = []
+        self.records = bytearray()
         self.last_at = 0.0
 
 
@@ -70,6 +71,7 @@ class InMemoryRoomState:
         if history_size < 1 or max_rooms < 1:
             raise ValueError("history_size and max_rooms must be positive")
         self.history_size = history_size
+        self._limit = history_size * _RECORD.size
         self.max_rooms = max_rooms
         self.idle_seconds = idle_seconds
         self._rooms: OrderedDict[str, _Room] = OrderedDict()
@@ -95,18 +97,11 @@ class InMemoryRoomState:
         room = self._rooms.get(room_key)
         if room is None:
             return []
-        authors, kinds, short = self._authors, _KINDS, _HEAD.size
-        out = []
-        for raw in room.entries:
-            if len(raw) == short:
-                at, message, key, author, depth, kind = _HEAD.unpack(raw)
-                sketch: tuple[int, ...] = ()
-            else:
-                fields = _WITH_SKETCH.unpack(raw)
-                at, message, key, author, depth, kind, count = fields[:7]
-                sketch = fields[7 : 7 + count]
-            out.append(_new_recent(Recent, (at, authors[author], kinds[kind], message, depth, key, sketch)))
-        return out
+        authors, kinds, new = self._authors, _KINDS, _new_recent
+        return [
+            new(Recent, (f[0], authors[f[3]], kinds[f[5]], f[1], f[4], f[2], f[7 : 7 + f[6]]))
+            for f in _RECORD.iter_unpack(room.records)
+        ]
 
     def remember(self, room_key: str, recent: Recent) -> None:
         room = self._rooms.get(room_key)
@@ -117,24 +112,21 @@ class InMemoryRoomState:
                 self.evicted += 1
         else:
             self._rooms.move_to_end(room_key)
-        head = (
+        sketch = recent.sketch[:SKETCH_SIZE]
+        records = room.records
+        records += _RECORD.pack(
             recent.at,
             recent.message,
             recent.key,
             self._author_id(recent.author),
             min(recent.depth, 0xFFFF),
             int(recent.kind),
+            len(sketch),
+            *sketch,
+            *_NO_SKETCH[len(sketch) :],
         )
-        if recent.sketch:
-            sketch = recent.sketch[:SKETCH_SIZE]
-            padding = (0,) * (SKETCH_SIZE - len(sketch))
-            raw = _WITH_SKETCH.pack(*head, len(sketch), *sketch, *padding)
-        else:
-            raw = _HEAD.pack(*head)
-        entries = room.entries
-        entries.append(raw)
-        if len(entries) > self.history_size:
-            del entries[0]
+        if len(records) > self._limit:
+            del records[: _RECORD.size]
         if recent.at > room.last_at:
             room.last_at = recent.at
         if recent.at > self.watermark:
