@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from adapters.replay.transcript import BadLine, Line, count_lines, read_transcript
-from bot.actions import Action, ActionResult
+from bot.actions import Action, ActionResult, SendMessage
 from bot.adapter import Adapter
 from bot.app import StewardApp
 from bot.clock import ManualClock
@@ -62,6 +62,10 @@ class ReplaySummary:
     verdicts: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (kind, verdict, rule)
     by_author: Counter[tuple[str, str]] = field(default_factory=Counter)  # (author, verdict)
     actions: Counter[str] = field(default_factory=Counter)
+    # (line, author, verdict, rule, reason) of every decision that was not a plain approval
+    notable: list[tuple[int, str, str, str, str]] = field(default_factory=list)
+    # (line, text) of what Steward said in the rooms (mode switches, notices)
+    notices: list[tuple[int, str]] = field(default_factory=list)
     seconds: float = 0.0
     database: str = ""
 
@@ -80,6 +84,7 @@ class ReplayRunner:
         self.summary = ReplaySummary(database=str(settings.database.path))
         self._authors: dict[str, Actor] = {}
         self._human_decisions: list[ModerationDecision] = []
+        self._line_records: list[dict[str, Any]] = []
 
     async def run(self, path: Path) -> ReplaySummary:
         started = time.perf_counter()
@@ -127,8 +132,18 @@ class ReplayRunner:
             await self._agent_line(item, room)
         else:
             await self._human_line(item, room)
-        for action in self.adapter.performed[before_actions:]:
+        performed = self.adapter.performed[before_actions:]
+        for action in performed:
             self.summary.actions[type(action).__name__] += 1
+            if isinstance(action, SendMessage):
+                self.summary.notices.append((item.number, action.text))
+        if self.as_json:
+            shown = [_describe(action) for action in performed]
+            for record in self._line_records:
+                if shown and record is self._line_records[0]:
+                    record["actions"] = shown
+                self._emit(record)
+        self._line_records.clear()
 
     async def _agent_line(self, item: Line, room: Room) -> None:
         entry = item.entry
@@ -170,15 +185,18 @@ class ReplayRunner:
     def _record(self, item: Line, kind: str, verdict: str, rule: str, reason: str, **extra: Any) -> None:
         self.summary.verdicts[(kind, verdict, rule)] += 1
         self.summary.by_author[(item.entry.author, verdict)] += 1
+        if verdict != "approve":
+            self.summary.notable.append((item.number, item.entry.author, verdict, rule, reason))
         if self.as_json:
             fields = {k: v for k, v in extra.items() if v not in (None, False)}
-            self._emit(
+            entry = item.entry
+            self._line_records.append(
                 {
                     "line": item.number,
                     "id": item.message_id,
-                    "ts": item.entry.ts,
-                    "room": item.entry.room,
-                    "author": item.entry.author,
+                    "ts": entry.ts,
+                    "room": entry.room,
+                    "author": entry.author,
                     "kind": kind,
                     "verdict": verdict,
                     "rule": rule,
@@ -192,6 +210,19 @@ class ReplayRunner:
         self.out.flush()
 
 
+def _describe(action: Action) -> dict[str, Any]:
+    """What Steward did because of a line, for ``--json``: the action's kind and its readable fields."""
+    described: dict[str, Any] = {"action": type(action).__name__}
+    for name in ("text", "message_id", "user_id", "seconds", "reason"):
+        value = getattr(action, name, None)
+        if value not in (None, ""):
+            described[name] = value
+    agent = getattr(action, "agent", None)
+    if agent is not None:
+        described["agent"] = agent.name
+    return described
+
+
 def _stderr_console():
     from rich.console import Console
 
@@ -203,6 +234,20 @@ def render_summary(summary: ReplaySummary, out: IO[str] | None = None) -> None:
     from rich.table import Table
 
     console = Console(file=out or sys.stdout, width=110, no_color=not (out or sys.stdout).isatty())
+    if summary.notable:
+        fired = Table(title="What the rules caught")
+        for column in ("line", "author", "verdict", "rule", "reason"):
+            fired.add_column(column, overflow="fold")
+        for line, author, verdict, rule, reason in summary.notable:
+            fired.add_row(str(line), author, verdict, rule, reason)
+        console.print(fired)
+    if summary.notices:
+        said = Table(title="What Steward said in the rooms")
+        said.add_column("line")
+        said.add_column("message", overflow="fold")
+        for line, text in summary.notices:
+            said.add_row(str(line), text)
+        console.print(said)
     table = Table(title="Decisions by rule")
     for column in ("kind", "verdict", "rule", "count"):
         table.add_column(column, justify="right" if column == "count" else "left")

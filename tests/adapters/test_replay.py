@@ -52,9 +52,17 @@ async def test_the_example_transcript_replays_with_a_summary(make_settings) -> N
         if record["kind"] == "agent":
             assert stored[record["decision_id"]].verdict == record["verdict"]
             assert stored[record["decision_id"]].rule == record["rule"]
+    # The example shows the gate at work: each of these rules fires on it, with its reason.
+    fired = {r["rule"]: r["reason"] for r in decisions if r["verdict"] != "approve"}
+    assert {"duplicate", "cooldown", "loop", "depth", "mentions"} <= set(fired)
+    assert all(fired.values())
+    posted = [a for r in decisions for a in r.get("actions", []) if a["action"] == "PostAsAgent"]
+    assert len(posted) == sum(1 for r in decisions if r["kind"] == "agent" and r["verdict"] != "reject")
     table = io.StringIO()
     render_summary(summary, table)
-    assert "Decisions by rule" in table.getvalue() and "2 malformed line(s) skipped" in table.getvalue()
+    text = table.getvalue()
+    assert "What the rules caught" in text and "Decisions by rule" in text and "2 malformed line(s) skipped" in text
+    assert fired["loop"].split(":")[0] in text
 
 
 async def _decisions(runner: ReplayRunner):
