@@ -189,6 +189,8 @@ async def test_admin_commands_need_manage_server(world, start_steward):
     refused = await eventually(lambda: [r for r in answers_to(world, member) if r["kind"] == "followup"])
     allowed = await eventually(lambda: [r for r in answers_to(world, admin) if r["kind"] == "followup"])
     assert refused[0]["body"]["content"] == "'wipe' is for server admins"
+    [everyone] = [c for c in world.fake.commands["global"] if c["name"] == "steward"]
+    assert "wipe" not in {o["name"] for o in everyone["options"]}  # not among everyone's commands
     assert (
         allowed[0]["body"]["content"]
         == f"wiped by {world.admin['id']} in discord:{world.guild['id']}:" + (world.general["id"])
@@ -259,3 +261,14 @@ async def test_commands_beyond_discords_25_a_group_are_reached_through_more(worl
     )
     [reply] = await eventually(lambda: [r for r in answers_to(world, run) if r["kind"] == "followup"])
     assert reply["body"]["content"] == "extra29 ran with ['a', 'b']"
+
+
+async def test_commands_work_in_a_direct_message_too(world, start_steward):
+    await start_steward(cogs={"trial_prompts": TrialPrompts})
+    dm = {"id": world.fake.snowflake(), "type": 1, "recipients": [world.alice], "last_message_id": None, "flags": 0}
+    world.fake.dm_channels[world.alice["id"]] = dm
+
+    interaction = await world.fake.slash(dm["id"], world.alice, "steward", "echo", {"args": "from a DM"})
+
+    [reply] = await eventually(lambda: [r for r in answers_to(world, interaction) if r["kind"] == "followup"])
+    assert reply["body"]["content"] == "args=from|a|DM"
