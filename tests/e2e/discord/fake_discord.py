@@ -78,6 +78,7 @@ class FakeDiscord:
         self.fail_next: dict[tuple[str, str], tuple[int, int, str]] = {}  # (method, path regex) -> failure
         self.rate_limit_next: dict[tuple[str, str], float] = {}
         self.token: str | None = None  # when set, the only bot token accepted
+        self._transports: dict[int, Any] = {}
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -380,11 +381,17 @@ class FakeDiscord:
             if session.ws is not None and not session.ws.closed:
                 await session.ws.send_str(json.dumps(frame))
 
-    async def drop_connections(self, code: int = 4000) -> None:
-        """Close every gateway websocket from the server side, as a network blip or a Discord restart would."""
+    async def drop_connections(self, code: int = 4000, *, abrupt: bool = False) -> None:
+        """Close every gateway websocket from the server side, as a Discord restart would (a close frame with
+        ``code``), or cut the TCP connection with no close frame at all (``abrupt``), as a network failure would."""
         for session in self.sessions.values():
             ws, session.ws = session.ws, None
-            if ws is not None and not ws.closed:
+            if ws is None or ws.closed:
+                continue
+            transport = self._transports.pop(id(ws), None)
+            if abrupt and transport is not None:
+                transport.abort()
+            else:
                 await ws.close(code=code, message=b"fake discord dropped the connection")
 
     def connected(self) -> int:
@@ -393,6 +400,7 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        self._transports[id(ws)] = request.transport
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
         session: Session | None = None
         async for msg in ws:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.events import MemberJoined, MemberLeft, MessageCreated, MessageDeleted, MessageEdited, ReactionAdded
 from bot.types import ActorKind, Room
 from storage.core import AgentRecord
@@ -104,12 +106,13 @@ async def test_edits_deletions_reactions_and_joins_become_core_events(world, sta
     assert deleted.message_id == message["id"] and deleted.room.channel == world.general["id"]
 
 
-async def test_a_dropped_gateway_connection_resumes_and_events_flow_again(world, start_steward):
+@pytest.mark.parametrize("abrupt", [False, True], ids=["closed-by-discord", "network-cut"])
+async def test_a_dropped_gateway_connection_resumes_and_events_flow_again(world, start_steward, abrupt):
     app, adapter = await start_steward()
     await world.fake.user_says(world.general["id"], world.alice, "before the drop")
     await eventually(lambda: created(app, "before the drop"))
 
-    await world.fake.drop_connections()
+    await world.fake.drop_connections(abrupt=abrupt)
     # Said while Steward is disconnected: Discord keeps it for the session and replays it on RESUME.
     await world.fake.user_says(world.general["id"], world.bob, "during the drop")
     await eventually(lambda: world.fake.resumes)
