@@ -269,3 +269,17 @@ async def test_after_a_restart_old_agent_posts_are_still_known_as_steward_s(worl
     assert probe(app2).of(MessageEdited) == []
     assert app2.metrics.value("steward_discord_ignored_total", reason="own_webhook") == 1
     assert len(world.fake.calls_to("GET", lookups)) == before + 1  # the new process looked the webhooks up once
+
+
+async def test_a_deleted_webhook_is_made_again_once(world, start_steward):
+    app, _adapter = await start_steward()
+    await app.agents.register(AgentRecord(name="helper", platform="discord", owner_id=world.alice["id"]))
+    assert (await app.publisher.submit("helper", room(world), "with the first webhook")).posted
+    [first] = list(world.fake.webhooks)
+    del world.fake.webhooks[first]  # a server admin deleted it
+
+    again = await app.publisher.submit("helper", room(world), "with a new webhook")
+
+    assert again.posted
+    [second] = list(world.fake.webhooks)
+    assert second != first and world.fake.messages[again.message_id]["webhook_id"] == second
