@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from adapters.discord.config import DiscordSettings
@@ -61,3 +63,27 @@ def test_the_lru_map_forgets_the_oldest():
     seen.set("a", 3)  # refreshed
     seen.set("c", 4)
     assert "b" not in seen and seen.get("a") == 3 and seen.get("c") == 4 and len(seen) == 2
+
+
+async def test_a_full_inbound_queue_drops_and_counts_instead_of_growing():
+    from types import SimpleNamespace
+
+    from adapters.discord.adapter import DiscordAdapter
+    from bot.metrics import Metrics
+
+    adapter = DiscordAdapter(DiscordSettings(inbound_queue_size=2))
+    adapter.app = SimpleNamespace(metrics=Metrics())  # type: ignore[assignment]
+    handled: list[int] = []
+
+    async def handle(n: int) -> None:
+        handled.append(n)
+
+    for n in range(3):
+        adapter.receive("message", handle, n)
+
+    assert adapter.health()["inbound_pending"] == 2
+    assert adapter.app.metrics.value("steward_discord_inbound_dropped_total", kind="message") == 1
+    worker = asyncio.create_task(adapter._drain_inbound())
+    await asyncio.wait_for(adapter._inbound.join(), 5)
+    worker.cancel()
+    assert handled == [0, 1]
