@@ -140,6 +140,11 @@ class StewardApp:
         log.info("steward_started", cogs=sorted(self.cogs.cogs), adapters=[a.platform for a in self.adapters])
 
     async def stop(self) -> None:
+        # Finish the events already queued while the adapters can still perform their actions.
+        try:
+            await asyncio.wait_for(self.bus.join(), self.settings.bus.listener_timeout)
+        except TimeoutError:
+            log.warning("stop_drain_timeout", pending=self.bus.pending)
         for adapter in reversed(self.adapters):
             try:
                 await adapter.stop()
