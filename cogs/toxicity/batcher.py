@@ -1,10 +1,11 @@
 """A micro-batcher: concurrent requests share one forward pass, and the event loop never runs the model.
 
-Callers ``await batcher.submit(text)``. One worker task takes the first waiting text, gathers whatever else
-arrives within ``max_wait`` (or until ``max_batch`` texts), and runs the whole batch in a single-thread executor;
-each caller gets its own text's result (or the batch's exception). While a batch runs, new requests queue up and
-form the next batch, so under load the batches fill without waiting and at low load a lone message waits at most
-``max_wait``.
+Callers ``await batcher.submit(text)``. One worker task takes every text waiting (up to ``max_batch``) and runs
+them as one batch in a single-thread executor; each caller gets its own text's result (or the batch's exception).
+While a batch runs, new requests queue up and form the next batch, so under load the batches fill without any
+waiting. When messages have been arriving together (the last batch had company), the worker also waits up to
+``max_wait`` for more before starting a batch that is not full; a lone message after a quiet spell is not held
+back at all, so at low load Steward adds only the hand-off to the inference thread.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class MicroBatcher(Generic[R]):
         self._queue: asyncio.Queue[_Request[R]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
+        self._busy_lately = False
 
     def start(self) -> None:
         if self._worker is None:
@@ -80,19 +82,26 @@ class MicroBatcher(Generic[R]):
 
     async def _gather(self) -> list[_Request[R]]:
         batch = [await self._queue.get()]
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.max_wait
-        while len(batch) < self.max_batch:
-            if not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-                continue
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            try:
-                batch.append(await asyncio.wait_for(self._queue.get(), remaining))
-            except TimeoutError:
-                break
+        # Let the callers woken in this same loop iteration (a burst) enqueue before the batch is cut.
+        await asyncio.sleep(0)
+        while len(batch) < self.max_batch and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        if len(batch) < self.max_batch and self.max_wait > 0 and (self._busy_lately or len(batch) > 1):
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.max_wait
+            while len(batch) < self.max_batch:
+                if not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                    continue
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except TimeoutError:
+                    break
+        # Company now (or requests already waiting for the next batch) means more is likely to come.
+        self._busy_lately = len(batch) > 1 or not self._queue.empty()
         return batch
 
     async def _run(self) -> None:

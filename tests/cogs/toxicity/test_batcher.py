@@ -54,11 +54,21 @@ async def test_many_concurrent_callers_each_get_their_own_result_in_few_batches(
     assert score.threads and all(name.startswith("toxicity-test") for name in score.threads)
 
 
-async def test_a_lone_request_is_scored_alone_after_the_wait(executor) -> None:
+async def test_a_lone_request_after_a_quiet_spell_is_not_held_back(executor) -> None:
     score = Recorder()
-    batcher = MicroBatcher(score, executor, max_batch=16, max_wait=0.001)
-    assert await batcher.submit("alone") == "score(alone)"
+    # A wait this long would fail the test if a lone message waited for company.
+    batcher = MicroBatcher(score, executor, max_batch=16, max_wait=60.0)
+    assert await asyncio.wait_for(batcher.submit("alone"), 10) == "score(alone)"
     assert score.batches == [["alone"]]
+    await batcher.close()
+
+
+async def test_a_burst_arriving_together_is_scored_together(executor) -> None:
+    score = Recorder()
+    batcher = MicroBatcher(score, executor, max_batch=64, max_wait=0.05)
+    texts = [f"burst {i}" for i in range(40)]
+    assert await asyncio.gather(*(batcher.submit(t) for t in texts)) == [f"score({t})" for t in texts]
+    assert score.batches == [texts]
     await batcher.close()
 
 
