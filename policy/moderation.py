@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import re2
 
-from policy.moderation_text import normalize, normalize_with_map, sketch_similarity, sketches_may_match
+from policy.moderation_text import SKETCH_SIZE, normalize, normalize_with_map, sketch_similarity
 
 
 class Verdict(enum.StrEnum):
@@ -77,12 +77,24 @@ def duplicate_reason(
 ) -> str | None:
     """Reject a payload the agent (or, with ``any_agent``, any agent) already posted in the room within ``window``."""
     since = at - window
+    near = mode is MatchMode.NEAR and bool(sketch)
+    mine = set(sketch) if near else set()
+    limit = min(SKETCH_SIZE, len(sketch))
+    agent_kind = AuthorKind.AGENT
     for entry in reversed(history):
         if entry.at < since:
             break
-        if entry.kind is not AuthorKind.AGENT or not entry.key:
+        if entry.kind is not agent_kind or not entry.key or (not any_agent and entry.author != author):
             continue
-        if not any_agent and entry.author != author:
+        similarity = 1.0 if entry.key == key else 0.0
+        if not similarity and near and entry.sketch:
+            # The cheap bound first: unrelated texts share no hash, and one C-level intersection says so.
+            shared = len(mine.intersection(entry.sketch))
+            if shared >= near_threshold * min(SKETCH_SIZE, limit + len(entry.sketch) - shared):
+                similarity = sketch_similarity(sketch, entry.sketch)
+                if similarity < near_threshold:
+                    similarity = 0.0
+        if not similarity:
             continue
         who = "it" if entry.author == author else f"agent {entry.author}"
         ago = max(0.0, at - entry.at)
@@ -92,13 +104,10 @@ def duplicate_reason(
                 MatchMode.CASE_INSENSITIVE: "the same message (ignoring case)",
             }.get(mode, "the same message once normalised")
             return f"{how} as {who} posted {ago:.0f}s ago (window {window:.0f}s)"
-        if mode is MatchMode.NEAR and sketches_may_match(sketch, entry.sketch, near_threshold):
-            similarity = sketch_similarity(sketch, entry.sketch)
-            if similarity >= near_threshold:
-                return (
-                    f"a near-duplicate ({similarity:.0%} similar, threshold {near_threshold:.0%}) of a message "
-                    f"{who} posted {ago:.0f}s ago (window {window:.0f}s)"
-                )
+        return (
+            f"a near-duplicate ({similarity:.0%} similar, threshold {near_threshold:.0%}) of a message "
+            f"{who} posted {ago:.0f}s ago (window {window:.0f}s)"
+        )
     return None
 
 

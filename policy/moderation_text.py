@@ -198,12 +198,3 @@ def sketch_similarity(a: tuple[int, ...], b: tuple[int, ...], k: int = SKETCH_SI
     sa, sb = set(a), set(b)
     union = sorted(sa | sb)[:k]
     return len(sb.intersection(sa.intersection(union))) / len(union)
-
-
-def sketches_may_match(a: tuple[int, ...], b: tuple[int, ...], threshold: float, k: int = SKETCH_SIZE) -> bool:
-    """A cheap upper bound: False when ``sketch_similarity(a, b)`` cannot reach ``threshold`` (most pairs of
-    unrelated texts share no hash at all, and this answers that with one set intersection)."""
-    if not a or not b:
-        return False
-    shared = len(set(a).intersection(b))
-    return shared >= threshold * min(k, len(a) + len(b) - shared)

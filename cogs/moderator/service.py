@@ -9,9 +9,9 @@ posted (``remember_*``) when the message's echo arrives, and records cases and s
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import NamedTuple
 
 from bot.publisher import Decision, Verdict
 from bot.scoring import ScorerState, TextAssessment, TextScorer
@@ -40,17 +40,15 @@ from policy.moderation_text import normalize, shingle_sketch
 from storage.moderation import RoomStateStore, Suspension, message_hash
 
 
-@dataclass(frozen=True, slots=True)
-class Payload:
+class Payload(NamedTuple):
     """What the duplicate rule keeps of a text: a key of its matching form and, for near matching, a sketch."""
 
     key: int
     sketch: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ModerationContext:
-    """Everything the rules look at for one agent message."""
+class ModerationContext(NamedTuple):
+    """Everything the rules look at for one agent message (immutable; a tuple because one is built per message)."""
 
     room: Room
     text: str

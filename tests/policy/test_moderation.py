@@ -27,7 +27,7 @@ from policy.moderation import (
     strip_mass_mentions,
     within_window,
 )
-from policy.moderation_text import normalize, shingle_sketch, sketch_similarity, sketches_may_match
+from policy.moderation_text import normalize, shingle_sketch, sketch_similarity
 
 A, H = AuthorKind.AGENT, AuthorKind.HUMAN
 
@@ -344,5 +344,16 @@ def test_replayed_level_matches_the_bucket(times: list[float], at: float) -> Non
 )
 def test_the_cheap_bound_never_hides_a_match(a: str, b: str, threshold: float) -> None:
     sa, sb = shingle_sketch(normalize(a)), shingle_sketch(normalize(b))
-    if sketch_similarity(sa, sb) >= threshold:
-        assert sketches_may_match(sa, sb, threshold)
+    earlier = Recent(1.0, "x", A, 0, 0, 1, sa)
+    reason = duplicate_reason(
+        author="x",
+        key=2,
+        sketch=sb,
+        at=2.0,
+        history=[earlier],
+        window=10.0,
+        any_agent=False,
+        near_threshold=threshold,
+        mode=MatchMode.NEAR,
+    )
+    assert (reason is not None) is (sketch_similarity(sa, sb) >= threshold)
