@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.commands import CommandInvocation
 from bot.events import MessageScored, TrendShifted
@@ -235,3 +237,25 @@ async def test_a_model_without_a_toxicity_label_counts_its_worst_label(sapp, roo
     assert sapp.metrics.value("steward_sentiment_scores_total", outcome="attached") == 1
     window = sapp.cogs.cogs["sentiment"].windows.peek(ROOM)
     assert window.current(t0).toxicity == pytest.approx(0.9)
+
+
+@given(
+    st.lists(st.tuples(st.floats(0.0, 50.0), st.integers(0, 3)), min_size=1, max_size=120),
+    st.integers(1, 12),
+    st.floats(1.0, 60.0),
+)
+@settings(max_examples=60, deadline=None)
+def test_every_message_lands_in_exactly_one_window(steps, cap, span):
+    """Whatever the timing: the window never exceeds N messages or T seconds, and each message is counted in one
+    closed window or the open one."""
+    window = RoomWindow(ROOM, cfg(window_messages=cap, window_seconds=span), T0)
+    at, counted = T0, 0
+    for gap, author in steps:
+        at += gap
+        for closed in add(window, at, f"user{author}"):
+            counted += closed.summary.messages
+            assert closed.summary.end - closed.summary.start <= span + 1e-6
+        assert window.size <= cap
+        assert all(at - s.at <= span + 1e-3 for s in window.samples())
+        assert window.hist_size <= 5
+    assert counted + window.since_close == len(steps)
