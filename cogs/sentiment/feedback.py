@@ -9,48 +9,53 @@ or when too many turns are open; its response is then scored by ``policy.feedbac
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 from policy.feedback import ResponseStats, TurnRef, attribute
 from policy.sentiment import WindowSummary
 
+# What a turn keeps of the window before the agent spoke: the fields the reward compares (policy.feedback.signals).
+BASELINE_FIELDS = ("messages", "humans", "sentiment", "joy", "anger", "frustration", "confusion", "rate")
+# Running sums of the responses, in one float array: compound, joy, anger, frustration, confusion, toxicity.
+S_SENT, S_JOY, S_ANGER, S_FRUS, S_CONF, S_TOX = range(6)
+
 
 class AgentTurn:
-    __slots__ = (
-        "agent",
-        "at",
-        "baseline",
-        "last_at",
-        "left",
-        "message_id",
-        "messages",
-        "n",
-        "n_tox",
-        "s_anger",
-        "s_conf",
-        "s_frus",
-        "s_joy",
-        "s_sent",
-        "s_tox",
-        "users",
-    )
+    """One agent message awaiting the room's response. Compact (a room with a turn open must stay small): the
+    baseline and the sums are float arrays, responders and unscored messages short lists."""
+
+    __slots__ = ("agent", "at", "base", "last_at", "left", "message_id", "n", "n_tox", "sums", "unscored", "users")
 
     def __init__(self, agent: str, message_id: str, at: float, baseline: WindowSummary | None) -> None:
         self.agent = agent
         self.message_id = message_id
         self.at = at
-        self.baseline = baseline
+        self.base = None if baseline is None else array("f", [getattr(baseline, f) for f in BASELINE_FIELDS])
         self.last_at = at
         self.n = 0
-        self.users: dict[str, None] = {}  # responders in order of first response
-        self.messages: dict[int, bool] = {}  # message hash -> toxicity known
-        self.s_sent = self.s_joy = self.s_anger = self.s_frus = self.s_conf = self.s_tox = 0.0
+        self.users: list[str] = []  # responders in order of first response
+        self.unscored: list[int] = []  # hashes of responses whose toxicity has not arrived
+        self.sums = array("d", bytes(8 * 6))
         self.n_tox = 0
         self.left = 0
 
     @property
     def ref(self) -> TurnRef:
         return TurnRef(self.agent, self.message_id)
+
+    @property
+    def baseline(self) -> WindowSummary | None:
+        if self.base is None:
+            return None
+        values = dict(zip(BASELINE_FIELDS, self.base, strict=True))
+        return WindowSummary(
+            start=self.at,
+            end=self.at,
+            messages=int(values.pop("messages")),
+            humans=int(values.pop("humans")),
+            **{k: float(v) for k, v in values.items()},
+        )
 
     def add(
         self,
@@ -67,37 +72,41 @@ class AgentTurn:
     ) -> None:
         self.n += 1
         self.last_at = max(self.last_at, at)
-        self.users.setdefault(user, None)
-        self.s_sent += compound
-        self.s_joy += joy
-        self.s_anger += anger
-        self.s_frus += frustration
-        self.s_conf += confusion
-        self.messages[message] = toxicity is not None
-        if toxicity is not None:
-            self.s_tox += toxicity
+        if user not in self.users:
+            self.users.append(user)
+        sums = self.sums
+        sums[S_SENT] += compound
+        sums[S_JOY] += joy
+        sums[S_ANGER] += anger
+        sums[S_FRUS] += frustration
+        sums[S_CONF] += confusion
+        if toxicity is None:
+            self.unscored.append(message)
+        else:
+            sums[S_TOX] += toxicity
             self.n_tox += 1
 
     def add_toxicity(self, message: int, toxicity: float) -> bool:
-        if self.messages.get(message) is not False:
+        if message not in self.unscored:
             return False
-        self.messages[message] = True
-        self.s_tox += toxicity
+        self.unscored.remove(message)
+        self.sums[S_TOX] += toxicity
         self.n_tox += 1
         return True
 
     def stats(self, end: float) -> ResponseStats:
         n = self.n
+        sums = self.sums
         return ResponseStats(
             messages=n,
             speakers=len(self.users),
             span=max(end - self.at, 0.0),
-            sentiment=self.s_sent / n if n else 0.0,
-            joy=self.s_joy / n if n else 0.0,
-            anger=self.s_anger / n if n else 0.0,
-            frustration=self.s_frus / n if n else 0.0,
-            confusion=self.s_conf / n if n else 0.0,
-            toxicity=self.s_tox / self.n_tox if self.n_tox else None,
+            sentiment=sums[S_SENT] / n if n else 0.0,
+            joy=sums[S_JOY] / n if n else 0.0,
+            anger=sums[S_ANGER] / n if n else 0.0,
+            frustration=sums[S_FRUS] / n if n else 0.0,
+            confusion=sums[S_CONF] / n if n else 0.0,
+            toxicity=sums[S_TOX] / self.n_tox if self.n_tox else None,
             left=self.left,
         )
 
