@@ -8,7 +8,7 @@ from bot.commands import CommandInvocation
 from bot.events import FeedbackRecorded, MemberLeft, MessageScored, ReactionAdded
 from bot.types import Actor, ActorKind
 from storage.feedback import FeedbackStore
-from tests.cogs.sentiment.conftest import ALICE, BOB, CAROL, HELPER, ROOM, SCOUT, Room_
+from tests.cogs.sentiment.helpers import ALICE, BOB, CAROL, HELPER, ROOM, SCOUT, Room_
 
 
 async def rows(app, agent=None):
@@ -228,7 +228,7 @@ async def test_open_turns_are_stored_when_the_cog_unloads(sapp, room, clock):
 
 async def test_messages_posted_through_the_publisher_open_a_turn(sapp, room, adapter, clock):
     from bot.actions import PostAsAgent
-    from tests.cogs.sentiment.conftest import register_agent
+    from tests.cogs.sentiment.helpers import register_agent
 
     await register_agent(sapp, "helper")
     t0 = clock.now()

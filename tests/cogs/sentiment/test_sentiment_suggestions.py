@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.actions import AnswerInteraction, SendMessage, UpdatePrompt
 from bot.events import AgentJoined, ButtonPressed, InvitationRequested
 from cogs.sentiment.suggestions import RoomTopics, TopicIndex
-from tests.cogs.sentiment.conftest import ALICE, BOB, ROOM, Collector, Room_, register_agent
+from tests.cogs.sentiment.helpers import ALICE, BOB, ROOM, Collector, Room_, register_agent
 
 TOPICS = {"kube": ["kubernetes", "helm chart", "kubectl"], "chef": ["recipe", "baking"]}
 

@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 
 from bot.events import FeedbackRecorded
-from tests.cogs.sentiment.conftest import ROOM
+from tests.cogs.sentiment.helpers import ROOM
 
 
 class Receiver:

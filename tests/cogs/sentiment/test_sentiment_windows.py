@@ -12,7 +12,7 @@ from bot.types import Room
 from cogs.sentiment.config import SentimentSettings
 from cogs.sentiment.windows import RoomWindow, RoomWindows, hash32
 from policy.sentiment import KIND_AGENT, KIND_HUMAN
-from tests.cogs.sentiment.conftest import ALICE, BOB, HELPER, ROOM, Collector, Room_
+from tests.cogs.sentiment.helpers import ALICE, BOB, HELPER, ROOM, Collector, Room_
 
 T0 = 1_700_000_000.0
 
