@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.app import StewardApp
-from tests.cogs.sentiment.helpers import Room_
+from tests.cogs.sentiment.helpers import ChatRoom
 
 
 @pytest.fixture
@@ -40,5 +40,5 @@ async def sapp(start_app):
 
 
 @pytest.fixture
-def room(sapp) -> Room_:
-    return Room_(sapp)
+def room(sapp) -> ChatRoom:
+    return ChatRoom(sapp)

@@ -18,7 +18,7 @@ HELPER = Actor("test", "helper", ActorKind.AGENT, "Helper")
 SCOUT = Actor("test", "scout", ActorKind.AGENT, "Scout")
 
 
-class Room_:
+class ChatRoom:
     """Speaks into one room at times the test chooses, dispatching each event through the real bus."""
 
     def __init__(self, app: StewardApp, room: Room = ROOM) -> None:

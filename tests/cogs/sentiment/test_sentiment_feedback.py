@@ -8,7 +8,7 @@ from bot.commands import CommandInvocation
 from bot.events import FeedbackRecorded, MemberLeft, MessageScored, ReactionAdded
 from bot.types import Actor, ActorKind
 from storage.feedback import FeedbackStore
-from tests.cogs.sentiment.helpers import ALICE, BOB, CAROL, HELPER, ROOM, SCOUT, Room_
+from tests.cogs.sentiment.helpers import ALICE, BOB, CAROL, HELPER, ROOM, SCOUT, ChatRoom
 
 
 async def rows(app, agent=None):
@@ -136,7 +136,7 @@ async def test_moderator_toxicity_scores_count_against_the_agent(sapp, room, clo
 
 async def test_turn_closes_after_n_responses(start_app, clock):
     app = await start_app(window_messages=3)
-    room = Room_(app)
+    room = ChatRoom(app)
     t0 = clock.now()
     await room.say(HELPER, "Deploy is done.", t0)
     for i in range(3):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.actions import AnswerInteraction, SendMessage, UpdatePrompt
 from bot.events import AgentJoined, ButtonPressed, InvitationRequested
 from cogs.sentiment.suggestions import RoomTopics, TopicIndex
-from tests.cogs.sentiment.helpers import ALICE, BOB, ROOM, Collector, Room_, register_agent
+from tests.cogs.sentiment.helpers import ALICE, BOB, ROOM, ChatRoom, Collector, register_agent
 
 TOPICS = {"kube": ["kubernetes", "helm chart", "kubectl"], "chef": ["recipe", "baking"]}
 
@@ -38,7 +38,7 @@ async def test_matching_conversation_gets_one_suggestion_and_a_click_invites(sta
     app = await suggest_app(start_app)
     invitations = Collector()
     app.bus.subscribe(InvitationRequested, invitations, owner="test")
-    room = Room_(app)
+    room = ChatRoom(app)
     t0 = clock.now()
     await room.say(ALICE, "our kubernetes cluster is down", t0)
     assert adapter.of(SendMessage) == []
@@ -77,7 +77,7 @@ async def test_matching_conversation_gets_one_suggestion_and_a_click_invites(sta
 async def test_cooldowns_expire_and_survive_a_restart(start_app, adapter, clock):
     app = await suggest_app(start_app, cooldown_seconds=100, agent_cooldown_seconds=1000)
     await register_agent(app, "chef")
-    room = Room_(app)
+    room = ChatRoom(app)
     t0 = clock.now()
     await room.say(ALICE, "kubernetes", t0)
     await room.say(BOB, "kubernetes", t0 + 1)
@@ -85,7 +85,7 @@ async def test_cooldowns_expire_and_survive_a_restart(start_app, adapter, clock)
     await app.stop()
     # after a restart the room's cooldown still holds (it is read from the database)
     app2 = await start_app(suggestions={"topics": TOPICS, "cooldown_seconds": 100, "agent_cooldown_seconds": 1000})
-    room2 = Room_(app2)
+    room2 = ChatRoom(app2)
     await room2.say(ALICE, "any baking recipe?", t0 + 50)
     await room2.say(BOB, "baking is fun", t0 + 51)
     assert len(adapter.of(SendMessage)) == 1
@@ -102,7 +102,7 @@ async def test_cooldowns_expire_and_survive_a_restart(start_app, adapter, clock)
 
 async def test_agents_already_present_or_unregistered_are_not_suggested(start_app, adapter, clock):
     app = await suggest_app(start_app)  # "chef" is in the topics but not registered
-    room = Room_(app)
+    room = ChatRoom(app)
     t0 = clock.now()
     await app.bus.dispatch(AgentJoined(at=t0, agent="kube", room=ROOM))
     for i, text in enumerate(["kubernetes", "kubectl", "baking", "recipe"]):
@@ -126,7 +126,7 @@ async def test_topics_come_from_the_agent_directory_when_there_is_one(start_app,
     await register_agent(app, "kube")
     directory = Directory({"kube": ["postgres"]})
     app.services["agent_directory"] = directory
-    room = Room_(app)
+    room = ChatRoom(app)
     t0 = clock.now()
     await room.say(ALICE, "postgres is slow", t0)
     await room.say(BOB, "postgres vacuum?", t0 + 1)
@@ -149,13 +149,13 @@ async def test_an_agent_that_just_spoke_here_or_left_is_handled(start_app, adapt
     from bot.types import Actor, ActorKind
 
     app = await suggest_app(start_app)
-    room = Room_(app)
+    room = ChatRoom(app)
     t0 = clock.now()
     await room.say(Actor("test", "kube", ActorKind.AGENT), "I can help with clusters.", t0)
     await room.say(ALICE, "kubernetes", t0 + 1)
     await room.say(BOB, "kubectl", t0 + 2)
     assert adapter.of(SendMessage) == []  # it is already talking here
-    other = Room_(app, room=ROOM.__class__("test", "g1", "c2"))
+    other = ChatRoom(app, room=ROOM.__class__("test", "g1", "c2"))
     await app.bus.dispatch(AgentJoined(at=t0, agent="kube", room=other.room))
     await app.bus.dispatch(AgentLeft(at=t0 + 1, agent="kube", room=other.room, reason="done"))
     await other.say(ALICE, "kubernetes", t0 + 3)

@@ -12,7 +12,7 @@ from bot.types import Room
 from cogs.sentiment.config import SentimentSettings
 from cogs.sentiment.windows import RoomWindow, RoomWindows, hash32
 from policy.sentiment import KIND_AGENT, KIND_HUMAN
-from tests.cogs.sentiment.helpers import ALICE, BOB, HELPER, ROOM, Collector, Room_
+from tests.cogs.sentiment.helpers import ALICE, BOB, HELPER, ROOM, ChatRoom, Collector
 
 T0 = 1_700_000_000.0
 
@@ -157,7 +157,7 @@ async def test_cog_publishes_trend_shifts_and_shows_the_mood(start_app, clock):
     app = await start_app(window_messages=2, min_windows_for_shift=2)
     shifts = Collector()
     app.bus.subscribe(TrendShifted, shifts, owner="test")
-    room = Room_(app)
+    room = ChatRoom(app)
     t0 = clock.now()
     for i in range(3):
         await room.say(ALICE, "this is lovely, thanks everyone", t0 + 4 * i)
@@ -182,7 +182,7 @@ async def test_cog_publishes_trend_shifts_and_shows_the_mood(start_app, clock):
 async def test_cog_sweep_closes_quiet_windows_and_evicts_idle_rooms(start_app, clock):
     app = await start_app(window_seconds=30, idle_evict_seconds=120)
     cog = app.cogs.cogs["sentiment"]
-    room = Room_(app)
+    room = ChatRoom(app)
     t0 = clock.now()
     await room.say(ALICE, "hello", t0)
     await room.say(HELPER, "Hi Alice.", t0 + 1)
@@ -210,7 +210,7 @@ async def test_cog_applies_per_channel_window_sizes(start_app, make_settings, cl
     other = StewardApp(settings, adapters=[], clock=clock)
     await other.start()
     try:
-        room = Room_(other)
+        room = ChatRoom(other)
         await room.say(ALICE, "one", clock.now())
         await room.say(BOB, "two", clock.now() + 1)
         assert other.metrics.value("steward_sentiment_windows_total") == 1
