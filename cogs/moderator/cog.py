@@ -21,7 +21,14 @@ from typing import Any
 from bot.actions import Action, DeleteMessage, SendDirectMessage, TimeoutMember
 from bot.cog import Cog, listener
 from bot.commands import CommandError, CommandInvocation, command
-from bot.events import AgentSuspended, AgentUnsuspended, MessageCreated, MessageScored, ModerationDecision
+from bot.events import (
+    AgentSuspended,
+    AgentUnsuspended,
+    MessageCreated,
+    MessageEdited,
+    MessageScored,
+    ModerationDecision,
+)
 from bot.publisher import AgentSubmission, Decision, Verdict
 from bot.scoring import TEXT_SCORER
 from bot.types import Actor, ActorKind, Room
@@ -263,7 +270,7 @@ class ModeratorCog(Cog):
             await self._count_rejection(agent, room, event.at, case, settings)
         return [DeleteMessage(room=room, message_id=event.message_id, reason=f"{decision.rule}: {decision.reason}")]
 
-    async def _publish_scores(self, event: MessageCreated, scores: Mapping[str, float]) -> None:
+    async def _publish_scores(self, event: MessageCreated | MessageEdited, scores: Mapping[str, float]) -> None:
         await self.ctx.bus.publish(
             MessageScored(
                 at=event.at,
@@ -276,7 +283,14 @@ class ModeratorCog(Cog):
 
     # --- humans ----------------------------------------------------------------------------------------------------
 
-    async def _moderate_human(self, event: MessageCreated) -> list[Action] | None:
+    @listener(MessageEdited)
+    async def on_edit(self, event: MessageEdited) -> list[Action] | None:
+        """An edit is a new chance to slip something past the filters: humans' edits are judged like new messages."""
+        if event.author.kind is not ActorKind.HUMAN:
+            return None
+        return await self._moderate_human(event)
+
+    async def _moderate_human(self, event: MessageCreated | MessageEdited) -> list[Action] | None:
         room, author = event.room, event.author
         settings: ModeratorSettings = self.ctx.config(room)
         humans = settings.humans

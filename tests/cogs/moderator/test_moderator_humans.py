@@ -94,3 +94,16 @@ async def test_disabled_moderation(make_harness: MakeHarness) -> None:
     h = await make_harness(moderator={**FILTERS, "enabled": False})
     await h.human("darn", user="jo", room=ROOM)
     assert not h.adapter.performed
+
+
+async def test_an_edit_that_adds_a_filtered_word_is_moderated(make_harness: MakeHarness) -> None:
+    from bot.events import MessageEdited
+    from bot.types import Actor
+
+    h = await make_harness(moderator=FILTERS)
+    message_id = await h.human("all good here", user="lee")
+    assert not h.adapter.performed
+    await h.app.bus.dispatch(
+        MessageEdited(at=h.clock.now(), room=ROOM, message_id=message_id, author=Actor("test", "lee"), text="darn")
+    )
+    assert [d.message_id for d in h.adapter.of(DeleteMessage)] == [message_id]
