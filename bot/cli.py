@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import importlib
-import importlib.util
 import os
 import signal
 import sys
@@ -164,9 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(func=cmd_replay)
 
     for name in EXTENSIONS:
-        if importlib.util.find_spec(name.rsplit(".", 1)[0]) is None or importlib.util.find_spec(name) is None:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            # An optional component whose extra is not installed: its commands are absent, the rest work.
+            log.debug("cli_extension_unavailable", module=name, error=str(exc))
             continue
-        importlib.import_module(name).register(sub)
+        module.register(sub)
     return parser
 
 
