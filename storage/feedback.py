@@ -47,6 +47,14 @@ FEEDBACK_MIGRATIONS: list[Migration] = [
         CREATE INDEX sentiment_suggestions_room_at ON sentiment_suggestions (room, at);
         """,
     ),
+    Migration(
+        2,
+        "webhook delivery state",
+        """
+        ALTER TABLE feedback ADD COLUMN forward_pending INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX feedback_forward_pending ON feedback (forward_pending) WHERE forward_pending = 1;
+        """,
+    ),
 ]
 
 
@@ -70,6 +78,7 @@ class FeedbackRow:
     context: Mapping[str, Any]
 
     def as_json(self) -> dict[str, Any]:
+        """The export's and the webhook's shape of a row."""
         return {
             "id": self.id,
             "at": self.at,
@@ -149,14 +158,16 @@ class FeedbackStore:
         users: Sequence[str] = (),
         context: Mapping[str, Any] | None = None,
         recorded_at: float | None = None,
+        forward: bool = False,
     ) -> int:
-        """Store one feedback event; raise ``InvalidFeedback`` for one that makes no sense."""
+        """Store one feedback event; raise ``InvalidFeedback`` for one that makes no sense. ``forward`` marks it as
+        owed to the webhook until ``mark_forwarded``."""
         validate(agent, reward, source)
         if not math.isfinite(at):
             raise InvalidFeedback("bad_time", f"the time must be finite, got {at!r}")
         return await self.db.execute(
-            "INSERT INTO feedback (at, agent, reward, source, room, users, context, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO feedback (at, agent, reward, source, room, users, context, recorded_at, forward_pending) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 at,
                 agent.strip(),
@@ -166,8 +177,18 @@ class FeedbackStore:
                 json.dumps([str(u) for u in users]),
                 json.dumps(dict(context or {}), sort_keys=True, default=_json_default),
                 recorded_at if recorded_at is not None else at,
+                1 if forward else 0,
             ),
         )
+
+    async def mark_forwarded(self, row_id: int) -> None:
+        await self.db.execute("UPDATE feedback SET forward_pending = 0 WHERE id = ?", (row_id,))
+
+    async def pending_forward(self, limit: int = 1000) -> list[FeedbackRow]:
+        """Rows owed to the webhook (stored while it was down, or when Steward stopped before sending), oldest
+        first."""
+        rows = await self.db.fetchall("SELECT * FROM feedback WHERE forward_pending = 1 ORDER BY id LIMIT ?", (limit,))
+        return [self._row(r) for r in rows]
 
     @staticmethod
     def _row(row: Mapping[str, Any]) -> FeedbackRow:
