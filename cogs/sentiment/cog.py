@@ -43,7 +43,7 @@ from cogs.sentiment.suggestions import RoomTopics, TopicIndex, load_topics
 from cogs.sentiment.windows import ClosedWindow, RoomWindow, RoomWindows, hash32
 from policy.feedback import reaction_reward, reaction_table, reward
 from policy.sentiment import KIND_AGENT, KIND_BOT, KIND_HUMAN, WindowSummary
-from storage.feedback import FeedbackStore, FeedbackSummary, InvalidFeedback
+from storage.feedback import FeedbackRow, FeedbackStore, FeedbackSummary, InvalidFeedback
 
 IMPLICIT_SOURCE = "implicit.sentiment"
 REACTION_SOURCE = "explicit.reaction"
@@ -99,8 +99,14 @@ class SentimentCog(Cog):
                 max_attempts=cfg.webhook.max_attempts,
                 backoff=cfg.webhook.backoff_seconds,
                 queue_size=cfg.webhook.queue_size,
+                on_delivered=self._delivered,
             )
             await self.forwarder.start()
+            owed = await self.store.pending_forward(limit=cfg.webhook.queue_size)
+            for row in owed:
+                self.forwarder.submit(row.as_json())
+            if owed:
+                ctx.log.info("webhook_redelivery_queued", count=len(owed))
         ctx.every(cfg.sweep_seconds, self._sweep_job, job_id="sweep")
         ctx.add_health("sentiment", self._health)
         ctx.provide(ROOM_SENTIMENT, self)
@@ -420,6 +426,7 @@ class SentimentCog(Cog):
                 users=event.users,
                 context=event.context,
                 recorded_at=self.ctx.clock.now(),
+                forward=self.forwarder is not None,
             )
         except InvalidFeedback as exc:
             self._m_rejected.labels(exc.reason).inc()
@@ -438,18 +445,23 @@ class SentimentCog(Cog):
         )
         if self.forwarder is not None:
             self.forwarder.submit(
-                {
-                    "id": row_id,
-                    "at": event.at,
-                    "agent": event.agent,
-                    "reward": event.reward,
-                    "source": event.source,
-                    "room": room,
-                    "users": list(event.users),
-                    "context": dict(event.context),
-                }
+                FeedbackRow(
+                    id=row_id,
+                    at=event.at,
+                    agent=event.agent,
+                    reward=float(event.reward),
+                    source=event.source,
+                    room=room,
+                    users=tuple(str(u) for u in event.users),
+                    context=dict(event.context),
+                ).as_json()
             )
         return row_id
+
+    async def _delivered(self, payload: Mapping[str, Any]) -> None:
+        row_id = payload.get("id")
+        if isinstance(row_id, int):
+            await self.store.mark_forwarded(row_id)
 
     @command(
         "feedback",

@@ -1,13 +1,15 @@
 """Forwarding of stored feedback events to a webhook: a bounded queue and one sender task, so a slow or dead
 endpoint never holds up the bus. Each event is POSTed as JSON with a timeout and retried with a doubling delay
-a bounded number of times; what still fails is logged and counted (the event stays in the feedback store)."""
+a bounded number of times; what still fails is logged and counted. The feedback store marks each event owed to the
+webhook until it was delivered, so what was not sent (the endpoint was down, or Steward stopped) is sent again at
+the next start."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -28,8 +30,10 @@ class WebhookForwarder:
         max_attempts: int = 3,
         backoff: float = 0.5,
         queue_size: int = 1000,
+        on_delivered: Callable[[Mapping[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
         self.url = url
+        self.on_delivered = on_delivered
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -76,7 +80,8 @@ class WebhookForwarder:
         while True:
             payload = await self.queue.get()
             try:
-                await self._send(payload)
+                if await self._send(payload) and self.on_delivered is not None:
+                    await self.on_delivered(payload)
             except Exception as exc:  # the sender must outlive any one event
                 self._outcomes.labels("failed").inc()
                 log.exception("webhook_send_crashed", url=self.url, error=repr(exc))

@@ -119,3 +119,24 @@ def test_the_webhook_url_is_checked(make_settings):
     with pytest.raises(ConfigError) as info:
         make_settings(sentiment={"webhook": {"url": "ftp://example.org/x"}})
     assert "sentiment.webhook.url" in str(info.value)
+
+
+async def test_events_not_delivered_are_sent_again_at_the_next_start(start_app, serve, clock):
+    down = Receiver(statuses=[503, 503])
+    app = await start_app(webhook={"url": await serve(down), "backoff_seconds": 0, "max_attempts": 2})
+    await forward(app, FeedbackRecorded(at=clock.now(), agent="helper", reward=0.4, source="explicit.owner"))
+    store = app.cogs.cogs["sentiment"].store
+    assert [r.agent for r in await store.pending_forward()] == ["helper"]
+    await app.stop()
+
+    up = Receiver()
+    app2 = await start_app(webhook={"url": await serve(up), "backoff_seconds": 0})
+    await asyncio.wait_for(app2.cogs.cogs["sentiment"].forwarder.queue.join(), 10)
+    [body] = up.bodies
+    assert body["agent"] == "helper" and body["reward"] == 0.4 and body["id"] == 1
+    assert await app2.cogs.cogs["sentiment"].store.pending_forward() == []
+
+
+async def test_without_a_webhook_nothing_is_owed(sapp, clock):
+    await sapp.bus.dispatch(FeedbackRecorded(at=clock.now(), agent="helper", reward=0.4, source="explicit.owner"))
+    assert await sapp.cogs.cogs["sentiment"].store.pending_forward() == []
