@@ -248,6 +248,7 @@ async def _steward(args: dict[str, Any], backend: str) -> dict[str, Any]:
         finally:
             await app.stop()
     return {
+        "ratio": statistics.median(p / r for p, r in zip(publisher_rates, raw_rates, strict=True)),
         "raw_per_second": statistics.median(raw_rates),
         "scorer_per_second": statistics.median(scorer_rates),
         "publisher_per_second": statistics.median(publisher_rates),
@@ -350,6 +351,7 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Any]]) -> str:
     st_t, st_o = results["steward-torch"], results["steward-onnx"]
     fastest_name, best = max((("onnx", st_o), ("torch", st_t)), key=lambda item: item[1]["raw_per_second"])
     a, b, c = naive["per_second"], best["raw_per_second"], best["publisher_per_second"]
+    ratio = best["ratio"]
     added = best["added_p50_ms"]
 
     def ok(flag: bool) -> str:
@@ -369,7 +371,9 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Any]]) -> str:
         f"average; batches of {meta['max_batch']}, max wait {meta['max_wait_ms']} ms, {meta['clients']} concurrent "
         f"senders, inference threads: {meta['threads']} (the same for every case). (b) and (c) run in the same "
         f"process, interleaved over {meta['rounds']} rounds (medians shown), so that the machine's changing load "
-        "falls on both alike.",
+        "falls on both alike. The random model's scores sit near 0.5, so the default severe_toxicity threshold "
+        "(0.5) rejects most messages and the moderator opens a case for each: a heavier event-loop load than real "
+        "chat, where most messages pass.",
         "",
         "| | torch fp32 | onnx int8 |",
         "|---|---:|---:|",
@@ -420,8 +424,9 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Any]]) -> str:
         "",
         f"Targets, against the fastest backend ({fastest_name}):",
         "",
-        f"- (c) >= 0.9 x (b): {c:.1f} vs {b:.1f} msg/s = {c / b:.2f} x (per round: "
-        f"{', '.join(str(x) for x in best['ratio_per_round'])}), {ok(c >= 0.9 * b)}",
+        f"- (c) >= 0.9 x (b): median of the per-round ratios {ratio:.2f} x (rounds: "
+        f"{', '.join(str(x) for x in best['ratio_per_round'])}; medians {c:.1f} vs {b:.1f} msg/s), "
+        f"{ok(ratio >= 0.9)}",
         f"- (c) >= 5 x (a): {c:.1f} vs {a:.1f} msg/s = {c / a:.1f} x, {ok(c >= 5 * a)}",
         f"- at low load at most 5 ms added over one raw inference: {added:+.2f} ms, {ok(added <= 5.0)}",
         "",
@@ -443,7 +448,7 @@ def write_docs(block: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=256, help="messages per throughput run")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of (b) and (c)")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds of (b) and (c)")
     parser.add_argument("--clients", type=int, default=64, help="concurrent senders in (c)")
     parser.add_argument("--naive", type=int, default=48, help="messages for the naive case (a)")
     parser.add_argument("--max-batch", type=int, default=32)

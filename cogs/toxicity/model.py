@@ -20,13 +20,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
-
-import numpy as np
 
 from bot.logging import get_logger
 from policy.toxicity import known_labels, max_over_chunks, spread_indices
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = get_logger("steward.toxicity.model")
 
@@ -140,6 +141,8 @@ class ChunkEncoder:
         return Encoded(chunks, owners, truncated)
 
     def arrays(self, rows: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:
+        import numpy as np
+
         width = max(len(r) for r in rows)
         ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -162,6 +165,8 @@ class Forward(Protocol):
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
 
 
@@ -195,6 +200,8 @@ class ToxicityModel:
 
     def score_chunks(self, chunks: Sequence[Sequence[int]]) -> list[dict[str, float]]:
         """Score token-id chunks, shortest together (less padding), returned in the order given."""
+        import numpy as np
+
         order = sorted(range(len(chunks)), key=lambda i: len(chunks[i]))
         out: list[dict[str, float]] = [{} for _ in chunks]
         for start in range(0, len(order), self.max_batch):

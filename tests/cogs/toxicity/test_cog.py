@@ -226,7 +226,7 @@ def test_config_errors_name_the_key() -> None:
         load_settings(data={"servers": {"1": {"toxicity": {"human_actions": {"threat": "ban", "nope": 1}}}}})
 
 
-def test_disabled_and_onnx_apps_never_import_torch(tmp_path, tiny_onnx) -> None:
+def test_disabled_and_onnx_apps_never_import_torch_and_disabled_imports_no_numpy(tmp_path, tiny_onnx) -> None:
     script = textwrap.dedent(
         f"""
         import asyncio, sys
@@ -248,6 +248,8 @@ def test_disabled_and_onnx_apps_never_import_torch(tmp_path, tiny_onnx) -> None:
                 await scorer.wait_loaded()
                 print(i, scorer.state, (await scorer.assess("hi", Room("test", "", "c"), agent=True)).available)
                 await app.stop()
+                if i == 0:
+                    print("disabled:", sorted(m for m in ("numpy", "torch", "onnxruntime") if m in sys.modules))
             print("heavy:", sorted(m for m in ("torch", "transformers", "detoxify") if m in sys.modules))
 
         asyncio.run(main())
@@ -258,4 +260,5 @@ def test_disabled_and_onnx_apps_never_import_torch(tmp_path, tiny_onnx) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "0 disabled False" in done.stdout and "1 ready True" in done.stdout
+    assert "disabled: []" in done.stdout
     assert "heavy: []" in done.stdout
