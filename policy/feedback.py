@@ -58,19 +58,19 @@ class Reward:
 
 def signals(before: WindowSummary | None, after: ResponseStats) -> dict[str, float]:
     """Each signal in [-1, 1], signed so that positive is good for the agent."""
-    b_sent = before.sentiment if before and before.humans else 0.0
-    b = {e: (getattr(before, e) if before and before.humans else 0.0) for e in ("joy", "anger", "frustration")}
-    b_conf = before.confusion if before and before.humans else 0.0
-    b_rate = before.rate if before and before.messages else 0.0
+    felt = before is not None and before.humans > 0
+    b = {e: (getattr(before, e) if felt else 0.0) for e in ("sentiment", "joy", "anger", "frustration", "confusion")}
+    b_rate = before.rate if before is not None and before.messages else 0.0
     out = {name: 0.0 for name in SIGNALS}
     if after.messages:
-        out["sentiment"] = clamp(after.sentiment - b_sent)
+        out["sentiment"] = clamp(after.sentiment - b["sentiment"])
         out["joy"] = clamp(after.joy - b["joy"])
         out["anger"] = clamp(-(after.anger - b["anger"]))
         out["frustration"] = clamp(-(after.frustration - b["frustration"]))
-        out["confusion"] = clamp(-(after.confusion - b_conf))
+        out["confusion"] = clamp(-(after.confusion - b["confusion"]))
         out["toxicity"] = clamp(-(after.toxicity or 0.0))
-        out["engagement"] = clamp((after.rate - b_rate) / max(b_rate, RATE_FLOOR_PER_MINUTE))
+        # Only a rise counts: a room going quieter after an agent spoke is too common to blame the agent for.
+        out["engagement"] = clamp(max(0.0, (after.rate - b_rate) / max(b_rate, RATE_FLOOR_PER_MINUTE)))
     out["left"] = -min(1.0, float(after.left))
     return out
 

@@ -58,6 +58,11 @@ def test_rising_engagement_is_positive_on_its_own():
     assert r is not None and r.emotion == "engagement" and r.value == pytest.approx(0.3)
 
 
+def test_a_quieter_room_is_not_held_against_the_agent():
+    busy = WindowSummary(start=0.0, end=30.0, messages=10, humans=10, rate=20.0)
+    assert reward(busy, ResponseStats(messages=1, speakers=1, span=30.0), WEIGHTS) is None
+
+
 def test_neutral_and_silence_give_nothing():
     assert reward(BEFORE, ResponseStats(messages=3, speakers=2, span=30.0, frustration=0.1), WEIGHTS) is None
     assert reward(BEFORE, ResponseStats(messages=0, speakers=0, span=30.0), WEIGHTS) is None
