@@ -78,17 +78,19 @@ def duplicate_reason(
     """Reject a payload the agent (or, with ``any_agent``, any agent) already posted in the room within ``window``."""
     since = at - window
     near = mode is MatchMode.NEAR and bool(sketch)
-    mine = set(sketch) if near else set()
+    mine: set[int] | None = None  # built on the first candidate that needs it: most rooms offer none
     limit = min(SKETCH_SIZE, len(sketch))
     agent_kind = AuthorKind.AGENT
     for entry in reversed(history):
         if entry.at < since:
             break
-        if entry.kind is not agent_kind or not entry.key or (not any_agent and entry.author != author):
+        if (not any_agent and entry.author != author) or entry.kind is not agent_kind or not entry.key:
             continue
         similarity = 1.0 if entry.key == key else 0.0
         if not similarity and near and entry.sketch:
             # The cheap bound first: unrelated texts share no hash, and one C-level intersection says so.
+            if mine is None:
+                mine = set(sketch)
             shared = len(mine.intersection(entry.sketch))
             if shared >= near_threshold * min(SKETCH_SIZE, limit + len(entry.sketch) - shared):
                 similarity = sketch_similarity(sketch, entry.sketch)
@@ -266,6 +268,11 @@ class CompiledFilters:
     pattern_regexes: tuple[re2._Regexp, ...]
     # Every pattern in one RE2 program (one pass over the text); each in a named group to tell which matched.
     any_pattern: re2._Regexp | None
+    # Cheap probes that answer "certainly no hit" for most texts before the matchers above run. A whole word can
+    # only be found where the word itself occurs (one alternation without the word-boundary test, which the
+    # engine scans for quickly); an RE2 set says whether any pattern matches without building a match object.
+    word_probe: re.Pattern[str] | None = None
+    pattern_probe: re2.Set | None = None
 
     @property
     def empty(self) -> bool:
@@ -273,7 +280,7 @@ class CompiledFilters:
 
     def find(self, normalized: str) -> FilterHit | None:
         """The first filter the normalised text trips, or None. Linear time: RE2 never backtracks."""
-        if self.word_regex is not None:
+        if self.word_regex is not None and (self.word_probe is None or self.word_probe.search(normalized)):
             match = self.word_regex.search(normalized)
             if match is not None:
                 found = match.group(1)
@@ -281,7 +288,10 @@ class CompiledFilters:
                 return FilterHit("word", source)
         if self.any_pattern is not None:
             # Bytes spare the wrapper its character-offset bookkeeping; only which group matched is needed here.
-            match = self.any_pattern.search(normalized.encode("utf-8", "surrogatepass"))
+            encoded = normalized.encode("utf-8", "surrogatepass")
+            if self.pattern_probe is not None and not self.pattern_probe.Match(encoded):
+                return None
+            match = self.any_pattern.search(encoded)
             if match is not None:
                 matched = [name for name, value in match.groupdict().items() if value is not None]
                 index = next((int(name[len(_GROUP) :]) for name in matched if name.startswith(_GROUP)), 0)
@@ -330,18 +340,34 @@ def compile_filters(words: tuple[str, ...], patterns: tuple[str, ...]) -> Compil
     expressions matched against the normalised text (lower case, confusables mapped, whitespace folded)."""
     options = re2_options()
     folded_words = sorted({normalize(w) for w in words if normalize(w)}, key=len, reverse=True)
-    word_regex = None
+    word_regex = word_probe = None
     if folded_words:
         alternation = "|".join(re.escape(w) for w in folded_words)
         word_regex = re.compile(rf"(?:^|\W)({alternation})(?:\W|$)")
+        word_probe = re.compile(alternation)
     compiled = tuple(re2.compile(p, options) for p in patterns)
-    any_pattern = None
+    any_pattern = pattern_probe = None
     if patterns:
         try:
             any_pattern = re2.compile("|".join(f"(?P<{_GROUP}{i}>{p})" for i, p in enumerate(patterns)), options)
         except re2.error:
             any_pattern = None  # e.g. two patterns share a group name: match them one by one instead
-    return CompiledFilters(tuple(words), tuple(patterns), word_regex, compiled, any_pattern)
+        try:
+            pattern_probe = re2.Set.SearchSet(options)
+            for p in patterns:
+                pattern_probe.Add(p)
+            pattern_probe.Compile()
+        except re2.error:
+            pattern_probe = None  # no probe: every text goes to the matcher
+    return CompiledFilters(
+        tuple(words),
+        tuple(patterns),
+        word_regex,
+        compiled,
+        any_pattern,
+        word_probe=word_probe,
+        pattern_probe=pattern_probe,
+    )
 
 
 def filter_reason(hit: FilterHit) -> str:
@@ -357,6 +383,8 @@ _MASS_MENTION = re.compile(r"@(everyone|here)\b|<!(channel|here|everyone)(?:\|[^
 
 
 def find_mass_mentions(text: str) -> list[str]:
+    if "@" not in text and "<!" not in text:
+        return []  # every mass mention has one of these: most texts need no regex scan
     return [m.group(0) for m in _MASS_MENTION.finditer(text)]
 
 

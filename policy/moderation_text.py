@@ -171,6 +171,8 @@ SKETCH_SIZE = 12  # hashes kept per sketch: the estimate's resolution is 1/12
 
 # Punctuation separates words for near-duplicate matching ("noon!!" and "noon" are the same word).
 _PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in string.punctuation + "…“”‘’«»¡¿"})
+# The same for ASCII text, on its bytes: a 256-byte table, far cheaper than a str table's per-character lookups.
+_ASCII_PUNCTUATION_TO_SPACE = bytes.maketrans(string.punctuation.encode(), b" " * len(string.punctuation))
 
 
 def shingle_sketch(normalized: str, k: int = SKETCH_SIZE, max_bytes: int = 1024) -> tuple[int, ...]:
@@ -182,7 +184,10 @@ def shingle_sketch(normalized: str, k: int = SKETCH_SIZE, max_bytes: int = 1024)
     split, map over crc32), which keeps a sketch at a few microseconds; only the first ``max_bytes`` bytes count.
     CRC-32 rather than ``hash()``: the same text gives the same sketch in every process, so replays are exact.
     """
-    words = normalized.translate(_PUNCTUATION_TO_SPACE).encode("utf-8", "surrogatepass")[:max_bytes].split()
+    if normalized.isascii():
+        words = normalized.encode()[:max_bytes].translate(_ASCII_PUNCTUATION_TO_SPACE).split()
+    else:
+        words = normalized.translate(_PUNCTUATION_TO_SPACE).encode("utf-8", "surrogatepass")[:max_bytes].split()
     if not words:
         return (0,)
     crc = zlib.crc32

@@ -25,10 +25,12 @@ from storage.db import Database, Migration
 
 # --- hot state ----------------------------------------------------------------------------------------------------
 
-# One fixed-size record a message: at, message-id hash, payload key, author index, depth, kind, sketch length,
-# then SKETCH_SIZE uint32 sketch slots (80 bytes). A room's records sit back to back in one bytearray, which
-# costs no per-record object and decodes in one C-level pass (``iter_unpack``).
-_RECORD = struct.Struct(f"<dqqIHBB{SKETCH_SIZE}I")
+# One fixed-size record a message, in two parts: a header (at, message-id hash, payload key, author index, depth,
+# kind, sketch length: 32 bytes) and SKETCH_SIZE uint32 sketch slots (48 bytes). A room's headers sit back to back
+# in one bytearray and its sketches in another, which costs no per-record object and decodes in one C-level pass
+# each (``iter_unpack``); the sketch slots of a message without a sketch are zeros.
+_HEADER = struct.Struct("<dqqIHBB")
+_SKETCH = struct.Struct(f"<{SKETCH_SIZE}I")
 _NO_SKETCH = (0,) * SKETCH_SIZE
 _KINDS = tuple(AuthorKind)
 _new_recent = tuple.__new__
@@ -56,10 +58,11 @@ class RoomStateStore(Protocol):
 
 
 class _Room:
-    __slots__ = ("last_at", "records")
+    __slots__ = ("last_at", "records", "sketches")
 
     def __init__(self) -> None:
         self.records = bytearray()
+        self.sketches = bytearray()
         self.last_at = 0.0
 
 
@@ -71,7 +74,7 @@ class InMemoryRoomState:
         if history_size < 1 or max_rooms < 1:
             raise ValueError("history_size and max_rooms must be positive")
         self.history_size = history_size
-        self._limit = history_size * _RECORD.size
+        self._limit = history_size * _HEADER.size
         self.max_rooms = max_rooms
         self.idle_seconds = idle_seconds
         self._rooms: OrderedDict[str, _Room] = OrderedDict()
@@ -97,10 +100,10 @@ class InMemoryRoomState:
         room = self._rooms.get(room_key)
         if room is None:
             return []
-        authors, kinds, new = self._authors, _KINDS, _new_recent
+        authors, kinds, new, full = self._authors, _KINDS, _new_recent, SKETCH_SIZE
         return [
-            new(Recent, (f[0], authors[f[3]], kinds[f[5]], f[1], f[4], f[2], f[7 : 7 + f[6]]))
-            for f in _RECORD.iter_unpack(room.records)
+            new(Recent, (h[0], authors[h[3]], kinds[h[5]], h[1], h[4], h[2], s if h[6] == full else s[: h[6]]))
+            for h, s in zip(_HEADER.iter_unpack(room.records), _SKETCH.iter_unpack(room.sketches), strict=True)
         ]
 
     def remember(self, room_key: str, recent: Recent) -> None:
@@ -112,25 +115,28 @@ class InMemoryRoomState:
                 self.evicted += 1
         else:
             self._rooms.move_to_end(room_key)
-        sketch = recent.sketch[:SKETCH_SIZE]
+        at, author, sketch = recent.at, recent.author, recent.sketch
+        author_id = self._author_ids.get(author)
+        if author_id is None:
+            author_id = self._author_id(author)
+        size = len(sketch)
+        if size >= SKETCH_SIZE:
+            size, packed = SKETCH_SIZE, _SKETCH.pack(*sketch[:SKETCH_SIZE])
+        else:
+            packed = _SKETCH.pack(*sketch, *_NO_SKETCH[size:])
+        depth = recent.depth
         records = room.records
-        records += _RECORD.pack(
-            recent.at,
-            recent.message,
-            recent.key,
-            self._author_id(recent.author),
-            min(recent.depth, 0xFFFF),
-            int(recent.kind),
-            len(sketch),
-            *sketch,
-            *_NO_SKETCH[len(sketch) :],
+        records += _HEADER.pack(
+            at, recent.message, recent.key, author_id, depth if depth < 0xFFFF else 0xFFFF, recent.kind, size
         )
+        room.sketches += packed
         if len(records) > self._limit:
-            del records[: _RECORD.size]
-        if recent.at > room.last_at:
-            room.last_at = recent.at
-        if recent.at > self.watermark:
-            self.watermark = recent.at
+            del records[: _HEADER.size]
+            del room.sketches[: _SKETCH.size]
+        if at > room.last_at:
+            room.last_at = at
+        if at > self.watermark:
+            self.watermark = at
 
     def global_bucket(self, agent: str) -> Bucket | None:
         return self._buckets.get(agent)

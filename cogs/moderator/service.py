@@ -8,7 +8,7 @@ posted (``remember_*``) when the message's echo arrives, and records cases and s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import NamedTuple
@@ -19,6 +19,7 @@ from bot.types import Room
 from cogs.moderator.config import ModeratorSettings
 from policy.moderation import (
     AuthorKind,
+    CompiledFilters,
     MatchMode,
     Recent,
     bucket_level,
@@ -47,6 +48,75 @@ class Payload(NamedTuple):
     sketch: tuple[int, ...] = ()
 
 
+class RulePlan:
+    """A room's settings flattened for the hot path: what each rule needs, read from the pydantic models once per
+    settings object rather than attribute by attribute on every message, and the chain without the rules that are
+    off (a rule that is off never objects, so leaving it out changes no decision)."""
+
+    __slots__ = (
+        "chain",
+        "dup_any_agent",
+        "dup_threshold",
+        "dup_window",
+        "enabled",
+        "filters",
+        "filters_edit",
+        "global_burst",
+        "global_interval",
+        "length_edit",
+        "length_limits",
+        "loop_max",
+        "loop_window",
+        "mask_char",
+        "match",
+        "max_depth",
+        "mentions_edit",
+        "near",
+        "room_burst",
+        "room_interval",
+        "settings",
+    )
+
+    def __init__(self, settings: ModeratorSettings) -> None:
+        self.settings = settings
+        self.enabled = settings.enabled
+        dup, cooldown, loop, filters = settings.duplicate, settings.cooldown, settings.loop, settings.filters
+        self.match = dup.match
+        self.near = dup.match is MatchMode.NEAR
+        self.dup_window = dup.window_seconds
+        self.dup_any_agent = dup.any_agent
+        self.dup_threshold = dup.near_threshold
+        # A cooldown that is off takes no tokens either (``remember_agent``): both intervals read as zero then.
+        self.room_interval = cooldown.room_interval_seconds if cooldown.enabled else 0.0
+        self.room_burst = cooldown.room_burst
+        self.global_interval = cooldown.global_interval_seconds if cooldown.enabled else 0.0
+        self.global_burst = cooldown.global_burst
+        self.loop_max = loop.max_exchanges
+        self.loop_window = loop.window_seconds
+        self.max_depth = settings.depth.max_depth
+        compiled: CompiledFilters | None = None
+        if filters.enabled:
+            compiled = compile_filters(filters.words, filters.patterns)
+        self.filters = compiled if compiled is not None and not compiled.empty else None
+        self.filters_edit = filters.agent_action == "edit"
+        self.mask_char = filters.mask_char
+        self.mentions_edit = settings.mentions.action == "edit"
+        self.length_limits: Mapping[str, int] = settings.length.limits
+        self.length_edit = settings.length.action == "edit"
+        active = {
+            "suspended": True,
+            "cooldown": cooldown.enabled,
+            "duplicate": dup.enabled,
+            "loop": loop.enabled,
+            "depth": settings.depth.enabled,
+            "filters": self.filters is not None,
+            "mentions": settings.mentions.action != "allow",
+            "length": bool(self.length_limits),
+            "toxicity": settings.toxicity.enabled,
+        }
+        self.chain: tuple[str, ...] = tuple(rule for rule in settings.chain if active[rule])
+
+
 class ModerationContext(NamedTuple):
     """Everything the rules look at for one agent message (immutable; a tuple because one is built per message)."""
 
@@ -55,11 +125,12 @@ class ModerationContext(NamedTuple):
     at: float
     normalized: str
     payload: Payload
-    history: tuple[Recent, ...]  # the room's recent messages, oldest first
+    history: Sequence[Recent]  # the room's recent messages, oldest first (a fresh list: nothing else holds it)
     reply_to: str | None = None
     thread_id: str | None = None
     parent: Recent | None = None  # the message replied to, when the room still remembers it
     depth: int = 0
+    plan: RulePlan | None = None  # the room's rules when the context was built (None: look them up)
 
     @property
     def replying_to_agent(self) -> str | None:
@@ -103,6 +174,10 @@ class SuspensionBook:
         return sum(len(v) for v in self._by_agent.values())
 
 
+_NO_SCORES: Mapping[str, float] = MappingProxyType({})
+_PLAN_LIMIT = 100_000  # settings objects with a plan (one per server and channel with overrides, at most)
+
+
 def server_key(room: Room) -> str:
     """Cases and suspensions are kept per server; ids of different platforms must not meet."""
     return f"{room.platform}:{room.server}"
@@ -125,6 +200,18 @@ class ModeratorService:
         self.state = state
         self.suspensions = suspensions
         self.scorer = scorer
+        self._plans: dict[int, RulePlan] = {}
+
+    def plan(self, room: Room) -> RulePlan:
+        """The room's ``RulePlan``: one per settings object (the config keeps one per server and channel)."""
+        settings = self.config(room)
+        plan = self._plans.get(id(settings))
+        if plan is None or plan.settings is not settings:
+            if len(self._plans) >= _PLAN_LIMIT:
+                self._plans.clear()
+            # The plan holds its settings, so the id cannot be reused by another object while the entry lives.
+            plan = self._plans[id(settings)] = RulePlan(settings)
+        return plan
 
     # --- context -------------------------------------------------------------------------------------------------
 
@@ -142,94 +229,103 @@ class ModeratorService:
         reply_to: str | None = None,
         thread_id: str | None = None,
     ) -> ModerationContext:
-        settings = self.config(room)
-        history = tuple(self.state.history(room.key))
+        plan = self.plan(room)
+        history = self.state.history(room.key)
         parent = None
-        if reply_to is not None:
+        if reply_to is not None and history:
             wanted = message_hash(reply_to)
-            parent = next((e for e in reversed(history) if e.message == wanted), None)
+            for entry in reversed(history):
+                if entry.message == wanted:
+                    parent = entry
+                    break
         normalized = normalize(text)
+        mode = plan.match
+        payload = Payload(
+            hash(payload_form(text, normalized, mode)) or 1, shingle_sketch(normalized) if plan.near else ()
+        )
         return ModerationContext(
-            room=room,
-            text=text,
-            at=at,
-            normalized=normalized,
-            payload=self.payload(text, normalized, settings),
-            history=history,
-            reply_to=reply_to,
-            thread_id=thread_id,
-            parent=parent,
-            depth=reply_depth(reply_to, parent),
+            room,
+            text,
+            at,
+            normalized,
+            payload,
+            history,
+            reply_to,
+            thread_id,
+            parent,
+            reply_depth(reply_to, parent),
+            plan,
         )
 
     # --- the chain -----------------------------------------------------------------------------------------------
 
     async def evaluate(self, agent: str, context: ModerationContext) -> Decision:
-        settings = self.config(context.room)
-        if not settings.enabled:
+        plan = context.plan if context.plan is not None else self.plan(context.room)
+        if not plan.enabled:
             return Decision.approve(context.text, rule="pass", reason="moderation is off here")
         text = context.text
         edits: list[tuple[str, str]] = []
-        scores: Mapping[str, float] = {}
-        for rule in settings.chain:
+        scores: Mapping[str, float] = _NO_SCORES
+        for rule in plan.chain:
             reason: str | None = None
             if rule == "suspended":
                 suspension = self.suspensions.active(agent, context.room, context.at)
                 if suspension is not None:
                     where = "in this room" if suspension.room else "in this server"
                     reason = f"suspended {where} until {_when(suspension.until)}: {suspension.reason}"
-            elif rule == "cooldown" and settings.cooldown.enabled:
-                reason = self._cooldown(agent, context, settings)
-            elif rule == "duplicate" and settings.duplicate.enabled:
-                dup = settings.duplicate
-                reason = duplicate_reason(
-                    author=agent,
-                    key=context.payload.key,
-                    sketch=context.payload.sketch,
-                    at=context.at,
-                    history=context.history,
-                    window=dup.window_seconds,
-                    any_agent=dup.any_agent,
-                    near_threshold=dup.near_threshold,
-                    mode=dup.match,
-                )
-            elif rule == "loop" and settings.loop.enabled:
-                reason = loop_reason(
-                    author=agent,
-                    replying_to_agent=context.replying_to_agent,
-                    at=context.at,
-                    history=context.history,
-                    max_exchanges=settings.loop.max_exchanges,
-                    window=settings.loop.window_seconds,
-                )
-            elif rule == "depth" and settings.depth.enabled:
-                reason = depth_reason(context.depth, settings.depth.max_depth)
-            elif rule == "filters" and settings.filters.enabled:
-                filters = compile_filters(settings.filters.words, settings.filters.patterns)
-                if not filters.empty:
-                    hit = filters.find(context.normalized if text == context.text else normalize(text))
-                    if hit is not None:
-                        reason = filter_reason(hit)
-                        if settings.filters.agent_action == "edit":
-                            masked = filters.mask(text, settings.filters.mask_char)
-                            if masked is not None:
-                                edits.append((rule, f"masked: {reason}"))
-                                text, reason = masked, None
-            elif rule == "mentions" and settings.mentions.action != "allow":
+            elif rule == "cooldown":
+                reason = self._cooldown(agent, context, plan)
+            elif rule == "duplicate":
+                if context.history:
+                    reason = duplicate_reason(
+                        author=agent,
+                        key=context.payload.key,
+                        sketch=context.payload.sketch,
+                        at=context.at,
+                        history=context.history,
+                        window=plan.dup_window,
+                        any_agent=plan.dup_any_agent,
+                        near_threshold=plan.dup_threshold,
+                        mode=plan.match,
+                    )
+            elif rule == "loop":
+                if context.history:
+                    reason = loop_reason(
+                        author=agent,
+                        replying_to_agent=context.replying_to_agent,
+                        at=context.at,
+                        history=context.history,
+                        max_exchanges=plan.loop_max,
+                        window=plan.loop_window,
+                    )
+            elif rule == "depth":
+                reason = depth_reason(context.depth, plan.max_depth)
+            elif rule == "filters":
+                filters = plan.filters
+                assert filters is not None  # (the plan leaves the rule out without filters)
+                hit = filters.find(context.normalized if text is context.text else normalize(text))
+                if hit is not None:
+                    reason = filter_reason(hit)
+                    if plan.filters_edit:
+                        masked = filters.mask(text, plan.mask_char)
+                        if masked is not None:
+                            edits.append((rule, f"masked: {reason}"))
+                            text, reason = masked, None
+            elif rule == "mentions":
                 found = find_mass_mentions(text)
                 if found:
                     reason = f"mass mention {', '.join(sorted(set(found)))}"
-                    if settings.mentions.action == "edit":
+                    if plan.mentions_edit:
                         edits.append((rule, f"defused {reason}"))
                         text, reason = strip_mass_mentions(text), None
             elif rule == "length":
-                limit = settings.length.limits.get(context.room.platform)
+                limit = plan.length_limits.get(context.room.platform)
                 if limit is not None and len(text) > limit:
                     reason = f"{len(text)} characters, over the {context.room.platform} limit of {limit}"
-                    if settings.length.action == "edit":
+                    if plan.length_edit:
                         edits.append((rule, f"cut: {reason}"))
                         text, reason = cut_to_limit(text, limit), None
-            elif rule == "toxicity" and settings.toxicity.enabled:
+            elif rule == "toxicity":
                 assessment = await self.assess(text, context.room, agent=True)
                 if assessment is not None:
                     scores = assessment.scores
@@ -247,19 +343,23 @@ class ModeratorService:
             )
         return Decision.approve(text, scores=scores)
 
-    def _cooldown(self, agent: str, context: ModerationContext, settings: ModeratorSettings) -> str | None:
-        cfg = settings.cooldown
-        mine = [e.at for e in context.history if e.kind is AuthorKind.AGENT and e.author == agent]
-        if mine and cfg.room_interval_seconds > 0:
-            level = replayed_level(mine, context.at, cfg.room_interval_seconds, cfg.room_burst)
-            reason = cooldown_reason(level, cfg.room_interval_seconds, cfg.room_burst, "in this room")
-            if reason is not None:
-                return reason
-        if cfg.global_interval_seconds > 0:
-            level = bucket_level(
-                self.state.global_bucket(agent), context.at, cfg.global_interval_seconds, cfg.global_burst
-            )
-            return cooldown_reason(level, cfg.global_interval_seconds, cfg.global_burst, "across rooms")
+    def _cooldown(self, agent: str, context: ModerationContext, plan: RulePlan) -> str | None:
+        interval = plan.room_interval
+        if interval > 0 and context.history:
+            agent_kind = AuthorKind.AGENT
+            mine = [e.at for e in context.history if e.author == agent and e.kind is agent_kind]
+            if mine:
+                level = replayed_level(mine, context.at, interval, plan.room_burst)
+                reason = cooldown_reason(level, interval, plan.room_burst, "in this room")
+                if reason is not None:
+                    return reason
+        interval = plan.global_interval
+        if interval > 0:
+            bucket = self.state.global_bucket(agent)
+            if bucket is None:
+                return None  # a full bucket: the agent has not posted lately
+            level = bucket_level(bucket, context.at, interval, plan.global_burst)
+            return cooldown_reason(level, interval, plan.global_burst, "across rooms")
         return None
 
     async def assess(self, text: str, room: Room, *, agent: bool) -> TextAssessment | None:
@@ -284,22 +384,21 @@ class ModeratorService:
     ) -> None:
         """Record an agent's posted message: its payload, its reply depth (computed unless the gate already did),
         and a token from the agent's cross-room bucket."""
-        settings = self.config(room)
+        plan = self.plan(room)
+        room_key = room.key
         if depth is None:
             parent = None
             if reply_to is not None:
                 wanted = message_hash(reply_to)
-                parent = next((e for e in reversed(self.state.history(room.key)) if e.message == wanted), None)
+                parent = next((e for e in reversed(self.state.history(room_key)) if e.message == wanted), None)
             depth = reply_depth(reply_to, parent)
         self.state.remember(
-            room.key,
+            room_key,
             Recent(at, agent, AuthorKind.AGENT, message_hash(message_id), depth, payload.key, payload.sketch),
         )
-        cfg = settings.cooldown
-        if cfg.enabled and cfg.global_interval_seconds > 0:
+        if plan.global_interval > 0:
             self.state.set_global_bucket(
-                agent,
-                bucket_take(self.state.global_bucket(agent), at, cfg.global_interval_seconds, cfg.global_burst),
+                agent, bucket_take(self.state.global_bucket(agent), at, plan.global_interval, plan.global_burst)
             )
 
     def remember_other(self, room: Room, message_id: str, at: float, kind: AuthorKind) -> None:
