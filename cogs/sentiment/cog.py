@@ -112,15 +112,17 @@ class SentimentCog(Cog):
         ctx.provide(ROOM_SENTIMENT, self)
 
     async def cog_unload(self) -> None:
-        # The bus no longer delivers to us: finish what is open and store its feedback directly.
+        # The bus no longer delivers to us: finish what is open and store its feedback directly. (A cog_load that
+        # failed half-way is unloaded too: only what it got to is there.)
         now = self.ctx.clock.now()
-        for window in list(self.windows):
+        windows: RoomWindows | None = getattr(self, "windows", None)
+        for window in list(windows or ()):
             self.windows.pop(window.room)
             for closed_turn in self._close_room(window, now)[1]:
                 event = self._reward_event(window.room, closed_turn)
                 if event is not None:
                     await self._store(event)
-        if self.forwarder is not None:
+        if getattr(self, "forwarder", None) is not None:
             await self.forwarder.stop()
 
     def _health(self) -> dict[str, Any]:

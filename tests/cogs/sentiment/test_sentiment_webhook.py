@@ -140,3 +140,17 @@ async def test_events_not_delivered_are_sent_again_at_the_next_start(start_app, 
 async def test_without_a_webhook_nothing_is_owed(sapp, clock):
     await sapp.bus.dispatch(FeedbackRecorded(at=clock.now(), agent="helper", reward=0.4, source="explicit.owner"))
     assert await sapp.cogs.cogs["sentiment"].store.pending_forward() == []
+
+
+async def test_a_failed_load_is_rolled_back_cleanly(sentiment_settings, adapter, clock):
+    from bot.app import StewardApp
+
+    settings = sentiment_settings(webhook={"url": "http://127.0.0.1:9/none"})
+    app = StewardApp(settings, adapters=[adapter], clock=clock)
+    app.services["room_sentiment"] = object()  # taken: the cog's own provide() fails at the end of its load
+    await app.start()
+    try:
+        assert "sentiment" in app.cogs.failed and "already provided" in app.cogs.failed["sentiment"]
+        assert app.commands.get("feedback") is None and "sentiment" not in app.health_probes
+    finally:
+        await app.stop()
