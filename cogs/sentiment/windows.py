@@ -196,10 +196,14 @@ class RoomWindow:
         return closed
 
     def prune(self, now: float) -> int:
-        """Forget messages older than the window's span; return how many."""
+        """Forget messages older than the window's span; return how many.
+
+        Never the open tumbling window's messages: callers close that window first when its time is up, so its
+        messages are within the span, and a stored (float32) time must not say otherwise by a rounding.
+        """
         horizon = now - self.span - self.base
         dropped = 0
-        while self.size:
+        while self.size > self.since_close:
             oldest = (self.head - self.size) % self.cap
             if self.buf[oldest * RF + R_AT] >= horizon:
                 break
