@@ -35,6 +35,17 @@ log = get_logger("steward.toxicity.model")
 ONNX_METADATA = "steward-onnx.json"
 ONNX_TOKENIZER = "tokenizer.json"
 
+# Detoxify's release checkpoints (detoxify.detoxify.MODEL_URLS, checked by a test), known here so that an offline
+# machine is detected before torch is imported.
+DETOXIFY_CHECKPOINTS = {
+    "original": "https://github.com/unitaryai/detoxify/releases/download/v0.1-alpha/toxic_original-c1212f89.ckpt",
+    "unbiased": "https://github.com/unitaryai/detoxify/releases/download/v0.3-alpha/toxic_debiased-c7548aa0.ckpt",
+    "multilingual": (
+        "https://github.com/unitaryai/detoxify/releases/download/v0.4-alpha/multilingual_debiased-0b549669.ckpt"
+    ),
+}
+HF_HUB = "https://huggingface.co"
+
 # Detoxify's own renaming of the Jigsaw class names (detoxify.detoxify.load_checkpoint).
 _CLASS_RENAMES = {"toxic": "toxicity", "identity_hate": "identity_attack", "severe_toxic": "severe_toxicity"}
 _ROBERTA_LIKE = frozenset({"roberta", "xlm-roberta", "camembert"})
@@ -297,7 +308,33 @@ def check_reachable(url: str, timeout: float) -> None:
         ) from None
 
 
+def torch_hub_dir() -> Path:
+    """Where torch.hub caches downloads (torch.hub.get_dir's rule), without importing torch."""
+    home = os.environ.get("TORCH_HOME")
+    if home:
+        return Path(home).expanduser() / "hub"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
+    return Path(cache) / "torch" / "hub"
+
+
+def check_download_possible(spec: ModelSpec) -> str:
+    """Detoxify's download URL for ``spec.model``, after checking that what is not cached can be fetched."""
+    url = DETOXIFY_CHECKPOINTS.get(spec.model)
+    if url is None:
+        raise ModelLoadError(f"Detoxify has no model {spec.model!r}; known: {sorted(DETOXIFY_CHECKPOINTS)}")
+    cached = torch_hub_dir() / "checkpoints" / Path(urlparse(url).path).name
+    if not cached.is_file():
+        check_reachable(url, spec.download_timeout)
+    if spec.model_dir is None:
+        check_reachable(HF_HUB, spec.download_timeout)
+    return url
+
+
 def load_torch(spec: ModelSpec, report: Callable[[str], None]) -> ToxicityModel:
+    url = None
+    if spec.checkpoint is None:
+        # Offline machines fail here in milliseconds, before torch's import (seconds, hundreds of MB) is paid.
+        url = check_download_possible(spec)
     report("importing torch and transformers")
     try:
         import torch
@@ -316,13 +353,8 @@ def load_torch(spec: ModelSpec, report: Callable[[str], None]) -> ToxicityModel:
         report(f"reading checkpoint {spec.checkpoint}")
         loaded = read_checkpoint(spec.checkpoint, allow_pickle=spec.allow_pickle_checkpoint)
     else:
-        url = dx.MODEL_URLS.get(spec.model)
-        if url is None:
-            raise ModelLoadError(f"Detoxify has no model {spec.model!r}; known: {sorted(dx.MODEL_URLS)}")
-        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name
-        if not cached.is_file():
-            check_reachable(url, spec.download_timeout)
-            report(f"downloading {url}")
+        assert url is not None
+        report(f"fetching {url} (torch.hub cache)")
         # Detoxify's own download (torch.hub, cached); the file name carries a hash prefix that is checked.
         try:
             loaded = torch.hub.load_state_dict_from_url(url, map_location="cpu", weights_only=False, check_hash=True)
@@ -339,8 +371,6 @@ def load_torch(spec: ModelSpec, report: Callable[[str], None]) -> ToxicityModel:
         # Detoxify reads the config from args["model_type"] (a hub name) before the local path: point both at the
         # local directory so that nothing goes to the network.
         args["model_type"] = hf_dir
-    else:
-        check_reachable("https://huggingface.co", spec.download_timeout)
     report(f"building {args['model_name']} ({len(loaded['state_dict'])} tensors)")
     try:
         model, tokenizer = dx.get_model_and_tokenizer(

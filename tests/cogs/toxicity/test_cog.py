@@ -145,22 +145,17 @@ async def test_a_model_that_cannot_load_leaves_the_bot_running_and_says_so(
 
 
 async def test_default_download_offline_fails_cleanly_without_holding_up_the_start(
-    make_settings, adapter, clock, offline, tmp_path
+    make_settings, adapter, clock, offline, tmp_path, monkeypatch
 ) -> None:
-    import torch
-
-    previous = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "hub"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    app = await started(make_settings, adapter, clock, toxicity={"download_timeout": 0.5})
     try:
-        app = await started(make_settings, adapter, clock, toxicity={"download_timeout": 0.5})
-        try:
-            scorer = app.services[TEXT_SCORER]
-            assert await scorer.wait_loaded() is ScorerState.FAILED
-            assert "cannot reach github.com" in scorer.error
-        finally:
-            await app.stop()
+        scorer = app.services[TEXT_SCORER]
+        assert await scorer.wait_loaded() is ScorerState.FAILED
+        assert "cannot reach github.com" in scorer.error
+        assert app.health()["components"]["toxicity"]["state"] == "failed"
     finally:
-        torch.hub.set_dir(previous)
+        await app.stop()
 
 
 async def test_while_loading_agents_follow_the_fail_mode(tiny, make_settings) -> None:

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from cogs.toxicity.model import ModelLoadError, ModelSpec, load_model, max_abs_difference
+from cogs.toxicity.model import (
+    DETOXIFY_CHECKPOINTS,
+    ModelLoadError,
+    ModelSpec,
+    load_model,
+    max_abs_difference,
+    torch_hub_dir,
+)
 from cogs.toxicity.synthetic import build_checkpoint
 from policy.toxicity import max_over_chunks
 
@@ -135,14 +142,28 @@ def test_model_dir_without_config_is_a_clear_error(tmp_path, tiny) -> None:
         load_model(ModelSpec(checkpoint=tiny.checkpoint, model_dir=tmp_path))
 
 
-def test_default_download_fails_fast_and_clearly_when_offline(tmp_path, offline) -> None:
-    previous = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "hub"))
-    try:
-        with pytest.raises(ModelLoadError, match=r"cannot reach github\.com.*toxicity\.checkpoint"):
-            load_model(ModelSpec(model="original", download_timeout=0.5))
-    finally:
-        torch.hub.set_dir(previous)
+def test_default_download_fails_fast_and_clearly_when_offline(tmp_path, offline, monkeypatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(ModelLoadError, match=r"cannot reach github\.com.*toxicity\.checkpoint"):
+        load_model(ModelSpec(model="original", download_timeout=0.5))
+    # A cached checkpoint still needs the hub for the config and tokenizer, unless model_dir names them.
+    cached = tmp_path / "torch" / "hub" / "checkpoints" / "toxic_original-c1212f89.ckpt"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"")
+    with pytest.raises(ModelLoadError, match=r"cannot reach huggingface\.co"):
+        load_model(ModelSpec(model="original", download_timeout=0.5))
+
+
+def test_the_download_table_matches_detoxify_and_the_torch_hub_rule(tmp_path, monkeypatch) -> None:
+    from detoxify.detoxify import MODEL_URLS
+
+    for name, url in DETOXIFY_CHECKPOINTS.items():
+        assert MODEL_URLS[name] == url
+    monkeypatch.delenv("TORCH_HOME", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert torch_hub_dir() == Path(torch.hub.get_dir())
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    assert torch_hub_dir() == Path(torch.hub.get_dir())
 
 
 def test_onnx_without_its_metadata_is_a_clear_error(tmp_path, tiny_onnx) -> None:
