@@ -193,3 +193,22 @@ def test_serving_onnx_never_imports_torch(tiny_onnx) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "heavy: []" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("model_type", "positions", "pad", "tokenizer_max", "wanted", "expected"),
+    [
+        ("bert", 512, 0, 512, None, 512),
+        ("roberta", 514, 1, 512, None, 512),  # Detoxify unbiased: RoBERTa reserves pad_token_id + 1 positions
+        ("xlm-roberta", 514, 1, 1_000_000_000_000, None, 512),  # multilingual: the tokenizer sets no limit
+        ("bert", 512, 0, 512, 128, 128),
+        ("bert", 64, 0, 64, 512, 64),  # more than the model can take is clamped
+    ],
+)
+def test_token_limit_follows_the_model(model_type, positions, pad, tokenizer_max, wanted, expected) -> None:
+    from types import SimpleNamespace
+
+    from cogs.toxicity.model import model_token_limit
+
+    config = SimpleNamespace(model_type=model_type, max_position_embeddings=positions, pad_token_id=pad)
+    assert model_token_limit(config, tokenizer_max, wanted) == expected
