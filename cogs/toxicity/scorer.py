@@ -185,10 +185,15 @@ class DetoxifyScorer:
             verdict = judge(scores, cfg.agent_thresholds.as_dict(), cfg.agent_actions.as_dict())
         else:
             verdict = judge(scores, cfg.human_thresholds.as_dict(), cfg.human_actions.as_dict())
-        if verdict.action is not None:
-            self._m_flagged.labels(audience=audience, label=verdict.label, action=verdict.action).inc()
+        action = verdict.action
+        if action is not None:
+            self._m_flagged.labels(audience=audience, label=verdict.label, action=action).inc()
+        if agent and action == "log":
+            # The gate knows one action for agents (reject): a logged label lets the message through, and the
+            # label, reason and scores still go into the decision.
+            action = None
         return TextAssessment(
-            scores=MappingProxyType(dict(scores)), label=verdict.label, action=verdict.action, reason=verdict.reason
+            scores=MappingProxyType(dict(scores)), label=verdict.label, action=action, reason=verdict.reason
         )
 
     def _unavailable(self, cfg: ToxicitySettings, agent: bool, audience: str, why: str, reason: str) -> TextAssessment:

@@ -94,7 +94,8 @@ async def test_ready_model_scores_and_judges_with_room_overrides(
         human = await scorer.assess(text, ROOM, agent=False)
         assert human.action == "timeout"
         logged = await scorer.assess(text, Room("test", "s1", "logged"), agent=True)
-        assert logged.action == "log"
+        assert (logged.label, logged.action) == ("threat", None) and logged.reason.startswith("threat ")
+        assert app.metrics.value("steward_toxicity_flagged_total", audience="agent", label="threat", action="log")
         assert (await scorer.assess(text, Room("test", "s1", "strict_off"), agent=True)).action is None
         elsewhere = await scorer.assess(text, Room("test", "s2", "general"), agent=True)
         assert elsewhere.action is None and elsewhere.available
