@@ -53,7 +53,9 @@ class MicroBatcher(Generic[R]):
         self._busy_lately = False
 
     def start(self) -> None:
-        if self._worker is None:
+        # The worker only ends when closed; should it ever die otherwise, the next request starts a new one rather
+        # than waiting forever.
+        if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._run(), name="toxicity-batcher")
 
     async def close(self) -> None:
