@@ -307,7 +307,7 @@ def prepare(workdir: Path) -> dict[str, Any]:
     saved = workdir / "bench-prepare.json"
     if saved.is_file():
         print(f"reusing the checkpoint and export in {workdir}", file=sys.stderr)
-        return json.loads(saved.read_text(encoding="utf-8"))
+        return dict(json.loads(saved.read_text(encoding="utf-8")), reused=True)
     print("building a BERT-base-shaped random checkpoint ...", file=sys.stderr)
     t0 = time.perf_counter()
     synthetic = build_checkpoint(
@@ -366,7 +366,8 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Any]]) -> str:
         f"{meta['load']} at the start, so absolute numbers are noisy and well below a quiet machine's), Python "
         f"{meta['python']}, {meta['versions']}. Checkpoint: BERT-base shape (hidden 768, 12 layers, vocabulary "
         f"30522, 512 positions), random weights, {meta['checkpoint_mb']:.0f} MB; ONNX fp32 {meta['fp32_mb']:.0f} MB "
-        f"-> int8 {meta['int8_mb']:.0f} MB, export {meta['export_s']:.0f} s, largest probe drift "
+        f"-> int8 {meta['int8_mb']:.0f} MB, export {meta['export_s']:.0f} s"
+        f"{' (in an earlier run with the same --workdir)' if meta.get('reused') else ''}, largest probe drift "
         f"{meta['max_drift']:.4f}. {meta['messages']} chat messages of {raw_o['tokens_mean']:.0f} tokens on "
         f"average; batches of {meta['max_batch']}, max wait {meta['max_wait_ms']} ms, {meta['clients']} concurrent "
         f"senders, inference threads: {meta['threads']} (the same for every case). (b) and (c) run in the same "
