@@ -104,6 +104,8 @@ async def run_chain(rooms: int, agents: int, decisions: int, seed: int, human_sh
         suspensions=SuspensionBook(),
         scorer=lambda: scorer,
     )
+    for room in room_list:  # and flatten it into the room's rule plan, which a running bot has long done too
+        service.plan(room)
     last_message: list[str | None] = [None] * rooms
     recent_text: list[str] = [""] * rooms
 
@@ -167,6 +169,8 @@ async def run_chain(rooms: int, agents: int, decisions: int, seed: int, human_sh
     replica = ModeratorService(
         config=lambda room: settings.section("moderator", room), state=fresh, suspensions=SuspensionBook()
     )
+    for room in room_list:  # configuration, not rule state: flattened before tracing, like the settings above
+        replica.plan(room)
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]

@@ -74,11 +74,9 @@ class RulePlan:
         "near",
         "room_burst",
         "room_interval",
-        "settings",
     )
 
     def __init__(self, settings: ModeratorSettings) -> None:
-        self.settings = settings
         self.enabled = settings.enabled
         dup, cooldown, loop, filters = settings.duplicate, settings.cooldown, settings.loop, settings.filters
         self.match = dup.match
@@ -200,17 +198,25 @@ class ModeratorService:
         self.state = state
         self.suspensions = suspensions
         self.scorer = scorer
-        self._plans: dict[int, RulePlan] = {}
+        # Settings object (by id, held so that the id cannot be reused while the entry lives) -> its plan; rooms
+        # whose settings read the same share one plan.
+        self._plans: dict[int, tuple[ModeratorSettings, RulePlan]] = {}
+        self._shared_plans: dict[str, RulePlan] = {}
 
     def plan(self, room: Room) -> RulePlan:
-        """The room's ``RulePlan``: one per settings object (the config keeps one per server and channel)."""
+        """The room's ``RulePlan`` (the config keeps one settings object per server and channel)."""
         settings = self.config(room)
-        plan = self._plans.get(id(settings))
-        if plan is None or plan.settings is not settings:
-            if len(self._plans) >= _PLAN_LIMIT:
-                self._plans.clear()
-            # The plan holds its settings, so the id cannot be reused by another object while the entry lives.
-            plan = self._plans[id(settings)] = RulePlan(settings)
+        found = self._plans.get(id(settings))
+        if found is not None and found[0] is settings:
+            return found[1]
+        if len(self._plans) >= _PLAN_LIMIT:
+            self._plans.clear()
+            self._shared_plans.clear()
+        content = settings.model_dump_json()
+        plan = self._shared_plans.get(content)
+        if plan is None:
+            plan = self._shared_plans[content] = RulePlan(settings)
+        self._plans[id(settings)] = (settings, plan)
         return plan
 
     # --- context -------------------------------------------------------------------------------------------------
@@ -326,8 +332,9 @@ class ModeratorService:
                         edits.append((rule, f"cut: {reason}"))
                         text, reason = cut_to_limit(text, limit), None
             elif rule == "toxicity":
-                assessment = await self.assess(text, context.room, agent=True)
-                if assessment is not None:
+                scorer = self.scorer()
+                if scorer is not None and scorer.state is not ScorerState.DISABLED:
+                    assessment = await scorer.assess(text, context.room, agent=True)
                     scores = assessment.scores
                     if assessment.action is not None:
                         reason = assessment.reason or f"the model flagged it ({assessment.label or 'toxicity'})"
@@ -348,7 +355,9 @@ class ModeratorService:
         if interval > 0 and context.history:
             agent_kind = AuthorKind.AGENT
             mine = [e.at for e in context.history if e.author == agent and e.kind is agent_kind]
-            if mine:
+            # Each message takes at most one token from a bucket that starts full, so fewer messages than the
+            # burst always leave one: the replay can only refuse once the agent has posted ``burst`` of them.
+            if len(mine) >= plan.room_burst:
                 level = replayed_level(mine, context.at, interval, plan.room_burst)
                 reason = cooldown_reason(level, interval, plan.room_burst, "in this room")
                 if reason is not None:
@@ -356,8 +365,8 @@ class ModeratorService:
         interval = plan.global_interval
         if interval > 0:
             bucket = self.state.global_bucket(agent)
-            if bucket is None:
-                return None  # a full bucket: the agent has not posted lately
+            if bucket is None or bucket.tokens >= 1.0:
+                return None  # a token is left (the level only grows from there): no need to work out the refill
             level = bucket_level(bucket, context.at, interval, plan.global_burst)
             return cooldown_reason(level, interval, plan.global_burst, "across rooms")
         return None
