@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -260,6 +261,8 @@ def check_checkpoint(loaded: Any, where: str) -> dict[str, Any]:
             f"{where} is not a Detoxify checkpoint: it needs config.arch.args, config.dataset.args.classes "
             "and state_dict"
         ) from None
+    if not isinstance(args, Mapping) or not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise ModelLoadError(f"{where}: config.arch.args must be a table and the classes a list of names")
     missing = {"model_type", "model_name", "tokenizer_name", "num_classes"} - set(args)
     if missing:
         raise ModelLoadError(f"{where}: config.arch.args lacks {sorted(missing)}")
@@ -280,23 +283,26 @@ def read_checkpoint(path: Path, *, allow_pickle: bool) -> dict[str, Any]:
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=not allow_pickle)
     except pickle.UnpicklingError as exc:
-        raise ModelLoadError(
-            f"checkpoint {path} holds objects other than tensors and plain data; if you trust the file, set "
-            f"toxicity.allow_pickle_checkpoint = true ({str(exc).splitlines()[0]})"
-        ) from None
-    except (OSError, RuntimeError, EOFError) as exc:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if found:
+            raise ModelLoadError(
+                f"checkpoint {path} holds objects other than tensors and plain data ({found.group(1)}); if you "
+                "trust the file, set toxicity.allow_pickle_checkpoint = true"
+            ) from None
+        raise ModelLoadError(f"checkpoint {path} cannot be read: not a torch checkpoint, or damaged") from None
+    except (OSError, RuntimeError, EOFError, ValueError) as exc:
         raise ModelLoadError(f"checkpoint {path} cannot be read: {exc}") from None
     return check_checkpoint(loaded, str(path))
 
 
-def _proxied(url: str) -> bool:
+def _proxied() -> bool:
     return any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"))
 
 
 def check_reachable(url: str, timeout: float) -> None:
     """Fail fast, with a clear message, when a download host cannot be reached (offline machines): the libraries'
     own retries would otherwise take tens of seconds (measured: ~25 s for the Hugging Face hub)."""
-    if _proxied(url):
+    if _proxied():
         return
     host = urlparse(url).hostname or url
     try:

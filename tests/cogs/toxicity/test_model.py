@@ -118,7 +118,7 @@ def test_a_file_that_is_not_a_detoxify_checkpoint_is_refused(tmp_path, tiny) -> 
         load_model(ModelSpec(checkpoint=bad, model_dir=tiny.directory))
     garbage = tmp_path / "garbage.ckpt"
     garbage.write_bytes(b"not a torch file at all")
-    with pytest.raises(ModelLoadError, match=r"cannot be read|holds objects"):
+    with pytest.raises(ModelLoadError, match=r"cannot be read: not a torch checkpoint"):
         load_model(ModelSpec(checkpoint=garbage, model_dir=tiny.directory))
 
 
@@ -132,7 +132,7 @@ def test_a_checkpoint_that_needs_unpickling_code_is_refused_unless_allowed(tmp_p
     risky = tmp_path / "risky.ckpt"
     torch.save(loaded, risky)
     spec = ModelSpec(checkpoint=risky, model_dir=tiny.directory)
-    with pytest.raises(ModelLoadError, match="allow_pickle_checkpoint"):
+    with pytest.raises(ModelLoadError, match=r"Opaque.*allow_pickle_checkpoint"):
         load_model(spec)
     assert load_model(replace(spec, allow_pickle_checkpoint=True)).labels == DETOXIFY_LABELS
 
