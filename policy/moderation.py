@@ -44,6 +44,70 @@ class Recent(NamedTuple):
     sketch: tuple[int, ...]  # bottom-k shingle sketch (empty unless near-duplicates are checked)
 
 
+class History:
+    """A room's recent messages as columns, oldest first: what the rules scan on every message, read without
+    building an object per message. ``sketch`` may decode on access, so that only the messages a near-duplicate
+    check compares are decoded. ``History.of`` turns ``Recent`` entries into columns."""
+
+    __slots__ = ("at", "author", "depth", "key", "kind", "message", "sketch")
+
+    def __init__(
+        self,
+        at: Sequence[float],
+        author: Sequence[str],
+        kind: Sequence[int],
+        message: Sequence[int],
+        depth: Sequence[int],
+        key: Sequence[int],
+        sketch: Sequence[tuple[int, ...]],
+    ) -> None:
+        self.at = at
+        self.author = author
+        self.kind = kind  # AuthorKind values
+        self.message = message
+        self.depth = depth
+        self.key = key
+        self.sketch = sketch
+
+    @classmethod
+    def of(cls, entries: Iterable[Recent]) -> History:
+        columns = tuple(zip(*entries, strict=True))
+        if not columns:
+            return cls((), (), (), (), (), (), ())
+        at, author, kind, message, depth, key, sketch = columns
+        return cls(at, author, kind, message, depth, key, sketch)
+
+    def __len__(self) -> int:
+        return len(self.at)
+
+    def entry(self, index: int) -> Recent:
+        return Recent(
+            self.at[index],
+            self.author[index],
+            AuthorKind(self.kind[index]),
+            self.message[index],
+            self.depth[index],
+            self.key[index],
+            self.sketch[index],
+        )
+
+    def find(self, message: int) -> Recent | None:
+        """The newest message whose id hash is ``message``, or None."""
+        messages = self.message
+        for index in range(len(messages) - 1, -1, -1):
+            if messages[index] == message:
+                return self.entry(index)
+        return None
+
+
+def as_history(history: History | Iterable[Recent]) -> History:
+    return history if isinstance(history, History) else History.of(history)
+
+
+_HUMAN = int(AuthorKind.HUMAN)
+_AGENT = int(AuthorKind.AGENT)
+
+
 # --- duplicate payloads -------------------------------------------------------------------------------------------
 
 
@@ -69,38 +133,41 @@ def duplicate_reason(
     key: int,
     sketch: tuple[int, ...],
     at: float,
-    history: Sequence[Recent],
+    history: History | Sequence[Recent],
     window: float,
     any_agent: bool,
     near_threshold: float,
     mode: MatchMode,
 ) -> str | None:
     """Reject a payload the agent (or, with ``any_agent``, any agent) already posted in the room within ``window``."""
+    history = as_history(history)
     since = at - window
     near = mode is MatchMode.NEAR and bool(sketch)
     mine: set[int] | None = None  # built on the first candidate that needs it: most rooms offer none
     limit = min(SKETCH_SIZE, len(sketch))
-    agent_kind = AuthorKind.AGENT
-    for entry in reversed(history):
-        if entry.at < since:
+    times, authors, kinds, keys = history.at, history.author, history.kind, history.key
+    for index in range(len(times) - 1, -1, -1):
+        if times[index] < since:
             break
-        if (not any_agent and entry.author != author) or entry.kind is not agent_kind or not entry.key:
+        if (not any_agent and authors[index] != author) or kinds[index] != _AGENT or not keys[index]:
             continue
-        similarity = 1.0 if entry.key == key else 0.0
-        if not similarity and near and entry.sketch:
-            # The cheap bound first: unrelated texts share no hash, and one C-level intersection says so.
-            if mine is None:
-                mine = set(sketch)
-            shared = len(mine.intersection(entry.sketch))
-            if shared >= near_threshold * min(SKETCH_SIZE, limit + len(entry.sketch) - shared):
-                similarity = sketch_similarity(sketch, entry.sketch)
-                if similarity < near_threshold:
-                    similarity = 0.0
+        similarity = 1.0 if keys[index] == key else 0.0
+        if not similarity and near:
+            theirs = history.sketch[index]
+            if theirs:
+                # The cheap bound first: unrelated texts share no hash, and one C-level intersection says so.
+                if mine is None:
+                    mine = set(sketch)
+                shared = len(mine.intersection(theirs))
+                if shared >= near_threshold * min(SKETCH_SIZE, limit + len(theirs) - shared):
+                    similarity = sketch_similarity(sketch, theirs)
+                    if similarity < near_threshold:
+                        similarity = 0.0
         if not similarity:
             continue
-        who = "it" if entry.author == author else f"agent {entry.author}"
-        ago = max(0.0, at - entry.at)
-        if entry.key == key:
+        who = "it" if authors[index] == author else f"agent {authors[index]}"
+        ago = max(0.0, at - times[index])
+        if keys[index] == key:
             how = {
                 MatchMode.EXACT: "the same message",
                 MatchMode.CASE_INSENSITIVE: "the same message (ignoring case)",
@@ -177,34 +244,37 @@ def loop_reason(
     author: str,
     replying_to_agent: str | None,
     at: float,
-    history: Sequence[Recent],
+    history: History | Sequence[Recent],
     max_exchanges: int,
     window: float,
 ) -> str | None:
     """Reject the next agent-to-agent exchange once ``max_exchanges`` happened within ``window`` with no human
     message in between. An exchange is an agent message whose predecessor (the message it replies to, or else the
     previous agent message in the room) came from a different agent, so A→B→A and A→B→C→A both count."""
+    history = as_history(history)
     since = at - window
-    run: list[Recent] = []  # the agent messages since the last human one, newest first
-    for entry in reversed(history):
-        if entry.kind is AuthorKind.HUMAN or entry.at < since:
+    run: list[str] = []  # the authors of the agent messages since the last human one, newest first
+    times, authors, kinds = history.at, history.author, history.kind
+    for index in range(len(times) - 1, -1, -1):
+        kind = kinds[index]
+        if kind == _HUMAN or times[index] < since:
             break
-        if entry.kind is AuthorKind.AGENT:
-            run.append(entry)
-    previous = replying_to_agent or (run[0].author if run else None)
+        if kind == _AGENT:
+            run.append(authors[index])
+    previous = replying_to_agent or (run[0] if run else None)
     if previous is None or previous == author or len(run) <= max_exchanges:
         return None  # (n messages hold at most n - 1 exchanges)
     exchanges = 0
     for newer, older in itertools.pairwise(run):
-        if newer.author != older.author:
+        if newer != older:
             exchanges += 1
     if exchanges < max_exchanges:
         return None
     run.reverse()
     order: list[str] = []
-    for entry in [*run, Recent(at, author, AuthorKind.AGENT, 0, 0, 0, ())]:
-        if entry.author not in order:
-            order.append(entry.author)
+    for name in [*run, author]:
+        if name not in order:
+            order.append(name)
     shape = "→".join([*order, order[0]]) if len(order) > 2 else " ↔ ".join(order)
     return (
         f"agent loop: {exchanges} agent-to-agent exchanges ({shape}) within {window:.0f}s without a human message "

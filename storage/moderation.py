@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import struct
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
-from policy.moderation import AuthorKind, Bucket, Recent
+from policy.moderation import AuthorKind, Bucket, History, Recent
 from policy.moderation_text import SKETCH_SIZE
 from storage.db import Database, Migration
 
@@ -44,6 +44,10 @@ def message_hash(message_id: str) -> int:
 class RoomStateStore(Protocol):
     def history(self, room_key: str) -> list[Recent]: ...
 
+    def recent(self, room_key: str) -> History:
+        """The same messages as ``history``, as columns (what the rules read on every message)."""
+        ...
+
     def remember(self, room_key: str, recent: Recent) -> None: ...
 
     def global_bucket(self, agent: str) -> Bucket | None: ...
@@ -55,6 +59,39 @@ class RoomStateStore(Protocol):
     def set_rejections(self, agent: str, scope: str, times: list[float]) -> None: ...
 
     def evict_idle(self) -> int: ...
+
+
+class _PackedSketches(Sequence[tuple[int, ...]]):
+    """A room's sketch slots, decoded one message at a time when a rule asks (most messages are never compared)."""
+
+    __slots__ = ("_packed", "_sizes")
+
+    def __init__(self, packed: bytes, sizes: Sequence[int]) -> None:
+        self._packed = packed
+        self._sizes = sizes
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, ...]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[int, ...]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[int, ...] | Sequence[tuple[int, ...]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        size = self._sizes[index]
+        if not size:
+            return ()
+        if index < 0:
+            index += len(self._sizes)
+        values = _SKETCH.unpack_from(self._packed, index * _SKETCH.size)
+        return values if size == SKETCH_SIZE else values[:size]
+
+
+_EMPTY = History((), (), (), (), (), (), ())
 
 
 class _Room:
@@ -105,6 +142,16 @@ class InMemoryRoomState:
             new(Recent, (h[0], authors[h[3]], kinds[h[5]], h[1], h[4], h[2], s if h[6] == full else s[: h[6]]))
             for h, s in zip(_HEADER.iter_unpack(room.records), _SKETCH.iter_unpack(room.sketches), strict=True)
         ]
+
+    def recent(self, room_key: str) -> History:
+        room = self._rooms.get(room_key)
+        if room is None or not room.records:
+            return _EMPTY
+        # One C-level pass decodes the headers and one transposes them into columns.
+        at, message, key, author_ids, depth, kind, sizes = zip(*_HEADER.iter_unpack(room.records), strict=True)
+        authors = tuple(map(self._authors.__getitem__, author_ids))
+        # A copy of the sketch slots: the room's own bytes shift as messages come and go.
+        return History(at, authors, kind, message, depth, key, _PackedSketches(bytes(room.sketches), sizes))
 
     def remember(self, room_key: str, recent: Recent) -> None:
         room = self._rooms.get(room_key)

@@ -8,7 +8,7 @@ posted (``remember_*``) when the message's echo arrives, and records cases and s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import NamedTuple
@@ -20,6 +20,7 @@ from cogs.moderator.config import ModeratorSettings
 from policy.moderation import (
     AuthorKind,
     CompiledFilters,
+    History,
     MatchMode,
     Recent,
     bucket_level,
@@ -123,7 +124,7 @@ class ModerationContext(NamedTuple):
     at: float
     normalized: str
     payload: Payload
-    history: Sequence[Recent]  # the room's recent messages, oldest first (a fresh list: nothing else holds it)
+    history: History  # the room's recent messages, oldest first
     reply_to: str | None = None
     thread_id: str | None = None
     parent: Recent | None = None  # the message replied to, when the room still remembers it
@@ -171,6 +172,9 @@ class SuspensionBook:
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_agent.values())
 
+    def __bool__(self) -> bool:
+        return bool(self._by_agent)
+
 
 _NO_SCORES: Mapping[str, float] = MappingProxyType({})
 _PLAN_LIMIT = 100_000  # settings objects with a plan (one per server and channel with overrides, at most)
@@ -202,13 +206,22 @@ class ModeratorService:
         # whose settings read the same share one plan.
         self._plans: dict[int, tuple[ModeratorSettings, RulePlan]] = {}
         self._shared_plans: dict[str, RulePlan] = {}
+        self._last_room: Room | None = None
+        self._last_plan = RulePlan(ModeratorSettings())  # (never used before a room was asked about)
 
     def plan(self, room: Room) -> RulePlan:
         """The room's ``RulePlan`` (the config keeps one settings object per server and channel)."""
+        if room is self._last_room:
+            # The gate and the echo of the message it let through ask about the same room one after the other,
+            # and a room's settings are fixed once loaded: the second question costs no config lookup.
+            return self._last_plan
         settings = self.config(room)
         found = self._plans.get(id(settings))
-        if found is not None and found[0] is settings:
-            return found[1]
+        plan = found[1] if found is not None and found[0] is settings else self._new_plan(settings)
+        self._last_room, self._last_plan = room, plan
+        return plan
+
+    def _new_plan(self, settings: ModeratorSettings) -> RulePlan:
         if len(self._plans) >= _PLAN_LIMIT:
             self._plans.clear()
             self._shared_plans.clear()
@@ -236,14 +249,8 @@ class ModeratorService:
         thread_id: str | None = None,
     ) -> ModerationContext:
         plan = self.plan(room)
-        history = self.state.history(room.key)
-        parent = None
-        if reply_to is not None and history:
-            wanted = message_hash(reply_to)
-            for entry in reversed(history):
-                if entry.message == wanted:
-                    parent = entry
-                    break
+        history = self.state.recent(room.key)
+        parent = history.find(message_hash(reply_to)) if reply_to is not None and history else None
         normalized = normalize(text)
         mode = plan.match
         payload = Payload(
@@ -275,7 +282,7 @@ class ModeratorService:
         for rule in plan.chain:
             reason: str | None = None
             if rule == "suspended":
-                suspension = self.suspensions.active(agent, context.room, context.at)
+                suspension = self.suspensions.active(agent, context.room, context.at) if self.suspensions else None
                 if suspension is not None:
                     where = "in this room" if suspension.room else "in this server"
                     reason = f"suspended {where} until {_when(suspension.until)}: {suspension.reason}"
@@ -305,7 +312,8 @@ class ModeratorService:
                         window=plan.loop_window,
                     )
             elif rule == "depth":
-                reason = depth_reason(context.depth, plan.max_depth)
+                if context.depth > plan.max_depth:
+                    reason = depth_reason(context.depth, plan.max_depth)
             elif rule == "filters":
                 filters = plan.filters
                 assert filters is not None  # (the plan leaves the rule out without filters)
@@ -353,8 +361,9 @@ class ModeratorService:
     def _cooldown(self, agent: str, context: ModerationContext, plan: RulePlan) -> str | None:
         interval = plan.room_interval
         if interval > 0 and context.history:
-            agent_kind = AuthorKind.AGENT
-            mine = [e.at for e in context.history if e.author == agent and e.kind is agent_kind]
+            history, agent_kind = context.history, AuthorKind.AGENT
+            kinds, times = history.kind, history.at
+            mine = [times[i] for i, name in enumerate(history.author) if name == agent and kinds[i] == agent_kind]
             # Each message takes at most one token from a bucket that starts full, so fewer messages than the
             # burst always leave one: the replay can only refuse once the agent has posted ``burst`` of them.
             if len(mine) >= plan.room_burst:
@@ -398,8 +407,7 @@ class ModeratorService:
         if depth is None:
             parent = None
             if reply_to is not None:
-                wanted = message_hash(reply_to)
-                parent = next((e for e in reversed(self.state.history(room_key)) if e.message == wanted), None)
+                parent = self.state.recent(room_key).find(message_hash(reply_to))
             depth = reply_depth(reply_to, parent)
         self.state.remember(
             room_key,
