@@ -209,10 +209,13 @@ async def run_chain(rooms: int, agents: int, decisions: int, seed: int, human_sh
     replica = ModeratorService(
         config=lambda room: settings.section("moderator", room), state=fresh, suspensions=SuspensionBook()
     )
-    for room in room_list:  # configuration, not rule state: flattened before tracing, like the settings above
-        replica.plan(room)
     gc.collect()
     tracemalloc.start()
+    # Each room's rule plan is configuration (the settings flattened), not rule state: traced on its own.
+    base = tracemalloc.get_traced_memory()[0]
+    for room in room_list:
+        replica.plan(room)
+    plan_bytes = tracemalloc.get_traced_memory()[0] - base
     base = tracemalloc.get_traced_memory()[0]
     pending_humans = iter(humans)
     next_human = next(pending_humans, None)
@@ -246,6 +249,7 @@ async def run_chain(rooms: int, agents: int, decisions: int, seed: int, human_sh
         "mean_us": statistics.fmean(latencies) * 1e6,
         "cpu_mean_us": statistics.fmean(cpu_latencies) * 1e6,
         "bytes_per_room": traced / max(1, state.room_count),
+        "plan_bytes_per_room": plan_bytes / max(1, len(room_list)),
         "rules": dict(verdicts.most_common()),
         "history_size": top.state.history_size,
     }
@@ -330,7 +334,10 @@ def main() -> None:
         f"  wall clock  p50 {chain['p50_us']:.1f} µs, p99 {chain['p99_us']:.1f} µs, mean {chain['mean_us']:.1f} µs, "
         f"max {chain['max_us']:.0f} µs a decision (includes time the process waited for a core)"
     )
-    print(f"  memory      {chain['bytes_per_room']:,.0f} bytes of rule state per active room")
+    print(
+        f"  memory      {chain['bytes_per_room']:,.0f} bytes of rule state per active room; "
+        f"{chain['plan_bytes_per_room']:,.0f} bytes a room for its settings' rule plan (configuration)"
+    )
     print("  outcomes    " + ", ".join(f"{rule} {count:,}" for rule, count in chain["rules"].items()))
     if args.publisher:
         pub = asyncio.run(run_publisher(args.publisher, args.seed))

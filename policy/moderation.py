@@ -146,6 +146,8 @@ def duplicate_reason(
     mine: set[int] | None = None  # built on the first candidate that needs it: most rooms offer none
     limit = min(SKETCH_SIZE, len(sketch))
     times, authors, kinds, keys = history.at, history.author, history.kind, history.key
+    if not any_agent and author not in authors:
+        return None  # (one C-level scan: the agent has posted nothing here lately)
     for index in range(len(times) - 1, -1, -1):
         if times[index] < since:
             break

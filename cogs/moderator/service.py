@@ -51,8 +51,8 @@ class Payload(NamedTuple):
 
 class RulePlan:
     """A room's settings flattened for the hot path: what each rule needs, read from the pydantic models once per
-    settings object rather than attribute by attribute on every message, and the chain without the rules that are
-    off (a rule that is off never objects, so leaving it out changes no decision)."""
+    room rather than attribute by attribute on every message, and the chain without the rules that are off (a rule
+    that is off never objects, so leaving it out changes no decision)."""
 
     __slots__ = (
         "chain",
@@ -177,7 +177,7 @@ class SuspensionBook:
 
 
 _NO_SCORES: Mapping[str, float] = MappingProxyType({})
-_PLAN_LIMIT = 100_000  # settings objects with a plan (one per server and channel with overrides, at most)
+_PLAN_LIMIT = 200_000  # rooms with a plan at hand before the cache starts again (a plan is one dict entry a room)
 
 
 def server_key(room: Room) -> str:
@@ -202,34 +202,25 @@ class ModeratorService:
         self.state = state
         self.suspensions = suspensions
         self.scorer = scorer
-        # Settings object (by id, held so that the id cannot be reused while the entry lives) -> its plan; rooms
-        # whose settings read the same share one plan.
-        self._plans: dict[int, tuple[ModeratorSettings, RulePlan]] = {}
+        # Room key -> its plan. A room's settings are fixed once the config is loaded, so the config (a pydantic
+        # model per server and channel) is read once per room; rooms whose settings read the same share one plan.
+        self._plans: dict[str, RulePlan] = {}
         self._shared_plans: dict[str, RulePlan] = {}
-        self._last_room: Room | None = None
-        self._last_plan = RulePlan(ModeratorSettings())  # (never used before a room was asked about)
 
-    def plan(self, room: Room) -> RulePlan:
-        """The room's ``RulePlan`` (the config keeps one settings object per server and channel)."""
-        if room is self._last_room:
-            # The gate and the echo of the message it let through ask about the same room one after the other,
-            # and a room's settings are fixed once loaded: the second question costs no config lookup.
-            return self._last_plan
-        settings = self.config(room)
-        found = self._plans.get(id(settings))
-        plan = found[1] if found is not None and found[0] is settings else self._new_plan(settings)
-        self._last_room, self._last_plan = room, plan
-        return plan
-
-    def _new_plan(self, settings: ModeratorSettings) -> RulePlan:
-        if len(self._plans) >= _PLAN_LIMIT:
-            self._plans.clear()
-            self._shared_plans.clear()
-        content = settings.model_dump_json()
-        plan = self._shared_plans.get(content)
+    def plan(self, room: Room, room_key: str | None = None) -> RulePlan:
+        """The room's ``RulePlan`` (``room_key``: ``room.key`` when the caller has it at hand)."""
+        key = room.key if room_key is None else room_key
+        plan = self._plans.get(key)
         if plan is None:
-            plan = self._shared_plans[content] = RulePlan(settings)
-        self._plans[id(settings)] = (settings, plan)
+            if len(self._plans) >= _PLAN_LIMIT:
+                self._plans.clear()
+                self._shared_plans.clear()
+            settings = self.config(room)
+            content = settings.model_dump_json()
+            plan = self._shared_plans.get(content)
+            if plan is None:
+                plan = self._shared_plans[content] = RulePlan(settings)
+            self._plans[key] = plan
         return plan
 
     # --- context -------------------------------------------------------------------------------------------------
@@ -248,8 +239,9 @@ class ModeratorService:
         reply_to: str | None = None,
         thread_id: str | None = None,
     ) -> ModerationContext:
-        plan = self.plan(room)
-        history = self.state.recent(room.key)
+        room_key = room.key
+        plan = self.plan(room, room_key)
+        history = self.state.recent(room_key)
         parent = history.find(message_hash(reply_to)) if reply_to is not None and history else None
         normalized = normalize(text)
         mode = plan.match
@@ -362,11 +354,12 @@ class ModeratorService:
         interval = plan.room_interval
         if interval > 0 and context.history:
             history, agent_kind = context.history, AuthorKind.AGENT
-            kinds, times = history.kind, history.at
-            mine = [times[i] for i, name in enumerate(history.author) if name == agent and kinds[i] == agent_kind]
             # Each message takes at most one token from a bucket that starts full, so fewer messages than the
             # burst always leave one: the replay can only refuse once the agent has posted ``burst`` of them.
-            if len(mine) >= plan.room_burst:
+            authors = history.author
+            if authors.count(agent) >= plan.room_burst:
+                kinds, times = history.kind, history.at
+                mine = [times[i] for i, name in enumerate(authors) if name == agent and kinds[i] == agent_kind]
                 level = replayed_level(mine, context.at, interval, plan.room_burst)
                 reason = cooldown_reason(level, interval, plan.room_burst, "in this room")
                 if reason is not None:
@@ -402,8 +395,8 @@ class ModeratorService:
     ) -> None:
         """Record an agent's posted message: its payload, its reply depth (computed unless the gate already did),
         and a token from the agent's cross-room bucket."""
-        plan = self.plan(room)
         room_key = room.key
+        plan = self.plan(room, room_key)
         if depth is None:
             parent = None
             if reply_to is not None:
