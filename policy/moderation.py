@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import re2
 
@@ -44,6 +44,12 @@ class Recent(NamedTuple):
     sketch: tuple[int, ...]  # bottom-k shingle sketch (empty unless near-duplicates are checked)
 
 
+class SketchColumn(Protocol):
+    """The sketches of a room's messages by position (a tuple, or a store's reader that decodes on access)."""
+
+    def __getitem__(self, index: int, /) -> tuple[int, ...]: ...
+
+
 class History:
     """A room's recent messages as columns, oldest first: what the rules scan on every message, read without
     building an object per message. ``sketch`` may decode on access, so that only the messages a near-duplicate
@@ -59,7 +65,7 @@ class History:
         message: Sequence[int],
         depth: Sequence[int],
         key: Sequence[int],
-        sketch: Sequence[tuple[int, ...]],
+        sketch: SketchColumn,
     ) -> None:
         self.at = at
         self.author = author

@@ -17,7 +17,7 @@ import struct
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, overload
+from typing import Any, Protocol
 
 from policy.moderation import AuthorKind, Bucket, History, Recent
 from policy.moderation_text import SKETCH_SIZE
@@ -25,11 +25,14 @@ from storage.db import Database, Migration
 
 # --- hot state ----------------------------------------------------------------------------------------------------
 
-# One fixed-size record a message, in two parts: a header (at, message-id hash, payload key, author index, depth,
-# kind, sketch length: 32 bytes) and SKETCH_SIZE uint32 sketch slots (48 bytes). A room's headers sit back to back
-# in one bytearray and its sketches in another, which costs no per-record object and decodes in one C-level pass
-# each (``iter_unpack``); the sketch slots of a message without a sketch are zeros.
-_HEADER = struct.Struct("<dqqIHBB")
+# One fixed-size record a message: a header (at, message-id hash, payload key, author index, depth, kind, sketch
+# length: 32 bytes), then SKETCH_SIZE uint32 sketch slots (48 bytes; zeros without a sketch). A room's records sit
+# back to back in one bytearray, which costs no per-record object and decodes in one C-level pass
+# (``iter_unpack``). The rules' pass decodes the headers only (the sketch slots as padding) and a sketch when one
+# is compared.
+_RECORD = struct.Struct(f"<dqqIHBB{SKETCH_SIZE}I")
+_HEADER = struct.Struct(f"<dqqIHBB{SKETCH_SIZE * 4}x")
+_HEADER_SIZE = struct.calcsize("<dqqIHBB")
 _SKETCH = struct.Struct(f"<{SKETCH_SIZE}I")
 _NO_SKETCH = (0,) * SKETCH_SIZE
 _KINDS = tuple(AuthorKind)
@@ -61,33 +64,23 @@ class RoomStateStore(Protocol):
     def evict_idle(self) -> int: ...
 
 
-class _PackedSketches(Sequence[tuple[int, ...]]):
+class _PackedSketches:
     """A room's sketch slots, decoded one message at a time when a rule asks (most messages are never compared)."""
 
-    __slots__ = ("_packed", "_sizes")
+    __slots__ = ("_records", "_sizes")
 
-    def __init__(self, packed: bytes, sizes: Sequence[int]) -> None:
-        self._packed = packed
+    def __init__(self, records: bytes, sizes: Sequence[int]) -> None:
+        self._records = records
         self._sizes = sizes
 
     def __len__(self) -> int:
         return len(self._sizes)
 
-    @overload
-    def __getitem__(self, index: int) -> tuple[int, ...]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[tuple[int, ...]]: ...
-
-    def __getitem__(self, index: int | slice) -> tuple[int, ...] | Sequence[tuple[int, ...]]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
+    def __getitem__(self, index: int) -> tuple[int, ...]:
         size = self._sizes[index]
         if not size:
             return ()
-        if index < 0:
-            index += len(self._sizes)
-        values = _SKETCH.unpack_from(self._packed, index * _SKETCH.size)
+        values = _SKETCH.unpack_from(self._records, (index % len(self._sizes)) * _RECORD.size + _HEADER_SIZE)
         return values if size == SKETCH_SIZE else values[:size]
 
 
@@ -95,11 +88,10 @@ _EMPTY = History((), (), (), (), (), (), ())
 
 
 class _Room:
-    __slots__ = ("last_at", "records", "sketches")
+    __slots__ = ("last_at", "records")
 
     def __init__(self) -> None:
         self.records = bytearray()
-        self.sketches = bytearray()
         self.last_at = 0.0
 
 
@@ -111,7 +103,7 @@ class InMemoryRoomState:
         if history_size < 1 or max_rooms < 1:
             raise ValueError("history_size and max_rooms must be positive")
         self.history_size = history_size
-        self._limit = history_size * _HEADER.size
+        self._limit = history_size * _RECORD.size
         self.max_rooms = max_rooms
         self.idle_seconds = idle_seconds
         self._rooms: OrderedDict[str, _Room] = OrderedDict()
@@ -137,10 +129,10 @@ class InMemoryRoomState:
         room = self._rooms.get(room_key)
         if room is None:
             return []
-        authors, kinds, new, full = self._authors, _KINDS, _new_recent, SKETCH_SIZE
+        authors, kinds, new = self._authors, _KINDS, _new_recent
         return [
-            new(Recent, (h[0], authors[h[3]], kinds[h[5]], h[1], h[4], h[2], s if h[6] == full else s[: h[6]]))
-            for h, s in zip(_HEADER.iter_unpack(room.records), _SKETCH.iter_unpack(room.sketches), strict=True)
+            new(Recent, (f[0], authors[f[3]], kinds[f[5]], f[1], f[4], f[2], f[7 : 7 + f[6]]))
+            for f in _RECORD.iter_unpack(room.records)
         ]
 
     def recent(self, room_key: str) -> History:
@@ -148,10 +140,10 @@ class InMemoryRoomState:
         if room is None or not room.records:
             return _EMPTY
         # One C-level pass decodes the headers and one transposes them into columns.
-        at, message, key, author_ids, depth, kind, sizes = zip(*_HEADER.iter_unpack(room.records), strict=True)
+        records = bytes(room.records)  # a copy: the room's own bytes shift as messages come and go
+        at, message, key, author_ids, depth, kind, sizes = zip(*_HEADER.iter_unpack(records), strict=True)
         authors = tuple(map(self._authors.__getitem__, author_ids))
-        # A copy of the sketch slots: the room's own bytes shift as messages come and go.
-        return History(at, authors, kind, message, depth, key, _PackedSketches(bytes(room.sketches), sizes))
+        return History(at, authors, kind, message, depth, key, _PackedSketches(records, sizes))
 
     def remember(self, room_key: str, recent: Recent) -> None:
         room = self._rooms.get(room_key)
@@ -168,18 +160,16 @@ class InMemoryRoomState:
             author_id = self._author_id(author)
         size = len(sketch)
         if size >= SKETCH_SIZE:
-            size, packed = SKETCH_SIZE, _SKETCH.pack(*sketch[:SKETCH_SIZE])
+            size, sketch = SKETCH_SIZE, sketch[:SKETCH_SIZE]
         else:
-            packed = _SKETCH.pack(*sketch, *_NO_SKETCH[size:])
+            sketch = (*sketch, *_NO_SKETCH[size:])
         depth = recent.depth
         records = room.records
-        records += _HEADER.pack(
-            at, recent.message, recent.key, author_id, depth if depth < 0xFFFF else 0xFFFF, recent.kind, size
+        records += _RECORD.pack(
+            at, recent.message, recent.key, author_id, depth if depth < 0xFFFF else 0xFFFF, recent.kind, size, *sketch
         )
-        room.sketches += packed
         if len(records) > self._limit:
-            del records[: _HEADER.size]
-            del room.sketches[: _SKETCH.size]
+            del records[: _RECORD.size]
         if at > room.last_at:
             room.last_at = at
         if at > self.watermark:
