@@ -206,9 +206,13 @@ class ModeratorService:
         # model per server and channel) is read once per room; rooms whose settings read the same share one plan.
         self._plans: dict[str, RulePlan] = {}
         self._shared_plans: dict[str, RulePlan] = {}
+        self._last: tuple[Room, RulePlan] | None = None
 
     def plan(self, room: Room, room_key: str | None = None) -> RulePlan:
         """The room's ``RulePlan`` (``room_key``: ``room.key`` when the caller has it at hand)."""
+        last = self._last
+        if last is not None and last[0] is room:
+            return last[1]  # the gate and then the echo of what it let through ask about the same room
         key = room.key if room_key is None else room_key
         plan = self._plans.get(key)
         if plan is None:
@@ -221,6 +225,7 @@ class ModeratorService:
             if plan is None:
                 plan = self._shared_plans[content] = RulePlan(settings)
             self._plans[key] = plan
+        self._last = (room, plan)
         return plan
 
     # --- context -------------------------------------------------------------------------------------------------
