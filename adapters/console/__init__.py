@@ -32,7 +32,7 @@ from bot.adapter import Adapter, performs
 from bot.commands import CommandError, CommandInvocation
 from bot.events import ButtonPressed, MemberJoined, MessageCreated, ModerationDecision, ReactionAdded
 from bot.logging import get_logger
-from bot.publisher import PublishResult, UnknownAgent
+from bot.publisher import PublishResult
 from bot.types import Actor, ActorKind, Room
 from storage.core import AgentRecord
 
@@ -46,7 +46,7 @@ CONSOLE_HELP = """\
 console:
   <text>                      say something as yourself
   /as <agent> [^N] <text>     speak as an agent, through the moderator (^N replies to message #N)
-  /direct <agent> <text>      an agent posting around the gate (moderated after the fact)
+  /direct <agent> [^N] <text> an agent posting around the gate (moderated after the fact)
   /user <name> [^N] <text>    speak as another person
   /room <name>                move to another room
   /react <N> <emoji>          react to message #N
@@ -162,47 +162,45 @@ class ConsoleAdapter(Adapter):
         )
 
     @staticmethod
-    def _split_reply(rest: str) -> tuple[str | None, str]:
-        if rest.startswith("^"):
-            ref, _, body = rest.partition(" ")
-            return ref[1:] or None, body.strip()
-        return None, rest
+    def _speaker_line(rest: str) -> tuple[str, str | None, str] | None:
+        """``<name> [^N] <text>`` as (name, replied-to message id, text); None when a part is missing."""
+        name, _, body = rest.partition(" ")
+        body = body.strip()
+        reply_to = None
+        if body.startswith("^"):
+            ref, _, body = body.partition(" ")
+            reply_to, body = ref[1:] or None, body.strip()
+        return (name, reply_to, body) if name and body else None
 
     async def _cmd_as(self, rest: str) -> None:
-        name, _, body = rest.partition(" ")
-        reply_to, body = self._split_reply(body.strip())
-        if not name or not body:
+        parsed = self._speaker_line(rest)
+        if parsed is None:
             self._say("usage: /as <agent> [^N] <text>")
             return
+        name, reply_to, body = parsed
         agent = await self._agent(name)
         if agent is None:
             return
-        try:
-            result = await self._app.publisher.submit(
-                agent, self.room, body, reply_to=reply_to, at=self._app.clock.now()
-            )
-        except UnknownAgent as exc:
-            self._say(f"! {exc}")
-            return
-        self._show_publish(agent.name, result)
+        result = await self._app.publisher.submit(agent, self.room, body, reply_to=reply_to, at=self._app.clock.now())
+        self._show_publish(result)
 
     async def _cmd_direct(self, rest: str) -> None:
-        name, _, body = rest.partition(" ")
-        reply_to, body = self._split_reply(body.strip())
-        if not name or not body:
-            self._say("usage: /direct <agent> <text>")
+        parsed = self._speaker_line(rest)
+        if parsed is None:
+            self._say("usage: /direct <agent> [^N] <text>")
             return
+        name, reply_to, body = parsed
         agent = await self._agent(name)
         if agent is not None:
             actor = Actor(self.platform, agent.name, ActorKind.AGENT, agent.display_name or agent.name)
             await self._speak(actor, body, reply_to=reply_to, via_gate_bypass=True)
 
     async def _cmd_user(self, rest: str) -> None:
-        name, _, body = rest.partition(" ")
-        reply_to, body = self._split_reply(body.strip())
-        if not name or not body:
+        parsed = self._speaker_line(rest)
+        if parsed is None:
             self._say("usage: /user <name> [^N] <text>")
             return
+        name, reply_to, body = parsed
         await self._speak(Actor(self.platform, name, ActorKind.HUMAN, name), body, reply_to=reply_to)
 
     async def _cmd_room(self, rest: str) -> None:
@@ -296,7 +294,7 @@ class ConsoleAdapter(Adapter):
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
-    def _show_publish(self, agent: str, result: PublishResult) -> None:
+    def _show_publish(self, result: PublishResult) -> None:
         d = result.decision
         if result.posted:
             mark = "edited" if d.verdict == "edit" else "approved"
