@@ -55,6 +55,17 @@ RETRY_TIMER = "presence.invite_retry"
 EventSink = Callable[[str, str, Mapping[str, Any]], None]
 
 
+def inviter_kind(record: AgentRecord, inviter: Actor) -> InviterKind:
+    """Who ``inviter`` is to ``record``'s agent (its owner, a user, another agent, the system)."""
+    return classify_inviter(
+        actor_kind=str(inviter.kind),
+        actor_id=inviter.id,
+        actor_platform=inviter.platform,
+        owner_id=record.owner_id,
+        agent_platform=record.platform,
+    )
+
+
 class PresenceError(Exception):
     """A request that cannot be carried out; the message is for the person who asked."""
 
@@ -150,13 +161,7 @@ class Coordinator:
         self, record: AgentRecord, settings: AgentSettings, room: Room, inviter: Actor, now: float, *, count_spam: bool
     ) -> InvitationFacts:
         cfg = self.ctx.config(room)
-        kind = classify_inviter(
-            actor_kind=str(inviter.kind),
-            actor_id=inviter.id,
-            actor_platform=inviter.platform,
-            owner_id=record.owner_id,
-            agent_platform=record.platform,
-        )
+        kind = inviter_kind(record, inviter)
         found = await self.store.room_facts(
             record.name,
             room,
@@ -206,13 +211,7 @@ class Coordinator:
         settings = await self.settings_of(agent)
         now = self.ctx.clock.now()
         cfg = self.ctx.config(room)
-        kind = classify_inviter(
-            actor_kind=str(inviter.kind),
-            actor_id=inviter.id,
-            actor_platform=inviter.platform,
-            owner_id=record.owner_id,
-            agent_platform=record.platform,
-        )
+        kind = inviter_kind(record, inviter)
         base = dict(
             agent=agent,
             room=room,
