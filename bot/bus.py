@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bot.actions import Action
@@ -50,7 +50,6 @@ def as_actions(value: ActionsLike) -> list[Action]:
 class _Shard:
     queue: asyncio.Queue[Event]
     worker: asyncio.Task[None] | None = None
-    busy: bool = field(default=False)
 
 
 class EventBus:

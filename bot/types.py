@@ -71,11 +71,3 @@ class Room:
 
     def __str__(self) -> str:
         return self.key
-
-
-@dataclass(frozen=True, slots=True)
-class MessageRef:
-    """A pointer to a posted message; what replies, deletions and reactions name."""
-
-    room: Room
-    id: str
