@@ -12,8 +12,6 @@ from bot.scoring import TEXT_SCORER
 from bot.types import Room
 from storage.core import AgentRecord
 
-pytest.importorskip("cogs.moderator")
-
 ROOM = Room(platform="test", server="s1", channel="general")
 LABELS = {"toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"}
 

@@ -3,18 +3,9 @@ an agent's filtered word is rejected by the gate before anything reaches Slack."
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from bot.types import Room
 from storage.core import AgentRecord
 from tests.e2e.slack.mock_slack import ADMIN_TOKEN, BOT_TOKEN, SIGNING_SECRET, TEAM, event_body, message_event, wait_for
-
-pytestmark = pytest.mark.skipif(
-    not (Path(__file__).resolve().parents[3] / "cogs" / "moderator" / "__init__.py").exists(),
-    reason="the moderator cog is not in this tree",
-)
 
 CHANNEL = "C0GENERAL"
 MODERATOR = {"moderator": {"filters": {"words": ["frobnicate"]}}}

@@ -4,16 +4,7 @@ prompt, and a second click changes nothing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from tests.e2e.slack.mock_slack import block_actions_body, command_body, wait_for
-
-pytestmark = pytest.mark.skipif(
-    not (Path(__file__).resolve().parents[3] / "cogs" / "presence" / "__init__.py").exists(),
-    reason="the presence cog is not in this tree",
-)
 
 CHANNEL = "C0GENERAL"
 OWNER = "U0OWNER"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+import yaml
 from slack_sdk.oauth.installation_store import Installation
 
 from adapters.slack.blocks import escape_text, mentioned_users, message_blocks, section_blocks, unescape_text
@@ -156,7 +156,6 @@ def test_importing_the_package_loads_no_slack_library():
 
 
 def test_the_manifest_asks_for_the_scopes_and_events_the_adapter_uses():
-    yaml = pytest.importorskip("yaml")
     manifest = yaml.safe_load((ROOT / "adapters" / "slack" / "manifest.yaml").read_text())
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(DEFAULT_BOT_SCOPES)
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
