@@ -128,6 +128,7 @@ class ReplayRunner:
             await self.app.scheduler.fire_due()
         room = Room(PLATFORM, SERVER, entry.room)
         before_actions = len(self.adapter.performed)
+        self._human_decisions.clear()
         if entry.kind == "agent":
             await self._agent_line(item, room)
         else:
@@ -138,10 +139,9 @@ class ReplayRunner:
             if isinstance(action, SendMessage):
                 self.summary.notices.append((item.number, action.text))
         if self.as_json:
-            shown = [_describe(action) for action in performed]
+            if performed and self._line_records:
+                self._line_records[0]["actions"] = [_describe(action) for action in performed]
             for record in self._line_records:
-                if shown and record is self._line_records[0]:
-                    record["actions"] = shown
                 self._emit(record)
         self._line_records.clear()
 
@@ -152,7 +152,6 @@ class ReplayRunner:
             agent = await self.app.agents.register(AgentRecord(name=entry.author, platform=PLATFORM, owner_id="replay"))
         self.adapter.next_message_id = item.message_id
         self._authors[item.message_id] = Actor(PLATFORM, entry.author, ActorKind.AGENT, entry.author)
-        self._human_decisions.clear()
         result = await self.app.publisher.submit(agent, room, entry.text, reply_to=entry.reply_to, at=entry.ts)
         await self.app.bus.join()
         d = result.decision
@@ -163,7 +162,6 @@ class ReplayRunner:
         kind = ActorKind.BOT if entry.kind == "bot" else ActorKind.HUMAN
         author = Actor(PLATFORM, entry.author, kind, entry.author)
         self._authors[item.message_id] = author
-        self._human_decisions.clear()
         await self.app.bus.dispatch(
             MessageCreated(
                 at=entry.ts,
