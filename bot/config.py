@@ -181,24 +181,22 @@ class Settings(BaseSettings):
         value = extra.get(name, {})
         return dict(value) if isinstance(value, Mapping) else {}
 
+    def layered_section(self, name: str, server: str = "", channel: str = "") -> dict[str, Any]:
+        """Section ``name`` as raw data: the defaults, then the server's overrides, then the channel's."""
+        raw = self.raw_section(name)
+        overrides = self.servers.get(server) if server else None
+        if overrides is not None and name not in ADAPTER_SECTIONS:
+            raw = deep_merge(raw, _as_dict((overrides.model_extra or {}).get(name)))
+            raw = deep_merge(raw, _as_dict(overrides.channels.get(channel, {}).get(name)))
+        return raw
+
     def section(self, name: str, room: Room | None = None) -> Any:
         """The validated section ``name``, with the server's and the channel's overrides layered on for ``room``."""
-        server = room.server if room else ""
-        channel = room.channel if room else ""
-        key = (name, server, channel)
+        key = (name, room.server, room.channel) if room is not None else (name, "", "")
         cached = self._section_cache.get(key)
         if cached is None:
-            raw = self.raw_section(name)
-            if room is not None and name not in ADAPTER_SECTIONS:
-                overrides = self.servers.get(server)
-                if overrides is not None:
-                    raw = deep_merge(raw, _as_dict((overrides.model_extra or {}).get(name)))
-                    raw = deep_merge(raw, _as_dict(overrides.channels.get(channel, {}).get(name)))
-            cached = self._section_cache[key] = section_model(name).model_validate(raw)
+            cached = self._section_cache[key] = section_model(name).model_validate(self.layered_section(*key))
         return cached
-
-    def has_section(self, name: str) -> bool:
-        return name in (self.model_extra or {})
 
 
 def _as_dict(value: object) -> dict[str, Any]:
@@ -293,22 +291,19 @@ def check_sections(settings: Settings) -> list[str]:
             continue
         problems += _validate_section(name, dict(value), (name,))
     for server_id, overrides in settings.servers.items():
-        for name, value in (overrides.model_extra or {}).items():
+        for name in overrides.model_extra or {}:
             where = ("servers", server_id, name)
             if name not in SECTION_MODELS or name in ADAPTER_SECTIONS:
                 problems.append(f"{_loc(where)}: not a section that can be set per server")
                 continue
-            merged = deep_merge(settings.raw_section(name), _as_dict(value))
-            problems += _validate_section(name, merged, where)
+            problems += _validate_section(name, settings.layered_section(name, server_id), where)
         for channel_id, sections in overrides.channels.items():
-            for name, value in sections.items():
+            for name in sections:
                 where = ("servers", server_id, "channels", channel_id, name)
                 if name not in SECTION_MODELS or name in ADAPTER_SECTIONS:
                     problems.append(f"{_loc(where)}: not a section that can be set per channel")
                     continue
-                merged = deep_merge(settings.raw_section(name), _as_dict((overrides.model_extra or {}).get(name)))
-                merged = deep_merge(merged, _as_dict(value))
-                problems += _validate_section(name, merged, where)
+                problems += _validate_section(name, settings.layered_section(name, server_id, channel_id), where)
     return problems
 
 
