@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,3 +79,15 @@ class SettingsFactory:
         data.update(self.base)
         data.update(sections)
         return load_settings(data=data)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def steward_env(*path_first: Path, **extra: str) -> dict[str, str]:
+    """The environment for running ``python -m bot.cli`` in a subprocess: no platform token or Steward setting
+    from the developer's shell, this checkout importable (after ``path_first``), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEWARD_", "SLACK_", "DISCORD_"))}
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (*path_first, ROOT))
+    env.update(extra)
+    return env

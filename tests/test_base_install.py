@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.support import steward_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,9 +39,7 @@ def test_the_bot_runs_without_the_optional_extras(tmp_path) -> None:
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(BLOCKER)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEWARD_", "SLACK_", "DISCORD_"))}
-    env["PYTHONPATH"] = f"{site}{os.pathsep}{ROOT}"
-    env["STEWARD_HTTP__PORT"] = "0"
+    env = steward_env(site, STEWARD_HTTP__PORT="0")
     help_text = subprocess.run(
         [sys.executable, "-m", "bot.cli", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
     )

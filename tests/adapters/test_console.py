@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 from adapters.console import ConsoleAdapter
 from adapters.console.config import ConsoleSettings
 from bot.app import StewardApp
+from tests.support import steward_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,8 +69,7 @@ def test_steward_run_reads_a_piped_script_and_prints_the_chat(tmp_path) -> None:
     (tmp_path / "steward.toml").write_text(
         '[database]\npath = "state/steward.db"\n[http]\nport = 0\n[toxicity]\nenabled = false\n'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEWARD_", "SLACK_", "DISCORD_"))}
-    env["PYTHONPATH"] = str(ROOT)
+    env = steward_env()
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "run"],
         input="good morning\n/as helper morning! the deploy finished.\n/status\n/quit\nnever read\n",

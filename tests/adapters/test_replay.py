@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from adapters.replay import ReplayRunner, render_summary
 from adapters.replay.transcript import BadLine, Line, parse_line
+from tests.support import steward_env
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "transcript.jsonl"
@@ -94,8 +94,7 @@ def test_killing_a_replay_half_way_keeps_every_reported_decision(tmp_path) -> No
             )
     db = tmp_path / "replay.db"
     (tmp_path / "steward.toml").write_text("[toxicity]\nenabled = false\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEWARD_", "SLACK_", "DISCORD_"))}
-    env["PYTHONPATH"] = str(ROOT)
+    env = steward_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "replay", str(transcript), "--json", "--db", str(db)],
         cwd=tmp_path,

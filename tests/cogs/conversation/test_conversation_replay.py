@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from policy.conversation import Mode
 from storage.conversation import ConversationStore
 from storage.core import AgentRecord
 from storage.db import Database
-from tests.support import RecordingAdapter
+from tests.support import RecordingAdapter, steward_env
 
 ROOT = Path(__file__).resolve().parents[3]
 TRANSCRIPT = ROOT / "examples" / "multi_agent.jsonl"
@@ -110,7 +109,7 @@ def test_steward_replay_shows_the_mode_switches(tmp_path):
     config = tmp_path / "steward.toml"
     config.write_text('[toxicity]\nenabled = false\n[http]\nenabled = false\n[logging]\nlevel = "WARNING"\n')
     db = tmp_path / "replay.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEWARD_", "SLACK_", "DISCORD_"))}
+    env = steward_env()
     command = [sys.executable, "-m", "bot.cli", "replay", str(TRANSCRIPT), "--json"]
     done = subprocess.run(
         [*command, "--config", str(config), "--db", str(db)],
