@@ -30,8 +30,8 @@ from bot.config import load_settings
 from bot.events import MessageCreated
 from bot.logging import configure_logging
 from bot.publisher import AgentSubmission
-from bot.types import Actor, ActorKind, Room
 from cogs.conversation.gate import ConversationGate
+from domain import Actor, ActorKind, Room
 from policy.conversation import Mode, SetModeProposal, Signal, SignalKind
 from storage.core import AgentRecord
 

@@ -28,7 +28,7 @@ from bot.app import StewardApp
 from bot.config import load_settings
 from bot.events import MessageCreated
 from bot.logging import configure_logging
-from bot.types import Room
+from domain import Room
 from storage.core import AgentRecord
 from tests.e2e.discord.fake_discord import FakeDiscord
 

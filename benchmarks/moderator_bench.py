@@ -35,9 +35,9 @@ from types import MappingProxyType
 
 from bot.config import load_settings
 from bot.scoring import ScorerState, TextAssessment
-from bot.types import Room
 from cogs.moderator.config import ModeratorSettings
 from cogs.moderator.service import ModeratorService, SuspensionBook
+from domain import Room
 from policy.moderation import AuthorKind
 from storage.moderation import InMemoryRoomState
 

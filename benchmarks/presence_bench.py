@@ -45,7 +45,7 @@ from bot.commands import CommandInvocation
 from bot.config import load_settings
 from bot.events import MessageCreated
 from bot.logging import configure_logging
-from bot.types import Actor, ActorKind, Room
+from domain import Actor, ActorKind, Room
 
 OWNER = Actor("bench", "owner", ActorKind.HUMAN, "Owner")
 USER = Actor("bench", "user", ActorKind.HUMAN, "User")

@@ -39,11 +39,11 @@ from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.events import MessageCreated
 from bot.logging import configure_logging
-from bot.types import Actor, ActorKind, Room
 from cogs.sentiment.classifier import MessageClassifier, TextScores
 from cogs.sentiment.config import SentimentSettings
 from cogs.sentiment.feedback import AgentTurn
 from cogs.sentiment.windows import RoomWindows, hash32
+from domain import Actor, ActorKind, Room
 from policy.sentiment import KIND_AGENT, KIND_HUMAN
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "sentiment.md"

@@ -140,7 +140,7 @@ async def _steward(args: dict[str, Any], backend: str) -> dict[str, Any]:
     from bot.app import StewardApp
     from bot.config import load_settings
     from bot.scoring import TEXT_SCORER, ScorerState
-    from bot.types import Room
+    from domain import Room
     from storage.core import AgentRecord
     from tests.support import RecordingAdapter
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from bot.types import Room
+from domain import AgentIdentity, Room
 
 
 class ButtonStyle(enum.StrEnum):
@@ -38,20 +38,6 @@ class Action:
         if isinstance(room, Room):
             return room.platform
         raise NotImplementedError(f"{type(self).__name__} must define its platform")
-
-
-@dataclass(frozen=True, slots=True)
-class AgentIdentity:
-    """How an agent appears when Steward posts for it."""
-
-    name: str
-    display_name: str = ""
-    avatar_url: str | None = None
-    platform_user_id: str | None = None
-
-    @property
-    def shown_name(self) -> str:
-        return self.display_name or self.name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,7 +18,7 @@ from bot.events import Event
 from bot.logging import get_logger
 from bot.publisher import Gate, Holder
 from bot.scheduler import TimerHandler
-from bot.types import Room
+from domain import Room
 
 if TYPE_CHECKING:
     from bot.app import StewardApp

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.actions import Action
 from bot.logging import get_logger
-from bot.types import Actor, Room
+from domain import Actor, Room
 
 log = get_logger("steward.commands")
 

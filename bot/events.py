@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.types import Actor, Room
+from domain import Actor, Room
 
 
 def _now() -> float:

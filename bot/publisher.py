@@ -23,7 +23,7 @@ from bot.events import MessageCreated
 from bot.logging import get_logger
 from bot.metrics import Metrics
 from bot.router import ActionRouter
-from bot.types import Actor, ActorKind, Room
+from domain import Actor, ActorKind, Room
 from storage.core import AgentRecord, AgentRepository, DecisionLog
 
 log = get_logger("steward.publisher")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
 
-from bot.types import Room
+from domain import Room
 
 TEXT_SCORER = "text_scorer"
 

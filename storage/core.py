@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.actions import AgentIdentity
-from bot.types import Room
+from domain import AgentIdentity, Room
 from storage.db import Database, Migration
 
 CORE_MIGRATIONS: list[Migration] = [

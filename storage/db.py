@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import structlog
 
-from bot.logging import get_logger
-
-log = get_logger("steward.storage")
+# structlog's lazy proxy: it picks up the configuration in force at the first call, not at import.
+log = structlog.get_logger("steward.storage")
 
 MigrationStep = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.types import Room
+from domain import Room
 from policy.presence import ApprovalMode, InvitationPolicy, MessageApproval
 from storage.core import text_hash
 from storage.db import Database, Migration

@@ -7,7 +7,7 @@ from bot.actions import AddAgentToChannel, PostAsAgent, SendApprovalPrompt, Send
 from bot.app import StewardApp
 from bot.commands import CommandInvocation
 from bot.events import ButtonPressed, MessageCreated
-from bot.types import Actor, ActorKind, Room
+from domain import Actor, ActorKind, Room
 
 ROOM = Room("test", "guild", "db-help")
 OLIVE = Actor("test", "olive", ActorKind.HUMAN, "Olive")

@@ -33,7 +33,7 @@ from bot.commands import CommandError, CommandInvocation
 from bot.events import ButtonPressed, MemberJoined, MessageCreated, ModerationDecision, ReactionAdded
 from bot.logging import get_logger
 from bot.publisher import PublishResult
-from bot.types import Actor, ActorKind, Room
+from domain import Actor, ActorKind, Room
 from storage.core import AgentRecord
 
 if TYPE_CHECKING:

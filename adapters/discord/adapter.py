@@ -58,7 +58,7 @@ from bot.events import (
     ReactionAdded,
 )
 from bot.logging import get_logger
-from bot.types import Actor, ActorKind, Room
+from domain import Actor, ActorKind, Room
 
 if TYPE_CHECKING:
     from bot.app import StewardApp

@@ -24,7 +24,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.events import MessageCreated, ModerationDecision
 from bot.logging import get_logger
-from bot.types import Actor, ActorKind, Room
+from domain import Actor, ActorKind, Room
 from storage.core import AgentRecord
 
 log = get_logger("steward.replay")

@@ -62,7 +62,7 @@ from bot.adapter import Adapter, performs
 from bot.commands import CommandError, CommandInvocation, CommandReply
 from bot.events import ButtonPressed
 from bot.logging import get_logger
-from bot.types import Room
+from domain import Room
 from storage.slack import (
     SLACK_MIGRATIONS,
     AgentPostRepository,

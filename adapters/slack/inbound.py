@@ -21,7 +21,7 @@ from bot.events import (
     ReactionAdded,
 )
 from bot.logging import get_logger
-from bot.types import Actor, ActorKind, Room
+from domain import Actor, ActorKind, Room
 from storage.core import AgentRepository
 from storage.slack import AgentPostRepository
 

@@ -33,11 +33,11 @@ from bot.events import (
     MessageScored,
     TrendShifted,
 )
-from bot.types import Actor, ActorKind, Room
 from cogs.conversation.config import ConversationSettings
 from cogs.conversation.gate import ConversationGate, ReviewHolder
 from cogs.conversation.llm import LlmPolicy, ProposalRejected
 from cogs.conversation.state import RoomState
+from domain import Actor, ActorKind, Room
 from policy.conversation import (
     MODE_EFFECT,
     AddParticipantProposal,

@@ -12,7 +12,7 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass, field
 
-from bot.types import Room
+from domain import Room
 from policy.conversation import AuthorKind, OpenQuestion, Trend, Turn
 
 RATE_WINDOW_SECONDS = 60.0

@@ -31,9 +31,9 @@ from bot.events import (
 )
 from bot.publisher import AgentSubmission, Decision, Verdict
 from bot.scoring import TEXT_SCORER
-from bot.types import Actor, ActorKind, Room
 from cogs.moderator.config import ModeratorSettings
 from cogs.moderator.service import ModerationContext, ModeratorService, Payload, SuspensionBook, server_key
+from domain import Actor, ActorKind, Room
 from policy.moderation import (
     AuthorKind,
     compile_filters,

@@ -15,8 +15,8 @@ from typing import NamedTuple
 
 from bot.publisher import Decision, Verdict
 from bot.scoring import ScorerState, TextAssessment, TextScorer
-from bot.types import Room
 from cogs.moderator.config import ModeratorSettings
+from domain import Room
 from policy.moderation import (
     AuthorKind,
     CompiledFilters,

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from yarl import URL
 
 from bot.publisher import UnknownAgent
-from bot.types import Actor, ActorKind, Room
 from cogs.presence.coordinator import Coordinator, PresenceError
+from domain import Actor, ActorKind, Room
 from storage.presence import PresenceStore, Webhook
 
 if TYPE_CHECKING:

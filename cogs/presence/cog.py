@@ -20,7 +20,6 @@ from bot.events import (
     MessageCreated,
     ModerationDecision,
 )
-from bot.types import Actor, ActorKind, Room
 from cogs.presence.api import AgentApi
 from cogs.presence.coordinator import (
     EXPIRY_TIMER,
@@ -33,6 +32,7 @@ from cogs.presence.coordinator import (
     is_owner,
 )
 from cogs.presence.drafts import DRAFT_TIMER, DraftDesk
+from domain import Actor, ActorKind, Room
 from policy.presence import ApprovalMode, InvitationPolicy, MessageApproval, RewardEvent, suspension_covers
 from storage.core import AgentExists, AgentRecord
 from storage.presence import DraftStatus, PresenceStore

@@ -21,7 +21,7 @@ from bot.actions import (
     UpdatePrompt,
 )
 from bot.events import AgentJoined, AgentLeft, FeedbackRecorded, InvitationDecided
-from bot.types import Actor, ActorKind, Room
+from domain import Actor, ActorKind, Room
 from policy.presence import (
     REWARDS,
     InvitationFacts,

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.actions import ButtonStyle, SendApprovalPrompt, UpdatePrompt
 from bot.publisher import AgentSubmission, Decision, Verdict
-from bot.types import Actor
 from cogs.presence.coordinator import Coordinator, NotOwner, PresenceError, is_owner
+from domain import Actor
 from policy.presence import MessageApproval, RewardEvent
 from storage.core import AgentRecord
 from storage.presence import DraftRecord, DraftStatus, PresenceStore

@@ -34,13 +34,13 @@ from bot.events import (
     ReactionAdded,
     TrendShifted,
 )
-from bot.types import SYSTEM_ACTOR, ActorKind, Room
 from cogs.sentiment.classifier import MessageClassifier
 from cogs.sentiment.config import SentimentSettings
 from cogs.sentiment.feedback import ClosedTurn, TurnBook
 from cogs.sentiment.forwarder import WebhookForwarder
 from cogs.sentiment.suggestions import RoomTopics, TopicIndex, load_topics
 from cogs.sentiment.windows import ClosedWindow, RoomWindow, RoomWindows, hash32
+from domain import SYSTEM_ACTOR, ActorKind, Room
 from policy.feedback import reaction_reward, reaction_table, reward
 from policy.sentiment import KIND_AGENT, KIND_BOT, KIND_HUMAN, WindowSummary
 from storage.feedback import FeedbackRow, FeedbackStore, FeedbackSummary, InvalidFeedback

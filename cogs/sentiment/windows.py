@@ -18,8 +18,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from bot.types import Room
 from cogs.sentiment.config import SentimentSettings
+from domain import Room
 from policy.sentiment import (
     EMPTY_SUMMARY_FIELDS,
     TREND_METRICS,

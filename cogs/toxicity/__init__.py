@@ -10,9 +10,9 @@ from __future__ import annotations
 from bot.cog import Cog
 from bot.commands import CommandError, CommandInvocation, CommandReply, command
 from bot.scoring import TEXT_SCORER, ScorerState
-from bot.types import Room
 from cogs.toxicity.config import ToxicitySettings
 from cogs.toxicity.scorer import DetoxifyScorer
+from domain import Room
 
 
 class ToxicityCog(Cog):

@@ -13,10 +13,10 @@ from typing import Any
 from bot.logging import get_logger
 from bot.metrics import Metrics
 from bot.scoring import ScorerState, TextAssessment
-from bot.types import Room
 from cogs.toxicity.batcher import MicroBatcher
 from cogs.toxicity.config import ToxicitySettings
 from cogs.toxicity.model import ModelLoadError, ModelSpec, ToxicityModel, load_model
+from domain import Room
 from policy.toxicity import judge, unavailable_action
 
 log = get_logger("steward.toxicity")

@@ -8,7 +8,7 @@ from bot.actions import SendMessage
 from bot.bus import EventBus
 from bot.events import Event, MessageCreated, MessageDeleted
 from bot.metrics import Metrics
-from bot.types import Actor, Room
+from domain import Actor, Room
 
 ROOM = Room("test", "g", "c")
 

@@ -6,7 +6,7 @@ from bot.cog import Cog, listener
 from bot.commands import CommandInvocation, command
 from bot.events import MessageCreated
 from bot.publisher import AgentSubmission, Decision, Verdict
-from bot.types import Actor, Room
+from domain import Actor, Room
 from storage.core import AgentRecord
 
 ROOM = Room("test", "g", "c")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import bot.config as config
 from bot.config import ConfigError, load_settings
-from bot.types import Room
+from domain import Room
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ import aiohttp
 
 from bot.app import StewardApp
 from bot.events import MessageCreated
-from bot.types import Actor, Room
+from domain import Actor, Room
 
 
 async def test_healthz_and_metrics(make_settings, adapter, clock) -> None:

@@ -6,7 +6,7 @@ from bot.actions import PostAsAgent
 from bot.app import StewardApp
 from bot.events import MessageCreated
 from bot.publisher import AgentSubmission, Decision, UnknownAgent, Verdict
-from bot.types import Room
+from domain import Room
 from storage.core import AgentRecord
 
 ROOM = Room("test", "g", "c")

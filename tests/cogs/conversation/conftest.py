@@ -15,8 +15,8 @@ from bot.app import StewardApp
 from bot.clock import ManualClock
 from bot.events import Event, MessageCreated
 from bot.publisher import PublishResult
-from bot.types import Actor, ActorKind, Room
 from cogs.conversation.cog import ConversationCog
+from domain import Actor, ActorKind, Room
 from storage.conversation import AuditEntry
 from storage.core import AgentRecord
 from tests.support import RecordingAdapter

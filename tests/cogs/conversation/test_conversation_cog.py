@@ -12,8 +12,8 @@ from bot.events import (
     MessageScored,
     TrendShifted,
 )
-from bot.types import SYSTEM_ACTOR, Actor, ActorKind
 from cogs.conversation.cog import COMMAND_TIMER
+from domain import SYSTEM_ACTOR, Actor, ActorKind
 from policy.conversation import Mode, SetModeProposal, Signal, SignalKind
 from tests.cogs.conversation.conftest import ROOM, Chat
 

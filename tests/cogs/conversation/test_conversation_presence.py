@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.actions import AddAgentToChannel, RemoveAgentFromChannel, SendApprovalPrompt
 from bot.commands import CommandInvocation
 from bot.events import AgentJoined, AgentLeft, ButtonPressed, MessageScored
-from bot.types import Actor, ActorKind
+from domain import Actor, ActorKind
 from tests.cogs.conversation.conftest import ROOM
 
 

@@ -16,7 +16,7 @@ from bot.actions import SendMessage
 from bot.app import StewardApp
 from bot.clock import ManualClock
 from bot.events import MessageCreated
-from bot.types import Actor, ActorKind, Room
+from domain import Actor, ActorKind, Room
 from policy.conversation import Mode
 from storage.conversation import ConversationStore
 from storage.core import AgentRecord

@@ -13,7 +13,7 @@ from bot.clock import ManualClock
 from bot.commands import CommandInvocation, CommandReply
 from bot.events import Event, MessageCreated
 from bot.scoring import ScorerState, TextAssessment
-from bot.types import Actor, ActorKind, Room
+from domain import Actor, ActorKind, Room
 from storage.core import AgentRecord
 from tests.support import RecordingAdapter, SettingsFactory
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.actions import DeleteMessage, PostAsAgent, TimeoutMember
 from bot.events import AgentSuspended, AgentUnsuspended
-from bot.types import Room
+from domain import Room
 
 from .conftest import ROOM, Harness, MakeHarness
 

@@ -9,7 +9,7 @@ from bot.config import ConfigError, load_settings
 from bot.events import MessageScored, ModerationDecision
 from bot.publisher import Verdict
 from bot.scoring import ScorerState
-from bot.types import Room
+from domain import Room
 from storage.core import AgentRecord
 
 from .conftest import ROOM, Harness, MakeHarness, WordScorer

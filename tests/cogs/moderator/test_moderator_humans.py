@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.actions import DeleteMessage, SendDirectMessage, TimeoutMember
 from bot.events import MessageScored, ModerationDecision
-from bot.types import ActorKind, Room
+from domain import ActorKind, Room
 
 from .conftest import ROOM, MakeHarness, WordScorer
 
@@ -98,7 +98,7 @@ async def test_disabled_moderation(make_harness: MakeHarness) -> None:
 
 async def test_an_edit_that_adds_a_filtered_word_is_moderated(make_harness: MakeHarness) -> None:
     from bot.events import MessageEdited
-    from bot.types import Actor
+    from domain import Actor
 
     h = await make_harness(moderator=FILTERS)
     message_id = await h.human("all good here", user="lee")

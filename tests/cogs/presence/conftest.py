@@ -9,7 +9,7 @@ from bot.actions import SendApprovalPrompt
 from bot.app import StewardApp
 from bot.commands import CommandInvocation, CommandReply
 from bot.events import Event
-from bot.types import Actor, ActorKind, Room
+from domain import Actor, ActorKind, Room
 from tests.support import RecordingAdapter
 
 ROOM = Room("test", "g1", "general")

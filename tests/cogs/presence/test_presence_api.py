@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.actions import PostAsAgent
 from bot.app import StewardApp
 from bot.events import MessageCreated
-from bot.types import Actor, ActorKind
+from domain import Actor, ActorKind
 
 from .conftest import ALICE, BOB, OTHER_ROOM, ROOM, last_prompt, register, run
 

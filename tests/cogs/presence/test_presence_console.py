@@ -11,7 +11,7 @@ from adapters.console import ConsoleAdapter
 from adapters.console.config import ConsoleSettings
 from bot.app import StewardApp
 from bot.events import ButtonPressed, InvitationRequested
-from bot.types import SYSTEM_ACTOR, Actor, ActorKind, Room
+from domain import SYSTEM_ACTOR, Actor, ActorKind, Room
 
 GENERAL = Room("console", "console", "general")
 RANDOM = Room("console", "console", "random")

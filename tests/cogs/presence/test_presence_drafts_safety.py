@@ -23,7 +23,7 @@ from bot.events import (
     ModerationDecision,
 )
 from bot.publisher import Decision, Verdict
-from bot.types import Actor, ActorKind
+from domain import Actor, ActorKind
 from storage.presence import DraftStatus
 
 from .conftest import ALICE, BOB, OTHER_ROOM, ROOM, collect, last_prompt, presence_settings, register, run

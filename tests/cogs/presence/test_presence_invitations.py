@@ -24,7 +24,7 @@ from bot.events import (
     InvitationRequested,
     MemberLeft,
 )
-from bot.types import SYSTEM_ACTOR, Actor, ActorKind
+from domain import SYSTEM_ACTOR, Actor, ActorKind
 from storage.presence import InvitationStatus
 from tests.support import RecordingAdapter
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.app import StewardApp
 from bot.events import Event, MessageCreated
-from bot.types import Actor, ActorKind, Room
+from domain import Actor, ActorKind, Room
 from storage.core import AgentRecord
 
 ROOM = Room("test", "g1", "c1")

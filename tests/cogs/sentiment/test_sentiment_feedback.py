@@ -6,7 +6,7 @@ import pytest
 
 from bot.commands import CommandInvocation
 from bot.events import FeedbackRecorded, MemberLeft, MessageScored, ReactionAdded
-from bot.types import Actor, ActorKind
+from domain import Actor, ActorKind
 from storage.feedback import FeedbackStore
 from tests.cogs.sentiment.helpers import ALICE, BOB, CAROL, HELPER, ROOM, SCOUT, ChatRoom
 

@@ -146,7 +146,7 @@ async def test_unknown_suggestion_buttons_are_answered(sapp, adapter, clock):
 
 async def test_an_agent_that_just_spoke_here_or_left_is_handled(start_app, adapter, clock):
     from bot.events import AgentLeft
-    from bot.types import Actor, ActorKind
+    from domain import Actor, ActorKind
 
     app = await suggest_app(start_app)
     room = ChatRoom(app)

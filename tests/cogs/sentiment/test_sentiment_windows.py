@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from bot.commands import CommandInvocation
 from bot.events import MessageScored, TrendShifted
-from bot.types import Room
 from cogs.sentiment.config import SentimentSettings
 from cogs.sentiment.windows import RoomWindow, RoomWindows, hash32
+from domain import Room
 from policy.sentiment import KIND_AGENT, KIND_HUMAN
 from tests.cogs.sentiment.helpers import ALICE, BOB, HELPER, ROOM, ChatRoom, Collector
 

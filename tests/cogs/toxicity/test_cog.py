@@ -17,10 +17,10 @@ from bot.app import StewardApp
 from bot.commands import CommandInvocation
 from bot.config import load_settings
 from bot.scoring import TEXT_SCORER, ScorerState
-from bot.types import Actor, Room
 from cogs.toxicity.config import ToxicitySettings
 from cogs.toxicity.model import load_model
 from cogs.toxicity.scorer import DetoxifyScorer
+from domain import Actor, Room
 
 ROOM = Room(platform="test", server="s1", channel="general")
 ADMIN = Actor(platform="test", id="admin")
@@ -229,7 +229,7 @@ def test_disabled_and_onnx_apps_never_import_torch_and_disabled_imports_no_numpy
         from bot.app import StewardApp
         from bot.config import load_settings
         from bot.scoring import TEXT_SCORER
-        from bot.types import Room
+        from domain import Room
         from tests.support import RecordingAdapter
 
         async def main():

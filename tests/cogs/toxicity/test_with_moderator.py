@@ -9,7 +9,7 @@ from bot.actions import PostAsAgent
 from bot.app import StewardApp
 from bot.publisher import Verdict
 from bot.scoring import TEXT_SCORER
-from bot.types import Room
+from domain import Room
 from storage.core import AgentRecord
 
 ROOM = Room(platform="test", server="s1", channel="general")

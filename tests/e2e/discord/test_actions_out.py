@@ -17,7 +17,7 @@ from bot.actions import (
     button_id,
 )
 from bot.events import MessageCreated, MessageEdited
-from bot.types import Room
+from domain import Room
 from storage.core import AgentRecord
 from tests.e2e.discord.conftest import eventually, probe
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.events import MemberJoined, MemberLeft, MessageCreated, MessageDeleted, MessageEdited, ReactionAdded
-from bot.types import ActorKind, Room
+from domain import ActorKind, Room
 from storage.core import AgentRecord
 from tests.e2e.discord.conftest import eventually, probe
 

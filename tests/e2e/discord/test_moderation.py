@@ -3,7 +3,7 @@ an agent's filtered message never reaches Discord at all."""
 
 from __future__ import annotations
 
-from bot.types import Room
+from domain import Room
 from storage.core import AgentRecord
 from tests.e2e.discord.conftest import eventually
 

@@ -16,7 +16,7 @@ from bot.actions import (
 )
 from bot.config import ConfigError
 from bot.events import ButtonPressed, MessageCreated, ReactionAdded
-from bot.types import ActorKind, Room
+from domain import ActorKind, Room
 from storage.core import AgentRecord
 from tests.e2e.slack.helpers_cog import OWNER
 from tests.e2e.slack.mock_slack import (

@@ -7,7 +7,7 @@ import time
 
 from adapters.slack.adapter import SlackAdapter
 from bot.events import MemberJoined, MessageCreated, MessageDeleted, MessageEdited, ReactionAdded
-from bot.types import ActorKind, Room
+from domain import ActorKind, Room
 from storage.core import AgentRecord
 from tests.e2e.slack.mock_slack import (
     ADMIN_TOKEN,

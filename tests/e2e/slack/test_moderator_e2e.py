@@ -3,7 +3,7 @@ an agent's filtered word is rejected by the gate before anything reaches Slack."
 
 from __future__ import annotations
 
-from bot.types import Room
+from domain import Room
 from storage.core import AgentRecord
 from tests.e2e.slack.mock_slack import ADMIN_TOKEN, BOT_TOKEN, SIGNING_SECRET, TEAM, event_body, message_event, wait_for
 

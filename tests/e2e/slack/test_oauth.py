@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from bot.actions import AgentIdentity, PostAsAgent, SendApprovalPrompt, SendDirectMessage, UpdatePrompt
+from bot.actions import PostAsAgent, SendApprovalPrompt, SendDirectMessage, UpdatePrompt
 from bot.events import MessageCreated
-from bot.types import Room
+from domain import AgentIdentity, Room
 from tests.e2e.slack.mock_slack import SIGNING_SECRET, Workspace, event_body, eventually, message_event, wait_for
 
 TEAM2 = "T0TEAM2"

@@ -8,7 +8,7 @@ import pytest
 from adapters.slack.adapter import SlackAdapter, SlackStartError
 from bot.app import StewardApp
 from bot.events import ButtonPressed, MessageCreated
-from bot.types import Room
+from domain import Room
 from tests.e2e.slack.mock_slack import APP_TOKEN, BOT_TOKEN, TEAM, event_body, message_event, wait_for
 
 CHANNEL = "C0GENERAL"

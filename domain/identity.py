@@ -1,4 +1,4 @@
-"""Identity types shared by every adapter and cog.
+"""Who speaks and where: the identity values shared by every layer.
 
 Adapters normalise platform payloads into these frozen values at the boundary; nothing past the adapter sees a
 platform SDK object.
@@ -71,3 +71,17 @@ class Room:
 
     def __str__(self) -> str:
         return self.key
+
+
+@dataclass(frozen=True, slots=True)
+class AgentIdentity:
+    """How an agent appears when Steward posts for it."""
+
+    name: str
+    display_name: str = ""
+    avatar_url: str | None = None
+    platform_user_id: str | None = None
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.name
