@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from bot.actions import Action, ActionResult
-
-if TYPE_CHECKING:
-    from bot.app import StewardApp
+from bot.core import Core
 
 PerformFn = Callable[[Any, Any], Awaitable[ActionResult]]
 
@@ -36,7 +34,7 @@ class Adapter:
                 action_type = getattr(value, "__steward_performs__", None)
                 if action_type is not None:
                     self._performers[action_type] = value
-        self.app: StewardApp | None = None
+        self.app: Core | None = None
 
     @property
     def supported_actions(self) -> frozenset[type[Action]]:
@@ -51,12 +49,12 @@ class Adapter:
             return ActionResult.failed(f"the {self.platform} adapter does not support {type(action).__name__}")
         return await performer(self, action)
 
-    async def setup(self, app: StewardApp) -> None:
+    async def setup(self, app: Core) -> None:
         """Before the HTTP server starts: register routes (Slack HTTP mode) and read config. No network yet."""
         self.app = app
 
-    async def start(self, app: StewardApp) -> None:
-        """Connect to the platform and begin feeding events into ``app``; return once connected."""
+    async def start(self, app: Core) -> None:
+        """Connect to the platform and begin feeding events into the core; return once connected."""
         self.app = app
 
     async def stop(self) -> None:

@@ -4,59 +4,56 @@ down in reverse."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from bot.adapter import Adapter
 from bot.bus import EventBus
+from bot.cases import CaseService
 from bot.clock import Clock, SystemClock
 from bot.cog import CogRegistry
 from bot.commands import Command, CommandInvocation, CommandRegistry, CommandReply
-from bot.config import Settings, section_model
+from bot.config import ConfigError, Settings
+from bot.core import Core
 from bot.events import Event
 from bot.http import HttpServer
+from bot.interactions import InteractionRouter
 from bot.logging import get_logger
 from bot.metrics import Metrics
+from bot.plugins import AdapterPlugin, Plugins, installed
 from bot.publisher import AgentPublisher
 from bot.router import ActionRouter
 from bot.scheduler import Scheduler
+from bot.services import ServiceRegistry
+from bot.suspensions import SuspensionService
+from storage.cases import CASES_COMPONENT, CASES_MIGRATIONS, CaseRepository
 from storage.core import CORE_MIGRATIONS, AgentRepository, DecisionLog, TimerRepository
 from storage.db import Database
+from storage.suspensions import SUSPENSIONS_COMPONENT, SUSPENSIONS_MIGRATIONS, SuspensionRepository
 
 log = get_logger("steward.app")
 
-# Platform adapters chosen when their config section says it is configured (tokens present).
-PLATFORM_ADAPTERS: dict[str, str] = {
-    "discord": "adapters.discord:create_adapter",
-    "slack": "adapters.slack:create_adapter",
-}
+
+def configured_platforms(settings: Settings, plugins: Plugins | None = None) -> list[str]:
+    """The installed platform adapters whose settings say they are configured (tokens present)."""
+    found = (plugins or installed()).adapters.values()
+    return [p.name for p in found if not p.fallback and p.configured(settings)]
 
 
-def configured_platforms(settings: Settings) -> list[str]:
-    found = []
-    for name in PLATFORM_ADAPTERS:
-        try:
-            section_model(name)
-        except ModuleNotFoundError:
-            continue
-        if getattr(settings.section(name), "configured", False):
-            found.append(name)
-    return found
+def _build(plugin: AdapterPlugin, settings: Settings) -> Adapter:
+    adapter = plugin.build(settings)
+    if not isinstance(adapter, Adapter):
+        raise ConfigError([f"{plugin.name}: its adapter plug-in made a {type(adapter).__name__}, not an Adapter"])
+    return adapter
 
 
-def build_adapters(settings: Settings) -> list[Adapter]:
-    """The platform adapters with tokens configured; the console when there are none."""
-    adapters: list[Adapter] = []
-    for name in configured_platforms(settings):
-        module_name, _, attr = PLATFORM_ADAPTERS[name].partition(":")
-        factory: Callable[[Settings], Adapter] = getattr(importlib.import_module(module_name), attr)
-        adapters.append(factory(settings))
+def build_adapters(settings: Settings, plugins: Plugins | None = None) -> list[Adapter]:
+    """The platform adapters with tokens configured; the fallback (the console) when there are none."""
+    plugins = plugins or installed()
+    adapters = [_build(plugins.adapters[name], settings) for name in configured_platforms(settings, plugins)]
     if not adapters:
-        from adapters.console import ConsoleAdapter
-
-        adapters.append(ConsoleAdapter.from_settings(settings))
+        adapters = [_build(p, settings) for p in plugins.adapters.values() if p.fallback][:1]
     return adapters
 
 
@@ -68,8 +65,10 @@ class StewardApp:
         adapters: Sequence[Adapter] | None = None,
         clock: Clock | None = None,
         http: bool | None = None,
+        plugins: Plugins | None = None,
     ) -> None:
         self.settings = settings
+        self.plugins = plugins or installed()
         self.clock = clock or SystemClock()
         self.metrics = Metrics()
         self.db = Database(settings.database.path)
@@ -94,20 +93,48 @@ class StewardApp:
         )
         self.scheduler = Scheduler(TimerRepository(self.db), self.clock)
         self.commands = CommandRegistry()
-        self.cogs = CogRegistry(self)
-        self.health_probes: dict[str, Callable[[], dict[str, Any]]] = {}
-        # Named services one cog offers another without importing it (e.g. "text_scorer" from the toxicity cog).
-        self.services: dict[str, Any] = {}
-        self._adapters_given = list(adapters) if adapters is not None else None
-        self.adapters: list[Adapter] = []
+        self.services = ServiceRegistry()
+        self.interactions = InteractionRouter(self.bus, self.metrics)
+        self.cases = CaseService(
+            CaseRepository(self.db), bus=self.bus, metrics=self.metrics, store_text=settings.database.store_message_text
+        )
+        self.suspensions = SuspensionService(
+            SuspensionRepository(self.db), bus=self.bus, scheduler=self.scheduler, metrics=self.metrics
+        )
         use_http = settings.http.enabled if http is None else http
         self.http: HttpServer | None = (
             HttpServer(
-                self, host=settings.http.host, port=settings.http.port, max_body_bytes=settings.http.max_body_bytes
+                health=self.health,
+                metrics=self.metrics,
+                host=settings.http.host,
+                port=settings.http.port,
+                max_body_bytes=settings.http.max_body_bytes,
             )
             if use_http
             else None
         )
+        self.core = Core(
+            settings=settings,
+            clock=self.clock,
+            metrics=self.metrics,
+            db=self.db,
+            agents=self.agents,
+            decisions=self.decisions,
+            bus=self.bus,
+            router=self.router,
+            publisher=self.publisher,
+            scheduler=self.scheduler,
+            commands=self.commands,
+            services=self.services,
+            interactions=self.interactions,
+            cases=self.cases,
+            suspensions=self.suspensions,
+            http=self.http,
+        )
+        self.health_probes = self.core.health_probes
+        self.cogs = CogRegistry(self.core, self.plugins.cogs)
+        self._adapters_given = list(adapters) if adapters is not None else None
+        self.adapters: list[Adapter] = []
         self.started_at: float | None = None
         self._stopped = asyncio.Event()
         self._register_core_commands()
@@ -117,6 +144,9 @@ class StewardApp:
     async def start(self) -> None:
         await self.db.open()
         await self.db.migrate("core", CORE_MIGRATIONS)
+        await self.db.migrate(CASES_COMPONENT, CASES_MIGRATIONS)
+        await self.db.migrate(SUSPENSIONS_COMPONENT, SUSPENSIONS_MIGRATIONS)
+        await self.suspensions.load()
         await self.cogs.load_all(self.settings.cogs.enabled)
         await self.scheduler.rearm()
         self.scheduler.start()
@@ -124,7 +154,7 @@ class StewardApp:
         self.adapters = self._adapters_given if self._adapters_given is not None else build_adapters(self.settings)
         for adapter in self.adapters:
             self.router.add(adapter)
-            await adapter.setup(self)
+            await adapter.setup(self.core)
         if self.http is not None:
             try:
                 await self.http.start()
@@ -134,7 +164,7 @@ class StewardApp:
                 log.error("http_unavailable", host=self.http.host, port=self.http.port, error=str(exc))
                 self.health_probes["http"] = lambda: problem
         for adapter in self.adapters:
-            await adapter.start(self)
+            await adapter.start(self.core)
             log.info("adapter_started", platform=adapter.platform)
         self.started_at = time.time()
         log.info("steward_started", cogs=sorted(self.cogs.cogs), adapters=[a.platform for a in self.adapters])

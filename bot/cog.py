@@ -7,21 +7,35 @@ rolled back completely and reported, while the other cogs run on.
 
 from __future__ import annotations
 
-import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from bot.commands import Command
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict
+
+from bot.bus import EventBus
+from bot.cases import CaseService
+from bot.clock import Clock
+from bot.commands import Command, CommandRegistry
+from bot.config import Settings
+from bot.core import Core, HealthProbe
 from bot.events import Event
+from bot.interactions import InteractionHandler
 from bot.logging import get_logger
-from bot.publisher import Gate, Holder
-from bot.scheduler import TimerHandler
+from bot.metrics import Metrics
+from bot.plugins import CogPlugin
+from bot.publisher import AgentPublisher, Gate, GateOrder, Holder
+from bot.router import ActionRouter
+from bot.scheduler import Scheduler, TimerHandler
+from bot.suspensions import SuspensionService
 from domain import Room
+from storage.core import AgentRepository
+from storage.db import Database
 
-if TYPE_CHECKING:
-    from bot.app import StewardApp
+S = TypeVar("S", bound=BaseModel)
+T = TypeVar("T")
 
 log = get_logger("steward.cogs")
 
@@ -40,122 +54,149 @@ def listener(event_type: type[Event]) -> Callable[[Any], Any]:
     return mark
 
 
-class CogContext:
-    """What a cog may touch, with every registration recorded so that it can be undone."""
+class NoSettings(BaseModel):
+    """The section of a cog that has none (one loaded by class, not installed as a plug-in)."""
 
-    def __init__(self, app: StewardApp, name: str) -> None:
-        self.app = app
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CogContext(Generic[S]):
+    """What a cog may touch, typed, with every registration recorded so that it can be undone."""
+
+    def __init__(self, core: Core, name: str, settings_model: type[S]) -> None:
+        self.core = core
         self.name = name
+        self.settings_model = settings_model
         self.log = get_logger(f"steward.cogs.{name}")
         self._timer_kinds: list[str] = []
         self._jobs: list[str] = []
         self._health: list[str] = []
-        self._services: list[str] = []
 
-    # shortcuts to the app's parts
+    # the core's parts
     @property
-    def settings(self):
-        return self.app.settings
-
-    @property
-    def db(self):
-        return self.app.db
+    def settings(self) -> Settings:
+        return self.core.settings
 
     @property
-    def bus(self):
-        return self.app.bus
+    def db(self) -> Database:
+        return self.core.db
 
     @property
-    def publisher(self):
-        return self.app.publisher
+    def bus(self) -> EventBus:
+        return self.core.bus
 
     @property
-    def router(self):
-        return self.app.router
+    def publisher(self) -> AgentPublisher:
+        return self.core.publisher
 
     @property
-    def scheduler(self):
-        return self.app.scheduler
+    def router(self) -> ActionRouter:
+        return self.core.router
 
     @property
-    def clock(self):
-        return self.app.clock
+    def scheduler(self) -> Scheduler:
+        return self.core.scheduler
 
     @property
-    def metrics(self):
-        return self.app.metrics
+    def clock(self) -> Clock:
+        return self.core.clock
 
     @property
-    def agents(self):
-        return self.app.agents
+    def metrics(self) -> Metrics:
+        return self.core.metrics
 
-    def config(self, room: Room | None = None) -> Any:
+    @property
+    def agents(self) -> AgentRepository:
+        return self.core.agents
+
+    @property
+    def cases(self) -> CaseService:
+        return self.core.cases
+
+    @property
+    def suspensions(self) -> SuspensionService:
+        return self.core.suspensions
+
+    @property
+    def commands(self) -> CommandRegistry:
+        return self.core.commands
+
+    def config(self, room: Room | None = None) -> S:
         """This cog's config section, with the server's and channel's overrides for ``room``."""
-        return self.app.settings.section(self.name, room)
+        if self.settings_model is NoSettings:
+            return self.settings_model()
+        section = self.core.settings.section(self.name, room)
+        if not isinstance(section, self.settings_model):
+            raise TypeError(f"section {self.name!r} is a {type(section).__name__}, not {self.settings_model.__name__}")
+        return section
 
     # recorded registrations
-    def add_gate(self, gate: Gate) -> None:
-        self.app.publisher.add_gate(gate, owner=self.name)
+    def add_gate(self, gate: Gate, *, order: GateOrder | int) -> None:
+        """Gate agents' messages; ``order`` says where among all gates this one runs (``GateOrder``)."""
+        self.core.publisher.add_gate(gate, owner=self.name, order=order)
 
     def add_holder(self, holder: Holder) -> None:
-        self.app.publisher.add_holder(holder, owner=self.name)
+        self.core.publisher.add_holder(holder, owner=self.name)
 
     def add_command(self, cmd: Command) -> None:
-        self.app.commands.register(cmd)
+        self.core.commands.register(cmd)
+
+    def add_interaction(self, kind: str, handler: InteractionHandler) -> None:
+        """Own the buttons whose id is ``steward:<kind>:...``: only ``handler`` hears their clicks."""
+        self.core.interactions.register(kind, handler, owner=self.name)
 
     def add_timer_handler(self, kind: str, handler: TimerHandler) -> None:
-        self.app.scheduler.register_handler(kind, handler)
+        self.core.scheduler.register_handler(kind, handler)
         self._timer_kinds.append(kind)
 
-    def every(self, seconds: float, func: Callable[[], Any], *, job_id: str) -> None:
+    def every(self, seconds: float, func: Callable[[], Awaitable[None]], *, job_id: str) -> None:
         full_id = f"{self.name}:{job_id}"
-        self.app.scheduler.every(seconds, func, job_id=full_id)
+        self.core.scheduler.every(seconds, func, job_id=full_id)
         self._jobs.append(full_id)
 
-    def add_health(self, name: str, probe: Callable[[], dict[str, Any]]) -> None:
-        self.app.health_probes[name] = probe
+    def add_health(self, name: str, probe: HealthProbe) -> None:
+        self.core.health_probes[name] = probe
         self._health.append(name)
 
-    def provide(self, name: str, service: Any) -> None:
-        """Offer ``service`` to other cogs as ``app.services[name]``."""
-        if name in self.app.services:
-            raise ValueError(f"service {name!r} is already provided")
-        self.app.services[name] = service
-        self._services.append(name)
+    def provide(self, kind: type[T], service: T) -> None:
+        """Offer ``service`` to other cogs as the implementation of the Protocol ``kind``."""
+        self.core.services.provide(kind, service, owner=self.name)
 
-    def service(self, name: str) -> Any:
-        return self.app.services.get(name)
+    def service(self, kind: type[T]) -> T | None:
+        """The loaded implementation of ``kind``, or None while no loaded cog offers it."""
+        return self.core.services.get(kind)
 
-    def add_routes(self, routes: list[Any]) -> None:
+    def add_routes(self, routes: list[web.RouteDef]) -> None:
         """Add aiohttp routes to Steward's HTTP server (call from ``cog_load``; the server starts after cogs)."""
-        if self.app.http is None:
+        if self.core.http is None:
             self.log.info("http_disabled_routes_skipped", count=len(routes))
             return
-        self.app.http.add_routes(routes)
+        self.core.http.add_routes(routes)
 
     def rollback(self) -> None:
-        app = self.app
-        app.bus.unsubscribe_owner(self.name)
-        app.commands.unregister_owner(self.name)
-        app.publisher.remove_owner(self.name)
+        core = self.core
+        core.bus.unsubscribe_owner(self.name)
+        core.commands.unregister_owner(self.name)
+        core.publisher.remove_owner(self.name)
+        core.services.remove_owner(self.name)
+        core.interactions.remove_owner(self.name)
         for kind in self._timer_kinds:
-            app.scheduler.unregister_handler(kind)
+            core.scheduler.unregister_handler(kind)
         for job_id in self._jobs:
-            app.scheduler.remove_job(job_id)
+            core.scheduler.remove_job(job_id)
         for name in self._health:
-            app.health_probes.pop(name, None)
-        for name in self._services:
-            app.services.pop(name, None)
+            core.health_probes.pop(name, None)
         self._timer_kinds.clear()
         self._jobs.clear()
         self._health.clear()
-        self._services.clear()
 
 
-class Cog:
+class Cog(Generic[S]):
+    """A unit of behaviour, typed by its config section model ``S`` (``class ModeratorCog(Cog[ModeratorSettings])``)."""
+
     name: ClassVar[str]
 
-    def __init__(self, ctx: CogContext) -> None:
+    def __init__(self, ctx: CogContext[S]) -> None:
         self.ctx = ctx
 
     async def cog_load(self) -> None:
@@ -164,8 +205,8 @@ class Cog:
     async def cog_unload(self) -> None:
         """Release what ``cog_load`` took."""
 
-    def listeners(self) -> list[tuple[type[Event], Callable[[Any], Any]]]:
-        found = []
+    def listeners(self) -> list[tuple[type[Event], Callable[[Any], Awaitable[Any]]]]:
+        found: list[tuple[type[Event], Callable[[Any], Awaitable[Any]]]] = []
         for attr in dir(type(self)):
             func = getattr(type(self), attr, None)
             event_type = getattr(func, "__steward_listener__", None)
@@ -174,7 +215,7 @@ class Cog:
         return found
 
     def commands(self) -> list[Command]:
-        found = []
+        found: list[Command] = []
         for attr in dir(type(self)):
             func = getattr(type(self), attr, None)
             spec = getattr(func, "__steward_command__", None)
@@ -191,35 +232,43 @@ class LoadReport:
 
 
 class CogRegistry:
-    def __init__(self, app: StewardApp) -> None:
-        self.app = app
-        self.cogs: dict[str, Cog] = {}
-        self._contexts: dict[str, CogContext] = {}
+    """Loads the enabled cogs from their plug-ins, atomically, and unloads them in reverse."""
+
+    def __init__(self, core: Core, plugins: Mapping[str, CogPlugin]) -> None:
+        self.core = core
+        self.plugins = plugins
+        self.cogs: dict[str, Cog[Any]] = {}
+        self._contexts: dict[str, CogContext[Any]] = {}
         self.failed: dict[str, str] = {}
 
-    @staticmethod
-    def resolve(name: str) -> type[Cog]:
-        module = importlib.import_module(f"cogs.{name}")
-        cog_class = getattr(module, "COG", None)
-        if not (isinstance(cog_class, type) and issubclass(cog_class, Cog)):
-            raise TypeError(f"cogs.{name} must define COG, a Cog subclass")
-        return cog_class
+    def _plugin(self, name: str) -> CogPlugin:
+        plugin = self.plugins.get(name)
+        if plugin is None:
+            raise LookupError(f"no cog named {name!r} is installed")
+        return plugin
 
-    async def load(self, name: str, cog_class: type[Cog] | None = None) -> LoadReport:
+    async def load(self, name: str, cog_class: type[Cog[Any]] | None = None) -> LoadReport:
+        """Load the installed cog ``name``, or ``cog_class`` under that name (with the installed plug-in's section
+        if there is one, else none: a cog embedded by a program or a test)."""
         if name in self.cogs:
             return LoadReport(name, False, "already loaded")
-        ctx = CogContext(self.app, name)
-        cog: Cog | None = None
+        ctx: CogContext[Any] | None = None
+        cog: Cog[Any] | None = None
         try:
-            cog_class = cog_class or self.resolve(name)
-            cog = cog_class(ctx)
+            plugin = self.plugins.get(name) if cog_class is not None else self._plugin(name)
+            ctx = CogContext(self.core, name, plugin.settings if plugin is not None else NoSettings)
+            found = cog_class or self._plugin(name).load()
+            if not (isinstance(found, type) and issubclass(found, Cog)):
+                raise TypeError(f"cog plug-in {name!r}: {self._plugin(name).cog} is not a Cog subclass")
+            cog = found(ctx)
             await cog.cog_load()
             for event_type, func in cog.listeners():
-                self.app.bus.subscribe(event_type, func, owner=name, name=f"{name}.{func.__name__}")
+                self.core.bus.subscribe(event_type, func, owner=name, name=f"{name}.{func.__name__}")
             for cmd in cog.commands():
                 ctx.add_command(cmd)
         except Exception as exc:
-            ctx.rollback()
+            if ctx is not None:
+                ctx.rollback()
             if cog is not None:
                 try:
                     await cog.cog_unload()

@@ -1,8 +1,8 @@
 """Configuration: a typed pydantic-settings model read from TOML, with secrets from environment variables.
 
 Core keys are declared here. Each cog and adapter owns a *section* (``[moderator]``, ``[discord]`` ...) whose model
-lives in its own package and is named in ``SECTION_MODELS``; the section is validated with that model, so an
-unknown or mistyped key anywhere is an error that names it. Cog sections may be overridden per server and per
+its plug-in brings (``bot/plugins.py``); the section is validated with that model, so an unknown or mistyped key
+anywhere is an error that names it. Cog sections may be overridden per server and per
 channel::
 
     [moderator]                              # defaults
@@ -15,7 +15,6 @@ Environment variables ``STEWARD_<SECTION>__<KEY>`` (``__`` between nesting level
 
 from __future__ import annotations
 
-import importlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -26,25 +25,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.plugins import installed
 from domain import Room
 
 ENV_PREFIX = "STEWARD_"
-
-# section name -> "module:Model". Cog sections can be overridden per server and channel; adapter sections cannot.
-SECTION_MODELS: dict[str, str] = {
-    "console": "adapters.console.config:ConsoleSettings",
-    "discord": "adapters.discord.config:DiscordSettings",
-    "slack": "adapters.slack.config:SlackSettings",
-    "moderator": "cogs.moderator.config:ModeratorSettings",
-    "toxicity": "cogs.toxicity.config:ToxicitySettings",
-    "sentiment": "cogs.sentiment.config:SentimentSettings",
-    "presence": "cogs.presence.config:PresenceSettings",
-    "conversation": "cogs.conversation.config:ConversationSettings",
-}
-ADAPTER_SECTIONS = frozenset({"console", "discord", "slack"})
-
-# In load order: toxicity provides the scorer the moderator uses; the moderator gates before presence holds drafts.
-KNOWN_COGS = ("toxicity", "moderator", "sentiment", "presence", "conversation")
 
 
 class ConfigError(Exception):
@@ -98,24 +82,25 @@ class LoggingSettings(_Section):
         return value.upper() if isinstance(value, str) else value
 
 
+def _installed_cogs() -> list[str]:
+    return installed().default_cogs()
+
+
 class CogsSettings(_Section):
     enabled: list[str] = Field(
-        default_factory=lambda: [c for c in KNOWN_COGS if _cog_exists(c)], description="The cogs to load, in order"
+        default_factory=_installed_cogs, description="The cogs to load, in order (default: every installed cog)"
     )
 
     @field_validator("enabled")
     @classmethod
     def _known(cls, names: list[str]) -> list[str]:
-        unknown = [n for n in names if n not in KNOWN_COGS]
+        known = installed().cogs
+        unknown = [n for n in names if n not in known]
         if unknown:
-            raise ValueError(f"unknown cog(s) {unknown}; known cogs: {list(KNOWN_COGS)}")
+            raise ValueError(f"unknown cog(s) {unknown}; installed cogs: {sorted(known)}")
         if len(set(names)) != len(names):
             raise ValueError("a cog is listed twice")
         return names
-
-
-def _cog_exists(name: str) -> bool:
-    return (Path(__file__).resolve().parent.parent / "cogs" / name / "__init__.py").exists()
 
 
 class ServerOverrides(BaseModel):
@@ -137,7 +122,7 @@ class _SectionEnvSource(PydanticBaseSettingsSource):
             if not name.startswith(ENV_PREFIX):
                 continue
             path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
-            if len(path) < 2 or path[0] not in SECTION_MODELS:
+            if len(path) < 2 or path[0] not in installed().sections():
                 continue
             node = out.setdefault(path[0], {})
             for part in path[1:-1]:
@@ -155,7 +140,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     bus: BusSettings = BusSettings()
     logging: LoggingSettings = LoggingSettings()
-    cogs: CogsSettings = CogsSettings()
+    cogs: CogsSettings = Field(default_factory=CogsSettings)  # built when read: it asks which cogs are installed
     servers: dict[str, ServerOverrides] = Field(default_factory=dict)
 
     @classmethod
@@ -185,12 +170,12 @@ class Settings(BaseSettings):
         """Section ``name`` as raw data: the defaults, then the server's overrides, then the channel's."""
         raw = self.raw_section(name)
         overrides = self.servers.get(server) if server else None
-        if overrides is not None and name not in ADAPTER_SECTIONS:
+        if overrides is not None and name not in installed().adapters:
             raw = deep_merge(raw, _as_dict((overrides.model_extra or {}).get(name)))
             raw = deep_merge(raw, _as_dict(overrides.channels.get(channel, {}).get(name)))
         return raw
 
-    def section(self, name: str, room: Room | None = None) -> Any:
+    def section(self, name: str, room: Room | None = None) -> BaseModel:
         """The validated section ``name``, with the server's and the channel's overrides layered on for ``room``."""
         key = (name, room.server, room.channel) if room is not None else (name, "", "")
         cached = self._section_cache.get(key)
@@ -214,11 +199,11 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, An
 
 
 def section_model(name: str) -> type[BaseModel]:
-    target = SECTION_MODELS.get(name)
-    if target is None:
+    """The model of section ``name``, as its plug-in declares it."""
+    model = installed().sections().get(name)
+    if model is None:
         raise KeyError(f"no configuration section named {name!r}")
-    module_name, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+    return model
 
 
 # --- loading and checking -------------------------------------------------------------------------------------------
@@ -280,11 +265,10 @@ def load_settings(path: Path | str | None = None, data: Mapping[str, Any] | None
 
 def check_sections(settings: Settings) -> list[str]:
     problems: list[str] = []
+    sections = installed().sections()
     for name, value in (settings.model_extra or {}).items():
-        if name not in SECTION_MODELS:
-            problems.append(
-                f"{name}: unknown section; known: {sorted(SECTION_MODELS)} and {sorted(Settings.model_fields)}"
-            )
+        if name not in sections:
+            problems.append(f"{name}: unknown section; known: {sorted(sections)} and {sorted(Settings.model_fields)}")
             continue
         if not isinstance(value, Mapping):
             problems.append(f"{name}: must be a table, got {type(value).__name__}")
@@ -293,14 +277,14 @@ def check_sections(settings: Settings) -> list[str]:
     for server_id, overrides in settings.servers.items():
         for name in overrides.model_extra or {}:
             where = ("servers", server_id, name)
-            if name not in SECTION_MODELS or name in ADAPTER_SECTIONS:
+            if name not in installed().cogs:
                 problems.append(f"{_loc(where)}: not a section that can be set per server")
                 continue
             problems += _validate_section(name, settings.layered_section(name, server_id), where)
         for channel_id, sections in overrides.channels.items():
             for name in sections:
                 where = ("servers", server_id, "channels", channel_id, name)
-                if name not in SECTION_MODELS or name in ADAPTER_SECTIONS:
+                if name not in installed().cogs:
                     problems.append(f"{_loc(where)}: not a section that can be set per channel")
                     continue
                 problems += _validate_section(name, settings.layered_section(name, server_id, channel_id), where)
@@ -308,10 +292,7 @@ def check_sections(settings: Settings) -> list[str]:
 
 
 def _validate_section(name: str, raw: dict[str, Any], where: tuple[str, ...]) -> list[str]:
-    try:
-        model = section_model(name)
-    except ModuleNotFoundError as exc:
-        return [f"{_loc(where)}: the component that owns this section is not installed ({exc.name})"]
+    model = section_model(name)
     try:
         model.model_validate(raw)
     except ValidationError as exc:

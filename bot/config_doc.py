@@ -11,7 +11,8 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from bot.config import ADAPTER_SECTIONS, ENV_PREFIX, SECTION_MODELS, Settings, section_model
+from bot.config import ENV_PREFIX, Settings
+from bot.plugins import installed
 
 HEADER = """\
 # Steward configuration: every key with its default. Copy to steward.toml and change what you need.
@@ -90,12 +91,9 @@ def render_example() -> str:
         if name == "servers":
             continue
         _render_model(info.annotation, [name], out)  # type: ignore[arg-type]
-    for name in SECTION_MODELS:
-        try:
-            model = section_model(name)
-        except ModuleNotFoundError:
-            continue
-        kind = "adapter" if name in ADAPTER_SECTIONS else "cog"
+    plugins = installed()
+    for name, model in plugins.sections().items():
+        kind = "adapter" if name in plugins.adapters else "cog"
         out.append(f"\n# --- {name} ({kind}) " + "-" * max(0, 100 - len(name) - len(kind)))
         _render_model(model, [name], out)
     return "\n".join(out) + "\n"

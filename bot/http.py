@@ -3,21 +3,23 @@ API, Slack's HTTP mode) before it starts."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
 from bot.logging import get_logger
-
-if TYPE_CHECKING:
-    from bot.app import StewardApp
+from bot.metrics import Metrics
 
 log = get_logger("steward.http")
 
 
 class HttpServer:
-    def __init__(self, app: StewardApp, *, host: str, port: int, max_body_bytes: int) -> None:
-        self.app = app
+    def __init__(
+        self, *, health: Callable[[], dict[str, Any]], metrics: Metrics, host: str, port: int, max_body_bytes: int
+    ) -> None:
+        self._health = health
+        self._metrics_registry = metrics
         self.host = host
         self.port = port
         self.web = web.Application(client_max_size=max_body_bytes)
@@ -34,7 +36,8 @@ class HttpServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        sockets = site._server.sockets if site._server else ()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or ()
         self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
         log.info("http_listening", host=self.host, port=self.bound_port)
 
@@ -48,10 +51,10 @@ class HttpServer:
         return f"http://{self.host}:{self.bound_port}"
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        report = self.app.health()
+        report = self._health()
         return web.json_response(report, status=200 if report["status"] == "ok" else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
         return web.Response(
-            body=self.app.metrics.render(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+            body=self._metrics_registry.render(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
         )

@@ -77,6 +77,16 @@ class Gate(Protocol):
     async def evaluate(self, submission: AgentSubmission) -> Decision: ...
 
 
+class GateOrder(enum.IntEnum):
+    """Where a gate runs: the cheapest and most decisive checks first, the model last. The publisher runs gates
+    by this order whatever order the cogs were loaded in (gates of equal order: by owner name)."""
+
+    SUSPENSION = 10  # is the agent allowed to speak at all
+    ROOM_MODE = 20  # does the room take agents' messages now (quiet, focused, review, rate)
+    RULES = 50  # the text rules over the room's history (cooldown, duplicate, loop, depth, filters ...)
+    MODEL = 90  # model scoring (toxicity): the costliest, run only on what every other gate let through
+
+
 class Holder(Protocol):
     async def hold(self, submission: AgentSubmission, decision: Decision, decision_id: int) -> str | None:
         """Keep the message back (return a reference, e.g. a draft id), or None to let it be posted now."""
@@ -114,7 +124,7 @@ class AgentPublisher:
         self.bus = bus
         self.metrics = metrics
         self.clock = clock or SystemClock()
-        self._gates: list[tuple[str, Gate]] = []
+        self._gates: list[tuple[int, str, Gate]] = []
         self._holders: list[tuple[str, Holder]] = []
         self._room_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._latency = metrics.histogram(
@@ -124,14 +134,20 @@ class AgentPublisher:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
         )
 
-    def add_gate(self, gate: Gate, *, owner: str) -> None:
-        self._gates.append((owner, gate))
+    def add_gate(self, gate: Gate, *, owner: str, order: GateOrder | int) -> None:
+        self._gates.append((int(order), owner, gate))
+        self._gates.sort(key=lambda entry: (entry[0], entry[1]))  # stable: one owner's gates keep their order
+
+    @property
+    def gate_order(self) -> list[tuple[int, str, str]]:
+        """(order, owner, gate class) in the order the gates run."""
+        return [(order, owner, type(gate).__name__) for order, owner, gate in self._gates]
 
     def add_holder(self, holder: Holder, *, owner: str) -> None:
         self._holders.append((owner, holder))
 
     def remove_owner(self, owner: str) -> None:
-        self._gates = [(o, g) for o, g in self._gates if o != owner]
+        self._gates = [entry for entry in self._gates if entry[1] != owner]
         self._holders = [(o, h) for o, h in self._holders if o != owner]
 
     @property
@@ -201,7 +217,7 @@ class AgentPublisher:
         decision = Decision.approve(
             submission.text, rule="pass", reason="no gate is configured" if not self._gates else "no rule objected"
         )
-        for _owner, gate in self._gates:
+        for _order, _owner, gate in self._gates:
             earlier = decision
             decision = await gate.evaluate(
                 submission if decision.text == submission.text else _with_text(submission, decision.text)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from bot.actions import Action, ActionResult
-from bot.adapter import Adapter
 from bot.events import Event
 from bot.logging import get_logger
 from bot.metrics import Metrics
@@ -13,12 +13,21 @@ from bot.metrics import Metrics
 log = get_logger("steward.actions")
 
 
+class Performer(Protocol):
+    """What the router needs of an adapter: its platform, and a way to perform an action."""
+
+    @property
+    def platform(self) -> str: ...
+
+    async def perform(self, action: Action) -> ActionResult: ...
+
+
 class ActionRouter:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
-        self.adapters: dict[str, Adapter] = {}
+        self.adapters: dict[str, Performer] = {}
 
-    def add(self, adapter: Adapter) -> None:
+    def add(self, adapter: Performer) -> None:
         if adapter.platform in self.adapters:
             raise ValueError(f"an adapter for {adapter.platform!r} is already routed")
         self.adapters[adapter.platform] = adapter

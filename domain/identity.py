@@ -62,6 +62,12 @@ class Room:
     def key(self) -> str:
         return f"{self.platform}:{self.server}:{self.channel}"
 
+    @property
+    def server_key(self) -> str:
+        """The server as ``platform:server``: cases and suspensions are kept per server, and ids of different
+        platforms must not meet."""
+        return f"{self.platform}:{self.server}"
+
     @classmethod
     def parse(cls, key: str) -> Room:
         parts = key.split(":", 2)

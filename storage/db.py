@@ -145,8 +145,7 @@ class Database:
         for migration in migrations[current:]:
             async with self.transaction() as conn:
                 if isinstance(migration.step, str):
-                    for statement in _statements(migration.step):
-                        await conn.execute(statement)
+                    await execute_script(conn, migration.step)
                 else:
                     await migration.step(conn)
                 now = time.time()
@@ -161,6 +160,17 @@ class Database:
                 )
             log.info("migration_applied", component=component, version=migration.version, name=migration.name)
         return max(current, len(migrations))
+
+
+async def execute_script(conn: aiosqlite.Connection, script: str) -> None:
+    """Run the statements of ``script`` inside the caller's transaction (for migrations written as functions)."""
+    for statement in _statements(script):
+        await conn.execute(statement)
+
+
+async def table_exists(conn: aiosqlite.Connection, name: str) -> bool:
+    async with conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) as cursor:
+        return await cursor.fetchone() is not None
 
 
 def _statements(script: str) -> list[str]:

@@ -6,18 +6,19 @@ rejections. ``InMemoryRoomState`` keeps each remembered message as one packed ``
 well under 2 KiB, and forgets rooms that fell idle (by event time, so replays behave the same) or the idlest room
 when there are too many. A shared backend (Redis) can implement the same interface.
 
-*Durable state* is what must survive a restart: cases (append-only, numbered per server), suspensions, and
-humans' warning points.
+*Durable state* is humans' warning points. Cases and suspensions belong to the core (``storage/cases.py``,
+``storage/suspensions.py``).
 """
 
 from __future__ import annotations
 
-import json
 import struct
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
+
+import aiosqlite
 
 from policy.moderation import AuthorKind, Bucket, History, Recent
 from policy.moderation_text import SKETCH_SIZE
@@ -213,6 +214,16 @@ class InMemoryRoomState:
 
 # --- durable state ------------------------------------------------------------------------------------------------
 
+
+async def _hand_over(conn: aiosqlite.Connection) -> None:
+    # The core's migrations ran first (the app migrates its own components before any cog's) and copied these
+    # tables; copy anything they did not see, then drop the moderator's copies so one record has one owner.
+    await conn.execute("INSERT OR IGNORE INTO cases SELECT * FROM moderation_cases")
+    await conn.execute("INSERT OR IGNORE INTO agent_suspensions SELECT * FROM moderation_suspensions")
+    await conn.execute("DROP TABLE moderation_cases")
+    await conn.execute("DROP TABLE moderation_suspensions")
+
+
 MODERATION_MIGRATIONS: list[Migration] = [
     Migration(
         1,
@@ -267,236 +278,8 @@ MODERATION_MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(2, "cases and suspensions moved to the core (storage/cases.py, storage/suspensions.py)", _hand_over),
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class CaseRecord:
-    id: int
-    server: str  # "platform:server": numbering is per server
-    number: int
-    room: str
-    at: float
-    target_kind: str
-    target_id: str
-    target_name: str
-    verdict: str
-    rule: str
-    reason: str
-    action: str
-    scores: Mapping[str, float]
-    text_hash: str
-    text: str | None
-    message_id: str | None
-    log_only: bool
-    points: float
-    suspension_id: int | None
-    pardoned: bool
-    pardoned_at: float | None
-    pardoned_by: str | None
-    pardon_reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class NewCase:
-    server: str
-    room: str
-    at: float
-    target_kind: str
-    target_id: str
-    target_name: str
-    verdict: str
-    rule: str
-    reason: str
-    text_hash: str
-    action: str = ""
-    scores: Mapping[str, float] | None = None
-    text: str | None = None
-    message_id: str | None = None
-    log_only: bool = False
-    points: float = 0.0
-
-
-def _case(row: Mapping[str, Any]) -> CaseRecord:
-    return CaseRecord(
-        id=row["id"],
-        server=row["server"],
-        number=row["number"],
-        room=row["room"],
-        at=row["at"],
-        target_kind=row["target_kind"],
-        target_id=row["target_id"],
-        target_name=row["target_name"],
-        verdict=row["verdict"],
-        rule=row["rule"],
-        reason=row["reason"],
-        action=row["action"],
-        scores=json.loads(row["scores"]),
-        text_hash=row["text_hash"],
-        text=row["text"],
-        message_id=row["message_id"],
-        log_only=bool(row["log_only"]),
-        points=row["points"],
-        suspension_id=row["suspension_id"],
-        pardoned=bool(row["pardoned"]),
-        pardoned_at=row["pardoned_at"],
-        pardoned_by=row["pardoned_by"],
-        pardon_reason=row["pardon_reason"],
-    )
-
-
-class CaseRepository:
-    """Append-only moderation cases. A pardon is recorded on the case; nothing is ever deleted."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def open(self, case: NewCase) -> CaseRecord:
-        # The number is allocated inside the write transaction, so two writers can never take the same one.
-        async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM moderation_cases WHERE server = ?", (case.server,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            number = int(row["n"])
-            cursor = await conn.execute(
-                "INSERT INTO moderation_cases (server, number, room, at, target_kind, target_id, target_name, "
-                "verdict, rule, reason, action, scores, text_hash, text, message_id, log_only, points) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    case.server,
-                    number,
-                    case.room,
-                    case.at,
-                    case.target_kind,
-                    case.target_id,
-                    case.target_name,
-                    case.verdict,
-                    case.rule,
-                    case.reason,
-                    case.action,
-                    json.dumps(dict(case.scores or {}), sort_keys=True),
-                    case.text_hash,
-                    case.text,
-                    case.message_id,
-                    int(case.log_only),
-                    case.points,
-                ),
-            )
-            case_id = cursor.lastrowid
-        found = await self.get_by_id(case_id)
-        assert found is not None
-        return found
-
-    async def get_by_id(self, case_id: int) -> CaseRecord | None:
-        row = await self.db.fetchone("SELECT * FROM moderation_cases WHERE id = ?", (case_id,))
-        return _case(row) if row else None
-
-    async def get(self, server: str, number: int) -> CaseRecord | None:
-        row = await self.db.fetchone("SELECT * FROM moderation_cases WHERE server = ? AND number = ?", (server, number))
-        return _case(row) if row else None
-
-    async def list(self, server: str, *, target: str | None = None, limit: int = 10) -> list[CaseRecord]:
-        if target is None:
-            rows = await self.db.fetchall(
-                "SELECT * FROM moderation_cases WHERE server = ? ORDER BY number DESC LIMIT ?", (server, limit)
-            )
-        else:
-            rows = await self.db.fetchall(
-                "SELECT * FROM moderation_cases WHERE server = ? AND (target_id = ? OR target_name = ?) "
-                "ORDER BY number DESC LIMIT ?",
-                (server, target, target, limit),
-            )
-        return [_case(r) for r in rows]
-
-    async def link_suspension(self, case_id: int, suspension_id: int) -> None:
-        await self.db.execute("UPDATE moderation_cases SET suspension_id = ? WHERE id = ?", (suspension_id, case_id))
-
-    async def pardon(self, case_id: int, *, at: float, by: str, reason: str) -> bool:
-        """Record a pardon; False when the case was already pardoned."""
-        changed = await self.db.execute(
-            "UPDATE moderation_cases SET pardoned = 1, pardoned_at = ?, pardoned_by = ?, pardon_reason = ? "
-            "WHERE id = ? AND pardoned = 0",
-            (at, by, reason, case_id),
-        )
-        return changed > 0
-
-
-@dataclass(frozen=True, slots=True)
-class Suspension:
-    id: int
-    agent: str
-    server: str  # "platform:server"
-    room: str | None  # a room key, or None for the whole server
-    started_at: float
-    until: float
-    reason: str
-    case_number: int | None
-    ended_at: float | None = None
-    ended_by: str | None = None
-
-    def covers(self, server: str, room_key: str, at: float) -> bool:
-        return (
-            self.ended_at is None
-            and self.started_at <= at < self.until
-            and self.server == server
-            and (self.room is None or self.room == room_key)
-        )
-
-
-def _suspension(row: Mapping[str, Any]) -> Suspension:
-    return Suspension(
-        id=row["id"],
-        agent=row["agent"],
-        server=row["server"],
-        room=row["room"],
-        started_at=row["started_at"],
-        until=row["until"],
-        reason=row["reason"],
-        case_number=row["case_number"],
-        ended_at=row["ended_at"],
-        ended_by=row["ended_by"],
-    )
-
-
-class SuspensionRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def add(
-        self,
-        *,
-        agent: str,
-        server: str,
-        room: str | None,
-        started_at: float,
-        until: float,
-        reason: str,
-        case_number: int | None,
-    ) -> Suspension:
-        suspension_id = await self.db.execute(
-            "INSERT INTO moderation_suspensions (agent, server, room, started_at, until, reason, case_number) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (agent, server, room, started_at, until, reason, case_number),
-        )
-        found = await self.get(suspension_id)
-        assert found is not None
-        return found
-
-    async def get(self, suspension_id: int) -> Suspension | None:
-        row = await self.db.fetchone("SELECT * FROM moderation_suspensions WHERE id = ?", (suspension_id,))
-        return _suspension(row) if row else None
-
-    async def open(self) -> list[Suspension]:
-        rows = await self.db.fetchall("SELECT * FROM moderation_suspensions WHERE ended_at IS NULL ORDER BY id")
-        return [_suspension(r) for r in rows]
-
-    async def end(self, suspension_id: int, *, at: float, by: str) -> bool:
-        changed = await self.db.execute(
-            "UPDATE moderation_suspensions SET ended_at = ?, ended_by = ? WHERE id = ? AND ended_at IS NULL",
-            (at, by, suspension_id),
-        )
-        return changed > 0
 
 
 @dataclass(frozen=True, slots=True)

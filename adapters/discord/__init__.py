@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from adapters.discord.config import DiscordSettings
+from bot.plugins import AdapterPlugin
+
 if TYPE_CHECKING:
     from bot.adapter import Adapter
     from bot.config import Settings
@@ -19,4 +22,6 @@ def create_adapter(settings: Settings) -> Adapter:
     return DiscordAdapter(settings.section("discord"))
 
 
-__all__ = ["create_adapter"]
+PLUGIN = AdapterPlugin(name="discord", settings=DiscordSettings, create="adapters.discord:create_adapter")
+
+__all__ = ["PLUGIN", "create_adapter"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from adapters.slack.config import SECRET_KEYS
+from adapters.slack.config import SECRET_KEYS, SlackSettings
+from bot.plugins import AdapterPlugin
 
 if TYPE_CHECKING:
     from bot.adapter import Adapter
@@ -44,4 +45,6 @@ def create_adapter(settings: Settings) -> Adapter:
     return SlackAdapter(settings.section("slack"))
 
 
-__all__ = ["create_adapter", "secrets_outside_environment"]
+PLUGIN = AdapterPlugin(name="slack", settings=SlackSettings, create="adapters.slack:create_adapter")
+
+__all__ = ["PLUGIN", "create_adapter", "secrets_outside_environment"]

@@ -1,8 +1,14 @@
 """The moderator: gates agents' messages before they are posted and moderates humans after the fact."""
 
-from cogs.moderator.cog import ModeratorCog
-from cogs.moderator.service import ModerationContext, ModeratorService
+from bot.plugins import CogPlugin
+from cogs.moderator.config import ModeratorSettings
 
-COG = ModeratorCog
+PLUGIN = CogPlugin(
+    name="moderator",
+    settings=ModeratorSettings,
+    cog="cogs.moderator.cog:ModeratorCog",
+    order=20,
+    description="gates agents' messages before posting; moderates humans after",
+)
 
-__all__ = ["COG", "ModerationContext", "ModeratorCog", "ModeratorService"]
+__all__ = ["PLUGIN"]

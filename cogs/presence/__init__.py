@@ -1,7 +1,14 @@
-"""Agent presence: invitations with owner approval, join and leave, drafts, suspensions, the agent API."""
+"""Agent presence: invitations with owner approval, join and leave, drafts, the agent API."""
 
-from cogs.presence.cog import PresenceCog
+from bot.plugins import CogPlugin
+from cogs.presence.config import PresenceSettings
 
-COG = PresenceCog
+PLUGIN = CogPlugin(
+    name="presence",
+    settings=PresenceSettings,
+    cog="cogs.presence.cog:PresenceCog",
+    order=40,
+    description="invitations with owner approval, join and leave, drafts, the agent API",
+)
 
-__all__ = ["COG", "PresenceCog"]
+__all__ = ["PLUGIN"]

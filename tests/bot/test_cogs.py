@@ -5,7 +5,7 @@ from bot.app import StewardApp
 from bot.cog import Cog, listener
 from bot.commands import CommandInvocation, command
 from bot.events import MessageCreated
-from bot.publisher import AgentSubmission, Decision, Verdict
+from bot.publisher import AgentSubmission, Decision, GateOrder, Verdict
 from domain import Actor, Room
 from storage.core import AgentRecord
 
@@ -35,13 +35,21 @@ class BrokenOnLoad(Cog):
     name = "broken"
 
     async def cog_load(self) -> None:
-        self.ctx.add_gate(BlockEverything())
+        self.ctx.add_gate(BlockEverything(), order=GateOrder.RULES)
         self.ctx.add_timer_handler("broken.timer", self._timer)
-        self.ctx.provide("broken-service", object())
+        self.ctx.provide(BrokenService, BrokenService())
+        self.ctx.add_interaction("broken", self._click)
         raise RuntimeError("cannot reach its database")
 
     async def _timer(self, key, payload) -> None:
         return None
+
+    async def _click(self, click) -> None:
+        return None
+
+
+class BrokenService:
+    """A service the broken cog offers before failing."""
 
     @listener(MessageCreated)
     async def on_message(self, event: MessageCreated) -> SendMessage:
@@ -84,7 +92,8 @@ async def test_a_cog_that_fails_to_load_is_rolled_back_and_the_rest_run(make_set
         assert app.health()["status"] == "degraded"
         # Nothing of it stayed behind: no gate, no command, no listener, no timer kind, no service.
         assert app.commands.get("broken-cmd") is None
-        assert "broken-service" not in app.services
+        assert BrokenService not in app.services
+        assert "broken" not in app.interactions.owners()
         await app.agents.register(AgentRecord("alpha", "test", "owner"))
         result = await app.publisher.submit("alpha", ROOM, "hello")
         assert result.posted and len(adapter.of(PostAsAgent)) == 1
@@ -101,7 +110,7 @@ async def test_unknown_cog_is_reported_not_fatal(make_settings, adapter, clock) 
     app = await make_app(make_settings, adapter, clock)
     try:
         report = await app.cogs.load("does_not_exist")
-        assert not report.loaded and "ModuleNotFoundError" in (report.error or "")
+        assert not report.loaded and "no cog named 'does_not_exist' is installed" in (report.error or "")
     finally:
         await app.stop()
 

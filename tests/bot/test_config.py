@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-import bot.config as config
 from bot.config import ConfigError, load_settings
+from bot.plugins import CogPlugin, installed
 from domain import Room
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,8 @@ class ExampleCogSettings(BaseModel):
 
 @pytest.fixture
 def example_section(monkeypatch):
-    monkeypatch.setitem(config.SECTION_MODELS, "examplecog", f"{__name__}:ExampleCogSettings")
+    plugin = CogPlugin(name="examplecog", settings=ExampleCogSettings, cog=f"{__name__}:ExampleCog")
+    monkeypatch.setitem(installed().cogs, "examplecog", plugin)
 
 
 def write(tmp_path: Path, text: str) -> Path:

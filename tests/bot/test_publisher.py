@@ -5,7 +5,7 @@ import pytest
 from bot.actions import PostAsAgent
 from bot.app import StewardApp
 from bot.events import MessageCreated
-from bot.publisher import AgentSubmission, Decision, UnknownAgent, Verdict
+from bot.publisher import AgentSubmission, Decision, GateOrder, UnknownAgent, Verdict
 from domain import Room
 from storage.core import AgentRecord
 
@@ -46,7 +46,7 @@ async def gated_app(make_settings, adapter, clock):
 
 
 async def test_a_rejected_message_never_reaches_the_adapter(gated_app, adapter) -> None:
-    gated_app.publisher.add_gate(RejectWord("secret"), owner="t")
+    gated_app.publisher.add_gate(RejectWord("secret"), owner="t", order=GateOrder.RULES)
     echoes: list[MessageCreated] = []
 
     async def hear(event: MessageCreated) -> None:
@@ -64,7 +64,7 @@ async def test_a_rejected_message_never_reaches_the_adapter(gated_app, adapter) 
 
 
 async def test_every_decision_is_stored_before_it_is_returned(gated_app) -> None:
-    gated_app.publisher.add_gate(RejectWord("secret"), owner="t")
+    gated_app.publisher.add_gate(RejectWord("secret"), owner="t", order=GateOrder.RULES)
     first = await gated_app.publisher.submit("alpha", ROOM, "the secret")
     second = await gated_app.publisher.submit("alpha", ROOM, "fine")
     stored = {r.id: r for r in await gated_app.decisions.recent()}
@@ -75,8 +75,8 @@ async def test_every_decision_is_stored_before_it_is_returned(gated_app) -> None
 
 
 async def test_edits_are_posted_as_edited_and_gates_chain(gated_app, adapter) -> None:
-    gated_app.publisher.add_gate(Shout(), owner="t")
-    gated_app.publisher.add_gate(RejectWord("LOUD"), owner="t")
+    gated_app.publisher.add_gate(Shout(), owner="t", order=GateOrder.RULES)
+    gated_app.publisher.add_gate(RejectWord("LOUD"), owner="t", order=GateOrder.RULES)
     result = await gated_app.publisher.submit("alpha", ROOM, "quiet please")
     assert result.decision.verdict is Verdict.EDIT
     assert [a.text for a in adapter.of(PostAsAgent)] == ["QUIET PLEASE"]
