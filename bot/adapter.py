@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from bot.actions import Action, ActionResult
@@ -26,6 +27,8 @@ def performs(action_type: type[Action]) -> Callable[[PerformFn], PerformFn]:
 
 class Adapter:
     platform: ClassVar[str]
+    # Where logs go while this adapter owns the terminal (the console chat); None: it does not.
+    log_path: Path | None = None
 
     def __init__(self) -> None:
         self._performers: dict[type[Action], PerformFn] = {}

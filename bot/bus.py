@@ -23,7 +23,7 @@ log = get_logger("steward.bus")
 
 ActionsLike = Action | Iterable[Action] | None
 ListenerFn = Callable[[Any], Awaitable[ActionsLike]]
-ActionSink = Callable[[Sequence[Action], Event], Awaitable[None]]
+ActionSink = Callable[[Sequence[Action], Event | None], Awaitable[object]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,7 +127,7 @@ class EventBus:
 
     async def join(self) -> None:
         """Wait until every queued event has been handled, including events those handlers published."""
-        while any(shard.queue._unfinished_tasks for shard in self._shards):
+        while any(shard.queue._unfinished_tasks for shard in self._shards):  # type: ignore[attr-defined]
             for shard in self._shards:
                 await shard.queue.join()
 

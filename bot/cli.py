@@ -10,10 +10,14 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging import configure_logging, get_logger
 from bot.plugins import installed
+
+if TYPE_CHECKING:
+    from bot.app import StewardApp
 
 log = get_logger("steward.cli")
 
@@ -46,10 +50,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import StewardApp, build_adapters
 
     adapters = build_adapters(settings)
-    console_mode = any(a.platform == "console" for a in adapters)
-    if console_mode and not args.log_stderr:
-        # The chat owns the terminal; logs go to a file next to the database.
-        log_path = settings.database.path.parent / settings.section("console").log_file
+    log_path = next((a.log_path for a in adapters if a.log_path is not None), None)
+    if log_path is not None and not args.log_stderr:
+        # An adapter owns the terminal (the console chat); logs go to the file it names.
         log_path.parent.mkdir(parents=True, exist_ok=True)
         stream = log_path.open("a", encoding="utf-8")
         configure_logging(settings.logging.level, "json", stream)
@@ -60,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(_run_app(app))
 
 
-async def _run_app(app) -> int:
+async def _run_app(app: StewardApp) -> int:
     task = asyncio.create_task(app.run())
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

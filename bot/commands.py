@@ -6,13 +6,15 @@ from __future__ import annotations
 import shlex
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.actions import Action
 from bot.logging import get_logger
 from domain import Actor, Room
 
 log = get_logger("steward.commands")
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +69,11 @@ class CommandError(Exception):
 
 def command(
     name: str, help: str, *, usage: str = "", admin_only: bool = False, options: Iterable[tuple[str, str]] = ()
-):
+) -> Callable[[F], F]:
     """Mark a cog method as a command; the cog registry registers it when the cog loads."""
 
-    def mark(func: Any) -> Any:
-        func.__steward_command__ = dict(
+    def mark(func: F) -> F:
+        func.__steward_command__ = dict(  # type: ignore[attr-defined]
             name=name, help=help, usage=usage, admin_only=admin_only, options=tuple(options)
         )
         return func

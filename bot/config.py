@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.plugins import installed
@@ -113,7 +114,7 @@ class ServerOverrides(BaseModel):
 class _SectionEnvSource(PydanticBaseSettingsSource):
     """Reads ``STEWARD_<SECTION>__KEY[__SUBKEY]`` for the sections owned by cogs and adapters."""
 
-    def get_field_value(self, field, field_name):
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
@@ -283,11 +284,12 @@ def check_sections(settings: Settings) -> list[str]:
             problems += _validate_section(name, settings.layered_section(name, server_id), where)
         for channel_id, sections in overrides.channels.items():
             for name in sections:
-                where = ("servers", server_id, "channels", channel_id, name)
+                where_channel = ("servers", server_id, "channels", channel_id, name)
                 if name not in installed().cogs:
-                    problems.append(f"{_loc(where)}: not a section that can be set per channel")
+                    problems.append(f"{_loc(where_channel)}: not a section that can be set per channel")
                     continue
-                problems += _validate_section(name, settings.layered_section(name, server_id, channel_id), where)
+                layered = settings.layered_section(name, server_id, channel_id)
+                problems += _validate_section(name, layered, where_channel)
     return problems
 
 

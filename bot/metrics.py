@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self._made: dict[str, Counter | Gauge | Histogram] = {}
+        self._made: dict[str, MetricWrapperBase] = {}
         self.events_in = self.counter("steward_events_total", "Events published on the bus", ["event"])
         self.events_dropped = self.counter(
             "steward_events_dropped_total", "Events dropped because a bus queue was full", ["event"]
@@ -30,10 +31,14 @@ class Metrics:
         self.queue_depth = self.gauge("steward_bus_queue_depth", "Events waiting in the bus queues", [])
 
     def counter(self, name: str, doc: str, labels: Sequence[str] = ()) -> Counter:
-        return self._get(name, lambda: Counter(name, doc, list(labels), registry=self.registry))  # type: ignore[return-value]
+        metric = self._get(name, lambda: Counter(name, doc, list(labels), registry=self.registry))
+        assert isinstance(metric, Counter)
+        return metric
 
     def gauge(self, name: str, doc: str, labels: Sequence[str] = ()) -> Gauge:
-        return self._get(name, lambda: Gauge(name, doc, list(labels), registry=self.registry))  # type: ignore[return-value]
+        metric = self._get(name, lambda: Gauge(name, doc, list(labels), registry=self.registry))
+        assert isinstance(metric, Gauge)
+        return metric
 
     def histogram(
         self, name: str, doc: str, labels: Sequence[str] = (), buckets: Sequence[float] | None = None
@@ -43,9 +48,11 @@ class Metrics:
                 return Histogram(name, doc, list(labels), registry=self.registry)
             return Histogram(name, doc, list(labels), registry=self.registry, buckets=list(buckets))
 
-        return self._get(name, make)  # type: ignore[return-value]
+        metric = self._get(name, make)
+        assert isinstance(metric, Histogram)
+        return metric
 
-    def _get(self, name: str, make):
+    def _get(self, name: str, make: Callable[[], MetricWrapperBase]) -> MetricWrapperBase:
         metric = self._made.get(name)
         if metric is None:
             metric = self._made[name] = make()

@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import aiosqlite
 
-from storage.db import Database, Migration, execute_script, table_exists
+from storage.db import Database, Migration, Row, execute_script, table_exists
 
 CASES_COMPONENT = "cases"
 
@@ -108,7 +107,7 @@ class NewCase:
     points: float = 0.0
 
 
-def _case(row: Mapping[str, Any]) -> CaseRecord:
+def _case(row: Row) -> CaseRecord:
     return CaseRecord(
         id=row["id"],
         server=row["server"],
@@ -149,7 +148,7 @@ class CaseRepository:
                 "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM cases WHERE server = ?", (case.server,)
             ) as cursor:
                 row = await cursor.fetchone()
-            number = int(row["n"])
+            number = int(row["n"]) if row is not None else 1
             cursor = await conn.execute(
                 "INSERT INTO cases (server, number, room, at, target_kind, target_id, target_name, "
                 "verdict, rule, reason, action, scores, text_hash, text, message_id, log_only, points) "
@@ -174,7 +173,7 @@ class CaseRepository:
                     case.points,
                 ),
             )
-            case_id = cursor.lastrowid
+            case_id = cursor.lastrowid or 0
         found = await self.get_by_id(case_id)
         assert found is not None
         return found

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain import AgentIdentity, Room
-from storage.db import Database, Migration
+from storage.db import Database, Migration, Row
 
 CORE_MIGRATIONS: list[Migration] = [
     Migration(
@@ -100,7 +100,7 @@ class AgentRepository:
         self.db = db
 
     @staticmethod
-    def _record(row: Mapping[str, Any]) -> AgentRecord:
+    def _record(row: Row) -> AgentRecord:
         return AgentRecord(
             name=row["name"],
             platform=row["platform"],

@@ -24,6 +24,8 @@ import structlog
 log = structlog.get_logger("steward.storage")
 
 MigrationStep = str | Callable[[aiosqlite.Connection], Awaitable[None]]
+# What the read helpers return: columns by name (``row["id"]``) and ``row.keys()``.
+Row = sqlite3.Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,17 +113,19 @@ class Database:
         """Run one write statement in its own transaction; return lastrowid (or rowcount for updates)."""
         async with self.transaction() as conn:
             cursor = await conn.execute(sql, params)
-            return cursor.lastrowid if sql.lstrip().upper().startswith("INSERT") else cursor.rowcount
+            if sql.lstrip().upper().startswith("INSERT"):
+                return cursor.lastrowid or 0
+            return cursor.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
 
-    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Row | None:
+    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
         async with self.conn.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
-    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[aiosqlite.Row]:
+    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
         async with self.conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 

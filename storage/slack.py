@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from storage.db import Database, Migration
+from storage.db import Database, Migration, Row
 
 SLACK_MIGRATIONS: list[Migration] = [
     Migration(
@@ -193,7 +193,7 @@ class SlackInstallationRepository:
         return [r["team_id"] for r in rows]
 
 
-def _stored(row: Mapping[str, Any]) -> StoredInstallation:
+def _stored(row: Row) -> StoredInstallation:
     return StoredInstallation(
         enterprise_id=row["enterprise_id"],
         team_id=row["team_id"],

@@ -7,13 +7,11 @@ gate, presence's invitations) reads the same records through the core's ``Suspen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import aiosqlite
 
-from storage.db import Database, Migration, execute_script, table_exists
+from storage.db import Database, Migration, Row, execute_script, table_exists
 
 SUSPENSIONS_COMPONENT = "suspensions"
 
@@ -70,7 +68,7 @@ class Suspension:
         )
 
 
-def _suspension(row: Mapping[str, Any]) -> Suspension:
+def _suspension(row: Row) -> Suspension:
     return Suspension(
         id=row["id"],
         agent=row["agent"],

@@ -15,7 +15,12 @@ if TYPE_CHECKING:
 def create_adapter(settings: Settings) -> Adapter:
     from adapters.console import ConsoleAdapter
 
-    return ConsoleAdapter.from_settings(settings)
+    adapter = ConsoleAdapter.from_settings(settings)
+    section = settings.section("console")
+    assert isinstance(section, ConsoleSettings)
+    # The chat owns the terminal: logs go to a file next to the database.
+    adapter.log_path = settings.database.path.parent / section.log_file
+    return adapter
 
 
 PLUGIN = AdapterPlugin(
