@@ -21,7 +21,7 @@ from bot.http import HttpServer
 from bot.interactions import InteractionRouter
 from bot.logging import get_logger
 from bot.metrics import Metrics
-from bot.plugins import AdapterPlugin, Plugins, installed
+from bot.plugins import COGS_GROUP, AdapterPlugin, Plugins, installed
 from bot.publisher import AgentPublisher
 from bot.router import ActionRouter
 from bot.scheduler import Scheduler
@@ -148,6 +148,11 @@ class StewardApp:
         await self.db.migrate(SUSPENSIONS_COMPONENT, SUSPENSIONS_MIGRATIONS)
         await self.suspensions.load()
         await self.cogs.load_all(self.settings.cogs.enabled)
+        for key, error in self.plugins.broken.items():
+            # An installed cog that cannot even be imported would otherwise just be missing from the defaults.
+            group, _, name = key.partition(":")
+            if group == COGS_GROUP:
+                self.cogs.failed[name] = f"plug-in unusable: {error}"
         await self.scheduler.rearm()
         self.scheduler.start()
         await self.bus.start()
