@@ -92,7 +92,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     where = path or "defaults (no file)"
     from bot.app import configured_platforms
 
-    platforms = configured_platforms(settings) or ["console"]
+    platforms = configured_platforms(settings) or [p.name for p in installed().adapters.values() if p.fallback]
     print(f"ok: {where} is valid; cogs: {', '.join(settings.cogs.enabled) or 'none'}; adapters: {', '.join(platforms)}")
     return 0
 

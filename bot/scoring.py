@@ -1,6 +1,6 @@
 """The contract between the toxicity model and the cogs that use its scores.
 
-The toxicity cog provides a ``TextScorer`` as the service ``"text_scorer"``; the moderator asks it to assess
+The toxicity cog provides a ``TextScorer`` (``ctx.provide(TextScorer, scorer)``); the moderator asks it to assess
 each message it judges and publishes the scores (``MessageScored``) so that no other cog runs the model again.
 """
 
@@ -13,9 +13,6 @@ from types import MappingProxyType
 from typing import Protocol
 
 from domain import Room
-
-TEXT_SCORER = "text_scorer"
-
 
 class ScorerState(enum.StrEnum):
     DISABLED = "disabled"
