@@ -1,22 +1,15 @@
 """The Discord adapter: Steward as a discord.py bot.
 
-discord.py is imported only when the adapter is created, so the configuration of the ``[discord]`` section can be
-validated on machines where Discord is not used.
+Parts: ``factory`` (create_adapter), ``config`` (the ``[discord]`` section), ``adapter`` (lifecycle and health),
+``inbound`` (gateway events -> core events), ``outbound`` (actions performed), ``interactions`` (button clicks and
+slash command runs), ``commands`` (slash command definitions), ``webhooks`` (posting as agents), ``identities``
+(who an author is), ``client`` (the discord.py subclasses), ``common`` (shared helpers).
+
+Importing this package does not import discord.py: only creating the adapter does.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.adapter import Adapter
-    from bot.config import Settings
-
-
-def create_adapter(settings: Settings) -> Adapter:
-    from adapters.discord.adapter import DiscordAdapter
-
-    return DiscordAdapter(settings.section("discord"))
-
+from adapters.discord.factory import create_adapter
 
 __all__ = ["create_adapter"]
