@@ -9,7 +9,6 @@ import importlib
 import os
 import signal
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -105,36 +104,6 @@ def cmd_config_example(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- replay --------------------------------------------------------------------------------------------------------
-
-
-def cmd_replay(args: argparse.Namespace) -> int:
-    from adapters.replay import ReplayRunner, render_summary
-
-    path: Path = args.file
-    if not path.is_file():
-        print(f"steward replay: {path} is not a file", file=sys.stderr)
-        return 2
-    db_path = args.db or Path("data") / f"replay-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.db"
-    try:
-        settings = load_settings(args.config, data={"database": {"path": str(db_path)}})
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    # Malformed lines are reported on stderr by the runner itself; the log carries only errors unless asked.
-    configure_logging(args.log_level or "ERROR", "json")
-    runner = ReplayRunner(settings, as_json=args.json)
-    summary = asyncio.run(runner.run(path))
-    if args.json:
-        print(
-            f"{summary.lines} messages replayed, {len(summary.bad_lines)} malformed; decisions in {db_path}",
-            file=sys.stderr,
-        )
-    else:
-        render_summary(summary)
-    return 0
-
-
 # --- entry point ---------------------------------------------------------------------------------------------------
 
 
@@ -154,13 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     example = sub.add_parser("config-example", help="print a config file with every key and its default")
     example.set_defaults(func=cmd_config_example)
 
-    replay = sub.add_parser("replay", help="run a recorded conversation (JSONL) through the pipeline")
-    replay.add_argument("file", type=Path)
-    replay.add_argument("--config", type=Path, default=default_config_path())
-    replay.add_argument("--json", action="store_true", help="one JSON line per decision on stdout")
-    replay.add_argument("--db", type=Path, help="database file (default: a new file under data/)")
-    replay.add_argument("--log-level", default=None)
-    replay.set_defaults(func=cmd_replay)
+    from adapters.replay.cli import register as register_replay
+
+    register_replay(sub)
 
     for name in EXTENSIONS:
         try:
