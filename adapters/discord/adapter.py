@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from adapters.discord.client import StewardButton, StewardClient, StewardCommandTree, StewardShardedClient
+from adapters.discord.client import (
+    ClientOptions,
+    StewardButton,
+    StewardClient,
+    StewardCommandTree,
+    StewardShardedClient,
+)
 from adapters.discord.commands import Interaction, build_command_groups
 from adapters.discord.common import Counters, DiscordStartError, app_of
 from adapters.discord.config import DiscordSettings
@@ -69,7 +75,7 @@ class DiscordAdapter(DiscordPerformers):
     def _make_client(self) -> discord.Client:
         s = self.settings
         intents = self._intents()
-        options: dict[str, Any] = {
+        options: ClientOptions = {
             "intents": intents,
             "guild_ready_timeout": s.guild_ready_timeout,
             "chunk_guilds_at_startup": s.chunk_guilds_at_startup,
@@ -79,14 +85,13 @@ class DiscordAdapter(DiscordPerformers):
         if s.application_id is not None:
             options["application_id"] = int(s.application_id)
         client: discord.Client
-        if s.sharded:
+        if not s.sharded:
+            client = StewardClient(self, **options)
+        else:
             if s.shard_count is not None:
                 options["shard_count"] = s.shard_count
-            if s.shard_ids is not None:
-                options["shard_ids"] = list(s.shard_ids)
-            client = StewardShardedClient(self, **options)
-        else:
-            client = StewardClient(self, **options)
+            shard_ids = list(s.shard_ids) if s.shard_ids is not None else None
+            client = StewardShardedClient(self, shard_ids=shard_ids, **options)
         self.tree = StewardCommandTree(client)
         return client
 

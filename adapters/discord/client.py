@@ -8,7 +8,7 @@ queues and normalises them (``adapters.discord.inbound``).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import discord
 from discord import app_commands
@@ -31,6 +31,20 @@ _STYLES = {
 }
 
 Interaction = discord.Interaction[discord.Client]
+
+
+class ClientOptions(TypedDict, total=False):
+    """What Steward passes to the discord.py client it makes."""
+
+    intents: discord.Intents
+    guild_ready_timeout: float
+    chunk_guilds_at_startup: bool
+    allowed_mentions: discord.AllowedMentions
+    member_cache_flags: discord.MemberCacheFlags
+    application_id: int
+    shard_count: int
+
+
 ButtonItem = discord.ui.Button[discord.ui.View]
 
 
@@ -134,15 +148,20 @@ class _StewardEvents:
 
 
 class StewardClient(_StewardEvents, discord.Client):
-    def __init__(self, steward: DiscordAdapter, **options: Any) -> None:
+    def __init__(self, steward: DiscordAdapter, **options: Unpack[ClientOptions]) -> None:
         self.steward = steward
         super().__init__(**options)
 
 
 class StewardShardedClient(_StewardEvents, discord.AutoShardedClient):
-    def __init__(self, steward: DiscordAdapter, **options: Any) -> None:
+    def __init__(
+        self, steward: DiscordAdapter, *, shard_ids: list[int] | None = None, **options: Unpack[ClientOptions]
+    ) -> None:
         self.steward = steward
-        super().__init__(**options)
+        if shard_ids is None:
+            super().__init__(**options)
+        else:
+            super().__init__(shard_ids=shard_ids, **options)
 
 
 class StewardCommandTree(app_commands.CommandTree[discord.Client]):

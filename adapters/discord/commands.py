@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, Optional
+from typing import Optional
 
 import discord
 from discord import app_commands
@@ -30,7 +30,7 @@ OVERFLOW_NAMES = ("more", "more-commands", "steward-more")
 Interaction = discord.Interaction[discord.Client]
 # Runs ``cmd`` for a slash command's interaction with its option values (see ``Interactions.on_command``).
 CommandRunner = Callable[[Interaction, Command, list[str | None], bool], Awaitable[None]]
-SlashCommand = app_commands.Command[Any, ..., None]
+SlashCommand = app_commands.Command[app_commands.Group, ..., None]
 
 
 def _subcommand_name(name: str) -> str | None:

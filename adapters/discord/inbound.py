@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 import discord
 
@@ -39,14 +38,14 @@ class InboundQueue:
     """Gateway events waiting to be normalised, in arrival order; beyond ``size`` they are dropped and counted."""
 
     def __init__(self, size: int, counters: Counters, on_error: Callable[[str], None]) -> None:
-        self._queue: asyncio.Queue[tuple[str, InboundHandler, tuple[Any, ...]]] = asyncio.Queue(maxsize=size)
+        self._queue: asyncio.Queue[tuple[str, InboundHandler, tuple[object, ...]]] = asyncio.Queue(maxsize=size)
         self._counters = counters
         self._on_error = on_error
 
     def qsize(self) -> int:
         return self._queue.qsize()
 
-    def put(self, kind: str, handler: InboundHandler, args: tuple[Any, ...]) -> None:
+    def put(self, kind: str, handler: InboundHandler, args: tuple[object, ...]) -> None:
         try:
             self._queue.put_nowait((kind, handler, args))
         except asyncio.QueueFull:

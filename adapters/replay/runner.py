@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from adapters.replay.adapter import PLATFORM, SERVER, ReplayAdapter
 from adapters.replay.summary import ReplaySummary
@@ -46,7 +46,7 @@ class ReplayRunner:
         self.summary = ReplaySummary(database=str(settings.database.path))
         self._authors: dict[str, Actor] = {}
         self._human_decisions: list[ModerationDecision] = []
-        self._line_records: list[dict[str, Any]] = []
+        self._line_records: list[dict[str, object]] = []
 
     async def run(self, path: Path) -> ReplaySummary:
         started = time.perf_counter()
@@ -148,7 +148,7 @@ class ReplayRunner:
         for d in mine:
             self._record(item, entry.kind, d.verdict, d.rule, d.reason, case_id=d.case_id, log_only=d.log_only)
 
-    def _record(self, item: Line, kind: str, verdict: str, rule: str, reason: str, **extra: Any) -> None:
+    def _record(self, item: Line, kind: str, verdict: str, rule: str, reason: str, **extra: object) -> None:
         self.summary.verdicts[(kind, verdict, rule)] += 1
         self.summary.by_author[(item.entry.author, verdict)] += 1
         if verdict != "approve":
@@ -171,14 +171,14 @@ class ReplayRunner:
                 }
             )
 
-    def _emit(self, data: dict[str, Any]) -> None:
+    def _emit(self, data: dict[str, object]) -> None:
         self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
         self.out.flush()
 
 
-def _describe(action: Action) -> dict[str, Any]:
+def _describe(action: Action) -> dict[str, object]:
     """What Steward did because of a line, for ``--json``: the action's kind and its readable fields."""
-    described: dict[str, Any] = {"action": type(action).__name__}
+    described: dict[str, object] = {"action": type(action).__name__}
     for name in ("text", "message_id", "user_id", "seconds", "reason"):
         value = getattr(action, name, None)
         if value not in (None, ""):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.config import SlackSettings
 from adapters.slack.http_mode import HttpMode
@@ -105,17 +106,8 @@ class SlackAdapter(SlackPerformers):
         )
 
     def _build_bolt(self, app: StewardApp) -> AsyncApp:
-        common: dict[str, Any] = {
-            "name": "steward",
-            "logger": logging.getLogger("steward.slack.bolt"),
-            "process_before_response": False,
-            # HTTP requests are verified (and refusals counted) in ``HttpMode`` before bolt sees them; Socket
-            # Mode needs no signature.
-            "request_verification_enabled": False,
-            "signing_secret": self.settings.secret("signing_secret") or "",
-        }
         if not self.settings.oauth:
-            return AsyncApp(client=self.web.client(self.settings.secret("bot_token")), **common)
+            return self._bolt(self.web.client(self.settings.secret("bot_token")), None)
         client_id = self.settings.secret("client_id") or ""
         installations = SQLiteInstallationStore(SlackInstallationRepository(app.db, client_id))
         self.workspaces.installations = installations
@@ -130,9 +122,22 @@ class SlackAdapter(SlackPerformers):
             installation_store=installations,
             state_store=SQLiteOAuthStateStore(OAuthStateRepository(app.db)),
         )
-        bolt = AsyncApp(client=self.web.client(None), oauth_settings=oauth, **common)
+        bolt = self._bolt(self.web.client(None), oauth)
         bolt.enable_token_revocation_listeners()
         return bolt
+
+    def _bolt(self, client: AsyncWebClient, oauth: AsyncOAuthSettings | None) -> AsyncApp:
+        return AsyncApp(
+            name="steward",
+            client=client,
+            oauth_settings=oauth,
+            logger=logging.getLogger("steward.slack.bolt"),
+            process_before_response=False,
+            # HTTP requests are verified (and refusals counted) in ``HttpMode`` before bolt sees them; Socket
+            # Mode needs no signature.
+            request_verification_enabled=False,
+            signing_secret=self.settings.secret("signing_secret") or "",
+        )
 
     async def _users_info(self, team_id: str, user_id: str) -> SlackObject | None:
         client, _error = await self.workspaces.client(team_id)
