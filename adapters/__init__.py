@@ -1,3 +1,5 @@
-"""Platform adapters, one package each (console, replay, discord, slack), found by the core through the
-``steward.adapters`` entry points. An adapter turns platform payloads into core events and performs core actions.
+"""Platform adapters: each package turns one platform's payloads into core events and performs core actions there.
+
+``console`` (the embedded default), ``replay`` (JSONL transcripts), ``discord`` and ``slack``. Each exposes
+``<package>.factory.create_adapter(settings)``; no adapter imports another.
 """

@@ -125,10 +125,7 @@ class CogContext(Generic[S]):
         """This cog's config section, with the server's and channel's overrides for ``room``."""
         if self.settings_model is NoSettings:
             return self.settings_model()
-        section = self.core.settings.section(self.name, room)
-        if not isinstance(section, self.settings_model):
-            raise TypeError(f"section {self.name!r} is a {type(section).__name__}, not {self.settings_model.__name__}")
-        return section
+        return self.core.settings.section_as(self.settings_model, self.name, room)
 
     # recorded registrations
     def add_gate(self, gate: Gate, *, order: GateOrder | int) -> None:

@@ -20,7 +20,7 @@ import tomllib
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -30,6 +30,8 @@ from bot.plugins import installed
 from domain import Room
 
 ENV_PREFIX = "STEWARD_"
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigError(Exception):
@@ -175,6 +177,13 @@ class Settings(BaseSettings):
             raw = deep_merge(raw, _as_dict((overrides.model_extra or {}).get(name)))
             raw = deep_merge(raw, _as_dict(overrides.channels.get(channel, {}).get(name)))
         return raw
+
+    def section_as(self, model: type[M], name: str, room: Room | None = None) -> M:
+        """``section(name, room)``, checked to be a ``model`` (what its plug-in declared), typed as one."""
+        section = self.section(name, room)
+        if not isinstance(section, model):
+            raise TypeError(f"section {name!r} is a {type(section).__name__}, not {model.__name__}")
+        return section
 
     def section(self, name: str, room: Room | None = None) -> BaseModel:
         """The validated section ``name``, with the server's and the channel's overrides layered on for ``room``."""

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from domain import Room
 
+
 class ScorerState(enum.StrEnum):
     DISABLED = "disabled"
     LOADING = "loading"

@@ -13,11 +13,10 @@ if TYPE_CHECKING:
 
 
 def create_adapter(settings: Settings) -> Adapter:
-    from adapters.console import ConsoleAdapter
+    from adapters.console.adapter import ConsoleAdapter
 
     adapter = ConsoleAdapter.from_settings(settings)
-    section = settings.section("console")
-    assert isinstance(section, ConsoleSettings)
+    section = settings.section_as(ConsoleSettings, "console")
     # The chat owns the terminal: logs go to a file next to the database.
     adapter.log_path = settings.database.path.parent / section.log_file
     return adapter

@@ -1,27 +1,19 @@
 """The Discord adapter: Steward as a discord.py bot.
 
-discord.py is imported only when the adapter is created, so the configuration of the ``[discord]`` section can be
-validated on machines where Discord is not used.
+Parts: ``factory`` (create_adapter), ``config`` (the ``[discord]`` section), ``adapter`` (lifecycle and health),
+``inbound`` (gateway events -> core events), ``outbound`` (actions performed), ``interactions`` (button clicks and
+slash command runs), ``commands`` (slash command definitions), ``webhooks`` (posting as agents), ``identities``
+(who an author is), ``client`` (the discord.py subclasses), ``common`` (shared helpers).
+
+Importing this package does not import discord.py: only creating the adapter does.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from adapters.discord.config import DiscordSettings
+from adapters.discord.factory import create_adapter
 from bot.plugins import AdapterPlugin
 
-if TYPE_CHECKING:
-    from bot.adapter import Adapter
-    from bot.config import Settings
-
-
-def create_adapter(settings: Settings) -> Adapter:
-    from adapters.discord.adapter import DiscordAdapter
-
-    return DiscordAdapter(settings.section("discord"))
-
-
-PLUGIN = AdapterPlugin(name="discord", settings=DiscordSettings, create="adapters.discord:create_adapter")
+PLUGIN = AdapterPlugin(name="discord", settings=DiscordSettings, create="adapters.discord.factory:create_adapter")
 
 __all__ = ["PLUGIN", "create_adapter"]

@@ -1,4 +1,8 @@
-"""``steward replay FILE``: run a recorded conversation (JSONL) through the whole pipeline and summarise it."""
+"""``steward replay <file>``: run a recorded conversation (JSONL) through the pipeline and report what it decided.
+
+Registered into the ``steward`` command with ``register(subparsers)``; the replay machinery is imported only when
+the command runs.
+"""
 
 from __future__ import annotations
 
@@ -9,34 +13,38 @@ import sys
 import time
 from pathlib import Path
 
-from bot.cli import default_config_path
-from bot.config import ConfigError, load_settings
-from bot.logging import configure_logging
+EXIT_OK = 0
+EXIT_USAGE = 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from bot.cli import default_config_path
+
     replay = subparsers.add_parser("replay", help="run a recorded conversation (JSONL) through the pipeline")
     replay.add_argument("file", type=Path)
     replay.add_argument("--config", type=Path, default=default_config_path())
     replay.add_argument("--json", action="store_true", help="one JSON line per decision on stdout")
     replay.add_argument("--db", type=Path, help="database file (default: a new file under data/)")
     replay.add_argument("--log-level", default=None)
-    replay.set_defaults(func=cmd_replay)
+    replay.set_defaults(func=run_replay)
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
-    from adapters.replay import ReplayRunner, render_summary
+def run_replay(args: argparse.Namespace) -> int:
+    from adapters.replay.runner import ReplayRunner
+    from adapters.replay.summary import render_summary
+    from bot.config import ConfigError, load_settings
+    from bot.logging import configure_logging
 
     path: Path = args.file
     if not path.is_file():
         print(f"steward replay: {path} is not a file", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     db_path = args.db or Path("data") / f"replay-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.db"
     try:
         settings = load_settings(args.config, data={"database": {"path": str(db_path)}})
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     # Malformed lines are reported on stderr by the runner itself; the log carries only errors unless asked.
     configure_logging(args.log_level or "ERROR", "json")
     runner = ReplayRunner(settings, as_json=args.json)
@@ -48,4 +56,4 @@ def cmd_replay(args: argparse.Namespace) -> int:
         )
     else:
         render_summary(summary)
-    return 0
+    return EXIT_OK

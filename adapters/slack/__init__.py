@@ -1,50 +1,20 @@
 """The Slack adapter: Steward as a slack-bolt app (Socket Mode or HTTP mode, one workspace or several by OAuth).
 
-slack-bolt and slack-sdk are imported only when the adapter is created, so the configuration of the ``[slack]``
-section can be validated on machines where Slack is not used.
+Parts: ``factory`` (create_adapter), ``config`` (the ``[slack]`` section), ``adapter`` (lifecycle and health),
+``listeners`` (what bolt hands over), ``inbound`` (payloads -> core events), ``outbound`` (actions performed),
+``web`` (Web API calls and counters), ``workspaces`` (which workspace and token), ``http_mode`` (signed requests
+and OAuth routes), ``memory`` (bounded caches), ``blocks`` (escaping and Block Kit), ``oauth`` (installation
+stores).
+
+Importing this package does not import slack-bolt or slack-sdk: only creating the adapter does.
 """
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING
-
-from adapters.slack.config import SECRET_KEYS, SlackSettings
+from adapters.slack.config import SlackSettings
+from adapters.slack.factory import create_adapter, secrets_outside_environment
 from bot.plugins import AdapterPlugin
 
-if TYPE_CHECKING:
-    from bot.adapter import Adapter
-    from bot.config import Settings
-
-
-def secrets_outside_environment(settings: Settings) -> list[str]:
-    """The ``[slack]`` secrets that are set but do not come from ``STEWARD_SLACK__<KEY>`` environment variables."""
-    section = settings.section("slack")
-    env_names = {name.upper() for name in os.environ}
-    return [
-        key
-        for key in SECRET_KEYS
-        if section.secret(key) is not None and f"STEWARD_SLACK__{key.upper()}" not in env_names
-    ]
-
-
-def create_adapter(settings: Settings) -> Adapter:
-    from bot.config import ConfigError
-
-    misplaced = secrets_outside_environment(settings)
-    if misplaced:
-        raise ConfigError(
-            [
-                f"slack.{key}: secrets are read only from the environment; remove it from the file and set "
-                f"STEWARD_SLACK__{key.upper()}"
-                for key in misplaced
-            ]
-        )
-    from adapters.slack.adapter import SlackAdapter
-
-    return SlackAdapter(settings.section("slack"))
-
-
-PLUGIN = AdapterPlugin(name="slack", settings=SlackSettings, create="adapters.slack:create_adapter")
+PLUGIN = AdapterPlugin(name="slack", settings=SlackSettings, create="adapters.slack.factory:create_adapter")
 
 __all__ = ["PLUGIN", "create_adapter", "secrets_outside_environment"]

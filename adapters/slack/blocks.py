@@ -43,6 +43,10 @@ def mentioned_users(text: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
+# A Block Kit block or element, as JSON.
+Block = dict[str, object]
+
+
 def _chunks(text: str, size: int) -> list[str]:
     if not text:
         return [" "]
@@ -50,15 +54,15 @@ def _chunks(text: str, size: int) -> list[str]:
     return pieces[:MAX_SECTIONS]
 
 
-def section_blocks(text: str) -> list[dict]:
+def section_blocks(text: str) -> list[Block]:
     """``text`` (already escaped) as mrkdwn section blocks of at most 3000 characters each."""
     return [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}} for chunk in _chunks(text, SECTION_TEXT_MAX)]
 
 
-def button_element(button: Button) -> dict:
+def button_element(button: Button) -> Block:
     if len(button.custom_id) > ACTION_ID_MAX:
         raise ValueError(f"a Slack action_id holds at most {ACTION_ID_MAX} characters: {button.custom_id[:40]}...")
-    element: dict = {
+    element: Block = {
         "type": "button",
         "text": {"type": "plain_text", "text": button.label[:BUTTON_TEXT_MAX] or "?", "emoji": True},
         "action_id": button.custom_id,
@@ -72,7 +76,7 @@ def button_element(button: Button) -> dict:
     return element
 
 
-def message_blocks(text: str, buttons: tuple[Button, ...] = ()) -> list[dict] | None:
+def message_blocks(text: str, buttons: tuple[Button, ...] = ()) -> list[Block] | None:
     """Blocks for a message with buttons (None when there are none: plain text is then enough)."""
     if not buttons:
         return None

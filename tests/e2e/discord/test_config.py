@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from cachetools import LRUCache
 
 from adapters.discord.config import DiscordSettings
-from adapters.discord.interactions import ExpiringStore, LruMap
+from adapters.discord.interactions import ExpiringStore
 from bot.config import ConfigError, load_settings
 
 
@@ -46,22 +47,24 @@ def test_shards_and_ids_are_normalised():
 def test_the_interaction_store_expires_and_is_bounded():
     now = [0.0]
     store: ExpiringStore[str] = ExpiringStore(ttl=10, max_size=2, now=lambda: now[0])
-    store.put("a", "A")
-    store.put("b", "B")
-    store.put("c", "C")  # over the bound: the oldest goes
+    store["a"] = "A"
+    store["b"] = "B"
+    store["c"] = "C"  # over the bound: the oldest goes
     assert (store.get("a"), store.get("b"), store.get("c")) == (None, "B", "C") and store.evicted == 1
     now[0] = 10.0
-    assert store.get("b") is None and len(store) == 1  # expired on read
-    store.put("d", "D")
+    # b and c were put at the same moment and expire together; only live entries count
+    assert store.get("b") is None and store.get("c") is None and len(store) == 0
+    store["d"] = "D"
     assert len(store) == 1 and store.pop("d") == "D" and store.get("d") is None
 
 
 def test_the_lru_map_forgets_the_oldest():
-    seen: LruMap[int] = LruMap(2)
-    seen.set("a", 1)
-    seen.set("b", 2)
-    seen.set("a", 3)  # refreshed
-    seen.set("c", 4)
+    # The adapter remembers the messages it posted for agents in an LRUCache (adapters/discord/identities.py).
+    seen: LRUCache[str, int] = LRUCache(maxsize=2)
+    seen["a"] = 1
+    seen["b"] = 2
+    seen["a"] = 3  # refreshed
+    seen["c"] = 4
     assert "b" not in seen and seen.get("a") == 3 and seen.get("c") == 4 and len(seen) == 2
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import copy
 
 from bot.actions import ActionResult, AnswerInteraction, SendApprovalPrompt, SendMessage, UpdatePrompt
-from bot.cog import Cog, listener
+from bot.cog import Cog
 from bot.commands import Command, CommandInvocation, CommandReply, command
 from bot.events import ButtonPressed
+from bot.interactions import Click
 from storage.core import AgentRecord
 from storage.db import Migration
 from tests.e2e.discord.conftest import eventually, probe
@@ -29,18 +30,17 @@ class TrialPrompts(Cog):
             "trial_prompts",
             [Migration(1, "prompts", "CREATE TABLE trial_prompts (key TEXT PRIMARY KEY, owner TEXT, outcome TEXT)")],
         )
+        self.ctx.add_interaction("trial", self.on_button)
 
     async def ask(self, owner_id: str, key: str, text: str) -> ActionResult:
         await self.ctx.db.execute("INSERT INTO trial_prompts (key, owner) VALUES (?, ?)", (key, owner_id))
         prompt = SendApprovalPrompt(target_platform="discord", user_id=owner_id, text=text, kind="trial", key=key)
         return await self.ctx.router.perform(prompt)
 
-    @listener(ButtonPressed)
-    async def on_button(self, event: ButtonPressed):
-        parts = event.parts
-        if parts is None or parts[0] != "trial" or event.interaction_id is None:
+    async def on_button(self, click: Click):
+        event, key, choice = click.press, click.key, click.choice
+        if event.interaction_id is None:
             return None
-        _kind, key, choice = parts
 
         def answer(text: str) -> AnswerInteraction:
             return AnswerInteraction(target_platform="discord", interaction_id=event.interaction_id, text=text)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from bot.actions import AnswerInteraction, DeleteMessage, SendMessage, UpdatePrompt
 from bot.cog import Cog, CogContext, listener
 from bot.commands import CommandInvocation, CommandReply, command
-from bot.events import ButtonPressed, Event, MessageCreated
+from bot.events import Event, MessageCreated
+from bot.interactions import Click
 
 OWNER = "U0OWNER"
 BANNED = "badword"
@@ -35,12 +36,13 @@ class RecorderCog(Cog):
             return DeleteMessage(room=event.room, message_id=event.message_id, reason="banned word")
         return None
 
-    @listener(ButtonPressed)
-    async def on_button(self, event: ButtonPressed):
-        parts = event.parts
-        if parts is None or parts[0] != PROMPT_KIND or event.interaction_id is None:
+    async def cog_load(self) -> None:
+        self.ctx.add_interaction(PROMPT_KIND, self.on_button)
+
+    async def on_button(self, click: Click):
+        event, key, choice = click.press, click.key, click.choice
+        if event.interaction_id is None:
             return None
-        _kind, key, choice = parts
         if event.actor.id != OWNER:
             return AnswerInteraction(
                 target_platform="slack", interaction_id=event.interaction_id, text="Only the agent's owner can decide."

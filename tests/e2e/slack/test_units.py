@@ -12,7 +12,7 @@ from slack_sdk.oauth.installation_store import Installation
 
 from adapters.slack.blocks import escape_text, mentioned_users, message_blocks, section_blocks, unescape_text
 from adapters.slack.config import DEFAULT_BOT_SCOPES, SlackSettings
-from adapters.slack.inbound import EventDeduper, Interaction, InteractionStore, UserDirectory
+from adapters.slack.memory import EventDeduper, Interaction, InteractionStore, UserDirectory
 from adapters.slack.oauth import SQLiteInstallationStore, SQLiteOAuthStateStore
 from bot.actions import Button, ButtonStyle
 from storage.db import Database
