@@ -10,25 +10,19 @@ import contextlib
 import hashlib
 import io
 import json
+import math
 import os
 import shutil
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from cogs.toxicity.model import (
-    ONNX_METADATA,
-    ONNX_TOKENIZER,
-    ModelLoadError,
-    ModelSpec,
-    ToxicityModel,
-    load_onnx,
-    load_torch,
-    max_abs_difference,
-)
+from cogs.toxicity.model import ModelLoadError, ModelSpec, ToxicityModel
+from cogs.toxicity.model.onnx_backend import ONNX_METADATA, ONNX_TOKENIZER, load_onnx
+from cogs.toxicity.model.torch_backend import load_torch
 
 ONNX_MODEL_NAME = "model.int8.onnx"
 OPSET = 17
@@ -55,6 +49,18 @@ class ExportReport:
         return max(self.drift.values(), default=0.0)
 
 
+def max_abs_difference(a: Sequence[Mapping[str, float]], b: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Per label, the largest absolute score difference between two scorings of the same texts."""
+    worst: dict[str, float] = {}
+    for left, right in zip(a, b, strict=True):
+        for label, value in left.items():
+            diff = abs(value - right[label])
+            if math.isnan(diff):
+                diff = math.inf
+            worst[label] = max(worst.get(label, 0.0), diff)
+    return worst
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -75,7 +81,8 @@ def _export_fp32(model: ToxicityModel, target: Path) -> None:
             self.inner = inner
 
         def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-            return self.inner(**dict(zip(names, inputs, strict=True)))[0]
+            logits: torch.Tensor = self.inner(**dict(zip(names, inputs, strict=True)))[0]
+            return logits
 
     sample = model.encoder.arrays(model.encoder.encode(["a sample text for tracing", "two"]).chunks)
     args = tuple(torch.from_numpy(sample[name]) for name in names)
@@ -99,7 +106,7 @@ def _export_fp32(model: ToxicityModel, target: Path) -> None:
 def _quantize(source: Path, target: Path) -> None:
     import logging
 
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
 
     # quantize_dynamic logs a pre-processing hint on the root logger for every model; it does not apply here.
     root = logging.getLogger()
