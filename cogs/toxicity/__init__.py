@@ -3,59 +3,16 @@
 It provides ``app.services["text_scorer"]`` (``bot.scoring.TextScorer``); the moderator calls it for agents'
 messages before they are posted and humans' messages after. Health (state, model, backend, error) is reported as
 the ``toxicity`` component of ``/healthz`` and the console's ``status``.
+
+Modules: ``cog`` (the cog class), ``config`` (the ``[toxicity]`` section), ``scorer`` (the service: background
+load, fallback, judging per room), ``batcher`` (micro-batching off the event loop), ``model`` (loading and
+running the model on torch or ONNX), ``export`` and ``cli`` (``steward model export``), ``probes`` (the export's
+probe texts), ``synthetic`` (random checkpoints for tests and benchmarks). Importing this package imports no
+torch, numpy, transformers or onnxruntime.
 """
 
 from __future__ import annotations
 
-from bot.cog import Cog
-from bot.commands import CommandError, CommandInvocation, CommandReply, command
-from bot.scoring import TEXT_SCORER, ScorerState
-from cogs.toxicity.config import ToxicitySettings
-from cogs.toxicity.scorer import DetoxifyScorer
-from domain import Room
+from cogs.toxicity.cog import COG, ToxicityCog
 
-
-class ToxicityCog(Cog):
-    name = "toxicity"
-    scorer: DetoxifyScorer
-
-    async def cog_load(self) -> None:
-        settings: ToxicitySettings = self.ctx.config()
-        self.scorer = DetoxifyScorer(settings, room_config=self.ctx.config, metrics=self.ctx.metrics)
-        self.ctx.provide(TEXT_SCORER, self.scorer)
-        self.ctx.add_health("toxicity", self.scorer.health)
-        await self.scorer.start()
-
-    async def cog_unload(self) -> None:
-        scorer = getattr(self, "scorer", None)
-        if scorer is not None:
-            await scorer.close()
-
-    @command(
-        "toxicity",
-        "score a text with the toxicity model and show what an agent's and a human's message would get here",
-        usage="<text>",
-        admin_only=True,
-        options=(("text", "the text to score"),),
-    )
-    async def toxicity_command(self, inv: CommandInvocation) -> CommandReply:
-        text = inv.raw.strip()
-        if not text:
-            raise CommandError("give a text to score")
-        if self.scorer.state is not ScorerState.READY:
-            health = self.scorer.health()
-            detail = f": {health['error']}" if health.get("error") else ""
-            return CommandReply(f"the toxicity model is {self.scorer.state}{detail}", ok=False)
-        room = inv.room or Room(platform="console", server="", channel="toxicity")
-        agent = await self.scorer.assess(text, room, agent=True)
-        human = await self.scorer.assess(text, room, agent=False)
-        scores = ", ".join(f"{label} {value:.3f}" for label, value in agent.scores.items())
-        lines = [
-            f"scores: {scores}",
-            f"as an agent's message: {agent.action or 'allowed'}" + (f" ({agent.reason})" if agent.reason else ""),
-            f"as a human's message: {human.action or 'allowed'}" + (f" ({human.reason})" if human.reason else ""),
-        ]
-        return CommandReply("\n".join(lines))
-
-
-COG = ToxicityCog
+__all__ = ["COG", "ToxicityCog"]
