@@ -139,7 +139,7 @@ def worker_raw(args: dict[str, Any], backend: str) -> dict[str, Any]:
 async def _steward(args: dict[str, Any], backend: str) -> dict[str, Any]:
     from bot.app import StewardApp
     from bot.config import load_settings
-    from bot.scoring import TEXT_SCORER, ScorerState
+    from bot.scoring import ScorerState, TextScorer
     from domain import Room
     from storage.core import AgentRecord
     from tests.support import RecordingAdapter
@@ -171,7 +171,7 @@ async def _steward(args: dict[str, Any], backend: str) -> dict[str, Any]:
         await app.start()
         start_returned = time.perf_counter() - started
         try:
-            scorer = app.services[TEXT_SCORER]
+            scorer = app.services.get(TextScorer)
             if await scorer.wait_loaded() is not ScorerState.READY:
                 raise RuntimeError(f"model did not load: {scorer.error}")
             load = time.perf_counter() - started

@@ -40,12 +40,12 @@ def _threshold(default: float, label: str) -> float:
 class _Labels(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def as_dict(self) -> dict[str, object]:
-        return {label: getattr(self, label) for label in LABELS}
-
 
 class LabelThresholds(_Labels):
     """One threshold per label; a label is not judged when its action is ``ignore``."""
+
+    def as_dict(self) -> dict[str, float]:
+        return {label: getattr(self, label) for label in LABELS}
 
     toxicity: float = _threshold(0.8, "toxicity")
     severe_toxicity: float = _threshold(0.5, "severe_toxicity")
@@ -64,7 +64,12 @@ def _human_action(default: HumanAction, label: str) -> HumanAction:
     return Field(default=default, description=f"What happens to a human's message whose '{label}' crosses it")
 
 
-class AgentActions(_Labels):
+class _ActionLabels(_Labels):
+    def as_dict(self) -> dict[str, str]:
+        return {label: getattr(self, label) for label in LABELS}
+
+
+class AgentActions(_ActionLabels):
     """Per label: ``reject`` (not posted), ``log`` (posted, the score recorded) or ``ignore`` (not judged)."""
 
     toxicity: AgentAction = _agent_action("reject", "toxicity")
@@ -76,7 +81,7 @@ class AgentActions(_Labels):
     sexual_explicit: AgentAction = _agent_action("reject", "sexual_explicit")
 
 
-class HumanActions(_Labels):
+class HumanActions(_ActionLabels):
     """Per label: ``timeout``, ``delete``, ``warn``, ``log`` or ``ignore``; humans' messages are judged after they
     are posted."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -27,7 +27,7 @@ class _Request(Generic[R]):
 
 
 class BatcherClosed(RuntimeError):
-    pass
+    """The batcher is shut down (or shutting down): the text was not scored."""
 
 
 class MicroBatcher(Generic[R]):
@@ -65,10 +65,10 @@ class MicroBatcher(Generic[R]):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
+        waiting: list[_Request[R]] = []
         while not self._queue.empty():
-            request = self._queue.get_nowait()
-            if not request.future.done():
-                request.future.set_exception(BatcherClosed("the scorer is shutting down"))
+            waiting.append(self._queue.get_nowait())
+        _close_all(waiting)
 
     @property
     def pending(self) -> int:
@@ -86,51 +86,70 @@ class MicroBatcher(Generic[R]):
         batch = [await self._queue.get()]
         # Let the callers woken in this same loop iteration (a burst) enqueue before the batch is cut.
         await asyncio.sleep(0)
-        while len(batch) < self.max_batch and not self._queue.empty():
-            batch.append(self._queue.get_nowait())
-        if len(batch) < self.max_batch and self.max_wait > 0 and (self._busy_lately or len(batch) > 1):
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.max_wait
-            while len(batch) < self.max_batch:
-                if not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
-                    continue
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
-                except TimeoutError:
-                    break
+        self._take_waiting(batch)
+        if self._company_expected(batch):
+            await self._wait_for_company(batch)
         # Company now (or requests already waiting for the next batch) means more is likely to come.
         self._busy_lately = len(batch) > 1 or not self._queue.empty()
         return batch
 
-    async def _run(self) -> None:
+    def _take_waiting(self, batch: list[_Request[R]]) -> None:
+        while len(batch) < self.max_batch and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+
+    def _company_expected(self, batch: list[_Request[R]]) -> bool:
+        """Worth waiting for more: room in the batch, a wait allowed, and messages have been coming together."""
+        return len(batch) < self.max_batch and self.max_wait > 0 and (self._busy_lately or len(batch) > 1)
+
+    async def _wait_for_company(self, batch: list[_Request[R]]) -> None:
+        """Fill ``batch`` with what arrives within ``max_wait`` (or until it is full)."""
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait
+        while len(batch) < self.max_batch:
+            if not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+                continue
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            try:
+                batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+            except TimeoutError:
+                return
+
+    async def _run(self) -> None:
         while True:
             batch = await self._gather()
             # A caller that gave up (cancelled) does not need scoring.
             live = [r for r in batch if not r.future.done()]
-            if not live:
-                continue
-            started = loop.time()
-            try:
-                results = await loop.run_in_executor(self._executor, self._score, [r.text for r in live])
-                if len(results) != len(live):
-                    raise RuntimeError(f"scorer returned {len(results)} results for {len(live)} texts")
-            except asyncio.CancelledError:
-                for request in live:
-                    if not request.future.done():
-                        request.future.set_exception(BatcherClosed("the scorer is shutting down"))
-                raise
-            except Exception as exc:
-                for request in live:
-                    if not request.future.done():
-                        request.future.set_exception(exc)
-                continue
-            for request, result in zip(live, results, strict=True):
+            if live:
+                await self._score_batch(live)
+
+    async def _score_batch(self, live: list[_Request[R]]) -> None:
+        """Score ``live`` in the executor and settle each caller's future; a failure fails only these callers."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            results = await loop.run_in_executor(self._executor, self._score, [r.text for r in live])
+            if len(results) != len(live):
+                raise RuntimeError(f"scorer returned {len(results)} results for {len(live)} texts")
+        except asyncio.CancelledError:
+            _close_all(live)
+            raise
+        except Exception as exc:
+            for request in live:
                 if not request.future.done():
-                    request.future.set_result(result)
-            if self._on_batch is not None:
-                self._on_batch(len(live), loop.time() - started)
+                    request.future.set_exception(exc)
+            return
+        for request, result in zip(live, results, strict=True):
+            if not request.future.done():
+                request.future.set_result(result)
+        if self._on_batch is not None:
+            self._on_batch(len(live), loop.time() - started)
+
+
+def _close_all(requests: Iterable[_Request[R]]) -> None:
+    """Tell every caller still waiting that the scorer is shutting down."""
+    for request in requests:
+        if not request.future.done():
+            request.future.set_exception(BatcherClosed("the scorer is shutting down"))

@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cogs.toxicity.config import ToxicitySettings
+    from cogs.toxicity.export import ExportReport
+    from cogs.toxicity.model import ModelSpec
 
 EXIT_OK = 0
 EXIT_DRIFT = 1
 EXIT_ERROR = 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     model = subparsers.add_parser("model", help="toxicity model tools (export to ONNX Runtime)")
     model_sub = model.add_subparsers(dest="model_command", required=True)
     export = model_sub.add_parser(
@@ -39,7 +46,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.set_defaults(func=run_export)
 
 
-def _settings_section(args: argparse.Namespace):
+class _Refused(Exception):
+    """A problem with the command line or the config: printed, exit code ``EXIT_ERROR``."""
+
+
+def _settings_section(args: argparse.Namespace) -> ToxicitySettings:
     from bot.config import ConfigError, load_settings
 
     path = args.config
@@ -48,57 +59,55 @@ def _settings_section(args: argparse.Namespace):
 
         path = default_config_path()
     try:
-        return load_settings(path).section("toxicity")
+        settings: ToxicitySettings = load_settings(path).section("toxicity")
     except ConfigError as exc:
-        raise SystemExit(f"steward model export: {exc}") from None
+        raise _Refused(str(exc)) from None
+    return settings
 
 
-def run_export(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from cogs.toxicity.export import ExportError, export_onnx
+def _spec(args: argparse.Namespace, cfg: ToxicitySettings) -> ModelSpec:
+    """The torch model to export: the config's, with the command line's overrides."""
     from cogs.toxicity.model import ModelSpec
+
+    spec = replace(ModelSpec.from_settings(cfg), backend="torch")
+    overrides = {
+        "checkpoint": args.checkpoint,
+        "model_dir": args.model_dir,
+        "model": args.model,
+        "allow_pickle_checkpoint": True if args.allow_pickle_checkpoint else None,
+    }
+    spec = replace(spec, **{key: value for key, value in overrides.items() if value is not None})
+    if spec.checkpoint is not None and spec.model_dir is None:
+        raise _Refused("--checkpoint needs --model-dir (config.json and tokenizer files)")
+    return spec
+
+
+def _tolerance(args: argparse.Namespace, cfg: ToxicitySettings) -> float:
+    tolerance: float = args.tolerance if args.tolerance is not None else cfg.export_tolerance
+    if not 0 < tolerance <= 1:
+        raise _Refused(f"tolerance must be in (0, 1], got {tolerance}")
+    return tolerance
+
+
+def _probes(extra: Path | None) -> list[str]:
+    """The built-in probe set plus the non-empty lines of ``extra``."""
     from cogs.toxicity.probes import PROBES
 
-    try:
-        cfg = _settings_section(args)
-    except SystemExit as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_ERROR
-    spec = replace(ModelSpec.from_settings(cfg), backend="torch")
-    if args.checkpoint is not None:
-        spec = replace(spec, checkpoint=args.checkpoint)
-    if args.model_dir is not None:
-        spec = replace(spec, model_dir=args.model_dir)
-    if args.model is not None:
-        spec = replace(spec, model=args.model)
-    if args.allow_pickle_checkpoint:
-        spec = replace(spec, allow_pickle_checkpoint=True)
-    if spec.checkpoint is not None and spec.model_dir is None:
-        print("steward model export: --checkpoint needs --model-dir (config.json and tokenizer files)", file=sys.stderr)
-        return EXIT_ERROR
-    tolerance = args.tolerance if args.tolerance is not None else cfg.export_tolerance
-    if not 0 < tolerance <= 1:
-        print(f"steward model export: tolerance must be in (0, 1], got {tolerance}", file=sys.stderr)
-        return EXIT_ERROR
     probes = list(PROBES)
-    if args.probes is not None:
-        try:
-            probes += [line.strip() for line in args.probes.read_text(encoding="utf-8").splitlines() if line.strip()]
-        except OSError as exc:
-            print(f"steward model export: cannot read probes {args.probes}: {exc}", file=sys.stderr)
-            return EXIT_ERROR
-
-    def progress(step: str) -> None:
-        print(f"  {step}", file=sys.stderr)
-
-    print(f"exporting {spec.source} -> {args.output}", file=sys.stderr)
+    if extra is None:
+        return probes
     try:
-        report = export_onnx(spec, args.output, tolerance=tolerance, probes=probes, progress=progress)
-    except ExportError as exc:
-        print(f"steward model export: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        lines = extra.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise _Refused(f"cannot read probes {extra}: {exc}") from None
+    return probes + [line.strip() for line in lines if line.strip()]
 
+
+def _progress(step: str) -> None:
+    print(f"  {step}", file=sys.stderr)
+
+
+def _print_report(report: ExportReport) -> int:
     print(f"score drift on {report.probes} probes (largest |onnx int8 - torch fp32| per label):")
     for label, diff in sorted(report.drift.items(), key=lambda item: -item[1]):
         flag = "  > tolerance" if diff > report.tolerance else ""
@@ -114,3 +123,23 @@ def run_export(args: argparse.Namespace) -> int:
     print(f"accepted (tolerance {report.tolerance}); wrote {report.onnx_path} in {report.seconds:.1f} s")
     print(f'serve it with:\n  [toxicity]\n  backend = "onnx"\n  onnx_path = "{report.onnx_path}"')
     return EXIT_OK
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from cogs.toxicity.export import ExportError, export_onnx
+
+    try:
+        cfg = _settings_section(args)
+        spec = _spec(args, cfg)
+        tolerance = _tolerance(args, cfg)
+        probes = _probes(args.probes)
+    except _Refused as exc:
+        print(f"steward model export: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"exporting {spec.source} -> {args.output}", file=sys.stderr)
+    try:
+        report = export_onnx(spec, args.output, tolerance=tolerance, probes=probes, progress=_progress)
+    except ExportError as exc:
+        print(f"steward model export: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return _print_report(report)

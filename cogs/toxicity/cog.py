@@ -1,23 +1,29 @@
-"""The toxicity cog itself: loads the scorer at start, offers it to the moderator, and the ``toxicity`` command."""
+"""``ToxicityCog``: wires the Detoxify scorer into the app (service, health) and adds the admin ``toxicity`` command.
+
+The scorer itself (loading, batching, judging) is ``cogs.toxicity.scorer``; this module only registers it and
+answers the command.
+"""
 
 from __future__ import annotations
 
 from bot.cog import Cog
 from bot.commands import CommandError, CommandInvocation, CommandReply, command
-from bot.scoring import TEXT_SCORER, ScorerState
+from bot.scoring import ScorerState, TextAssessment, TextScorer
 from cogs.toxicity.config import ToxicitySettings
 from cogs.toxicity.scorer import DetoxifyScorer
 from domain import Room
 
 
-class ToxicityCog(Cog):
+class ToxicityCog(Cog[ToxicitySettings]):
+    """Provides the text scorer the moderator uses; loads before the moderator."""
+
     name = "toxicity"
     scorer: DetoxifyScorer
 
     async def cog_load(self) -> None:
-        settings: ToxicitySettings = self.ctx.config()
+        settings = self.ctx.config()
         self.scorer = DetoxifyScorer(settings, room_config=self.ctx.config, metrics=self.ctx.metrics)
-        self.ctx.provide(TEXT_SCORER, self.scorer)
+        self.ctx.provide(TextScorer, self.scorer)
         self.ctx.add_health("toxicity", self.scorer.health)
         await self.scorer.start()
 
@@ -45,9 +51,15 @@ class ToxicityCog(Cog):
         agent = await self.scorer.assess(text, room, agent=True)
         human = await self.scorer.assess(text, room, agent=False)
         scores = ", ".join(f"{label} {value:.3f}" for label, value in agent.scores.items())
-        lines = [
-            f"scores: {scores}",
-            f"as an agent's message: {agent.action or 'allowed'}" + (f" ({agent.reason})" if agent.reason else ""),
-            f"as a human's message: {human.action or 'allowed'}" + (f" ({human.reason})" if human.reason else ""),
-        ]
-        return CommandReply("\n".join(lines))
+        return CommandReply(
+            f"scores: {scores}\nas an agent's message: {_outcome(agent)}\nas a human's message: {_outcome(human)}"
+        )
+
+
+def _outcome(assessment: TextAssessment) -> str:
+    """What a message would get, e.g. ``reject (threat 0.71 >= 0.60)`` or ``allowed``."""
+    reason = f" ({assessment.reason})" if assessment.reason else ""
+    return f"{assessment.action or 'allowed'}{reason}"
+
+
+COG = ToxicityCog

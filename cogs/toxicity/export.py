@@ -10,25 +10,19 @@ import contextlib
 import hashlib
 import io
 import json
+import math
 import os
 import shutil
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from cogs.toxicity.model import (
-    ONNX_METADATA,
-    ONNX_TOKENIZER,
-    ModelLoadError,
-    ModelSpec,
-    ToxicityModel,
-    load_onnx,
-    load_torch,
-    max_abs_difference,
-)
+from cogs.toxicity.model import ModelLoadError, ModelSpec, ToxicityModel
+from cogs.toxicity.model.onnx_backend import ONNX_METADATA, ONNX_TOKENIZER, load_onnx
+from cogs.toxicity.model.torch_backend import load_torch
 
 ONNX_MODEL_NAME = "model.int8.onnx"
 OPSET = 17
@@ -55,6 +49,18 @@ class ExportReport:
         return max(self.drift.values(), default=0.0)
 
 
+def max_abs_difference(a: Sequence[Mapping[str, float]], b: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Per label, the largest absolute score difference between two scorings of the same texts."""
+    worst: dict[str, float] = {}
+    for left, right in zip(a, b, strict=True):
+        for label, value in left.items():
+            diff = abs(value - right[label])
+            if math.isnan(diff):
+                diff = math.inf
+            worst[label] = max(worst.get(label, 0.0), diff)
+    return worst
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -75,7 +81,8 @@ def _export_fp32(model: ToxicityModel, target: Path) -> None:
             self.inner = inner
 
         def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-            return self.inner(**dict(zip(names, inputs, strict=True)))[0]
+            logits: torch.Tensor = self.inner(**dict(zip(names, inputs, strict=True)))[0]
+            return logits
 
     sample = model.encoder.arrays(model.encoder.encode(["a sample text for tracing", "two"]).chunks)
     args = tuple(torch.from_numpy(sample[name]) for name in names)
@@ -99,7 +106,7 @@ def _export_fp32(model: ToxicityModel, target: Path) -> None:
 def _quantize(source: Path, target: Path) -> None:
     import logging
 
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
 
     # quantize_dynamic logs a pre-processing hint on the root logger for every model; it does not apply here.
     root = logging.getLogger()
@@ -109,6 +116,73 @@ def _quantize(source: Path, target: Path) -> None:
         quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
     finally:
         root.setLevel(level)
+
+
+def _silent(step: str) -> None:
+    """The progress callback when the caller wants none."""
+
+
+@contextlib.contextmanager
+def _staging(output_dir: Path) -> Iterator[Path]:
+    """A fresh directory next to ``output_dir`` for the export's files, removed afterwards whatever happens."""
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = output_dir.parent / f".{output_dir.name}.export-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _convert(model: ToxicityModel, fp32: Path, int8: Path, report: Callable[[str], None]) -> None:
+    report("exporting to ONNX (fp32)")
+    try:
+        _export_fp32(model, fp32)
+    except Exception as exc:
+        raise ExportError(f"torch.onnx.export failed: {type(exc).__name__}: {exc}") from None
+    report("quantizing to int8 (dynamic)")
+    try:
+        _quantize(fp32, int8)
+    except Exception as exc:
+        raise ExportError(f"quantization failed: {type(exc).__name__}: {exc}") from None
+
+
+def _metadata(model: ToxicityModel, spec: ModelSpec) -> dict[str, Any]:
+    """What ``load_onnx`` needs to serve the model (labels, token limit, inputs), and where it came from."""
+    return {
+        "format": 1,
+        "labels": list(model.labels),
+        "max_tokens": model.encoder.max_tokens,
+        "pad_id": model.encoder.pad_id,
+        "inputs": list(model.encoder.input_names),
+        "quantization": "int8-dynamic",
+        "opset": OPSET,
+        "source": spec.source,
+        "source_sha256": _sha256(spec.checkpoint) if spec.checkpoint else None,
+        "arch": model.details.get("arch"),
+    }
+
+
+def _write_metadata(staging: Path, metadata: Mapping[str, Any]) -> None:
+    (staging / ONNX_METADATA).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+
+
+def _measure_drift(
+    model: ToxicityModel, spec: ModelSpec, int8: Path, probes: Sequence[str], report: Callable[[str], None]
+) -> dict[str, float]:
+    """Per label, the largest difference between the torch model's and the staged int8 model's probe scores."""
+    report(f"measuring drift on {len(probes)} probes")
+    onnx_model = load_onnx(replace(spec, backend="onnx", onnx_path=int8), report)
+    expected = model.score(list(probes))
+    got = onnx_model.score(list(probes))
+    return max_abs_difference(expected, got)
+
+
+def _publish(staging: Path, output_dir: Path) -> None:
+    output_dir.mkdir(exist_ok=True)
+    for name in (ONNX_MODEL_NAME, ONNX_TOKENIZER, ONNX_METADATA):
+        os.replace(staging / name, output_dir / name)
 
 
 def export_onnx(
@@ -121,64 +195,30 @@ def export_onnx(
 ) -> ExportReport:
     """Export the PyTorch model ``spec`` names to ``output_dir/model.int8.onnx`` (with its tokenizer and metadata),
     or refuse it when the int8 scores drift beyond ``tolerance`` on ``probes``."""
-    report = progress or (lambda step: None)
+    report = progress or _silent
     if not probes:
         raise ExportError("the probe set is empty")
     started = time.perf_counter()
-    torch_spec = replace(spec, backend="torch")
     try:
-        model = load_torch(torch_spec, report)
+        model = load_torch(replace(spec, backend="torch"), report)
     except ModelLoadError as exc:
         raise ExportError(str(exc)) from None
-    tokenizer = model.details["tokenizer"]
     output_dir = output_dir.resolve()
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = output_dir.parent / f".{output_dir.name}.export-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
+    with _staging(output_dir) as staging:
         fp32 = staging / "model.fp32.onnx"
         int8 = staging / ONNX_MODEL_NAME
-        report("exporting to ONNX (fp32)")
-        try:
-            _export_fp32(model, fp32)
-        except Exception as exc:
-            raise ExportError(f"torch.onnx.export failed: {type(exc).__name__}: {exc}") from None
-        report("quantizing to int8 (dynamic)")
-        try:
-            _quantize(fp32, int8)
-        except Exception as exc:
-            raise ExportError(f"quantization failed: {type(exc).__name__}: {exc}") from None
-        tokenizer.backend_tokenizer.save(str(staging / ONNX_TOKENIZER))
-        metadata: dict[str, Any] = {
-            "format": 1,
-            "labels": list(model.labels),
-            "max_tokens": model.encoder.max_tokens,
-            "pad_id": model.encoder.pad_id,
-            "inputs": list(model.encoder.input_names),
-            "quantization": "int8-dynamic",
-            "opset": OPSET,
-            "source": spec.source,
-            "source_sha256": _sha256(spec.checkpoint) if spec.checkpoint else None,
-            "arch": model.details.get("arch"),
-        }
-        (staging / ONNX_METADATA).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
-
-        report(f"measuring drift on {len(probes)} probes")
-        onnx_model = load_onnx(replace(spec, backend="onnx", onnx_path=int8), report)
-        expected = model.score(list(probes))
-        got = onnx_model.score(list(probes))
-        drift = max_abs_difference(expected, got)
+        _convert(model, fp32, int8, report)
+        model.details["tokenizer"].backend_tokenizer.save(str(staging / ONNX_TOKENIZER))
+        metadata = _metadata(model, spec)
+        _write_metadata(staging, metadata)
+        drift = _measure_drift(model, spec, int8, probes, report)
         accepted = max(drift.values(), default=0.0) <= tolerance
         sizes = (fp32.stat().st_size, int8.stat().st_size)
         metadata.update(drift={k: round(v, 6) for k, v in drift.items()}, tolerance=tolerance, probes=len(probes))
-        (staging / ONNX_METADATA).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
-        del onnx_model
+        _write_metadata(staging, metadata)
         if accepted:
             fp32.unlink()
-            output_dir.mkdir(exist_ok=True)
-            for name in (ONNX_MODEL_NAME, ONNX_TOKENIZER, ONNX_METADATA):
-                os.replace(staging / name, output_dir / name)
+            _publish(staging, output_dir)
         return ExportReport(
             onnx_path=output_dir / ONNX_MODEL_NAME,
             accepted=accepted,
@@ -190,5 +230,3 @@ def export_onnx(
             seconds=time.perf_counter() - started,
             labels=model.labels,
         )
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)

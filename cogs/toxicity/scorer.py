@@ -1,4 +1,8 @@
-"""The text scorer the moderator uses: a Detoxify model loaded once in the background, batched, judged per room."""
+"""The text scorer the moderator uses: a Detoxify model loaded once in the background, batched, judged per room.
+
+``DetoxifyScorer`` owns the scorer's lifecycle (background load, close), answers ``assess`` (scores judged against
+the room's thresholds, or the fail-open / fail-closed answer while there is no model) and reports health.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,12 @@ from bot.metrics import Metrics
 from bot.scoring import ScorerState, TextAssessment
 from cogs.toxicity.batcher import MicroBatcher
 from cogs.toxicity.config import ToxicitySettings
+from cogs.toxicity.metrics import ToxicityMetrics
 from cogs.toxicity.model import ModelLoadError, ModelSpec, ToxicityModel, load_model
 from domain import Room
 from policy.toxicity import judge, unavailable_action
 
 log = get_logger("steward.toxicity")
-
-BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
 class DetoxifyScorer:
@@ -51,21 +54,7 @@ class DetoxifyScorer:
         self._batcher: MicroBatcher[dict[str, float]] | None = None
         self._load_task: asyncio.Task[None] | None = None
         self._step = ""
-        self._m_ready = metrics.gauge("steward_toxicity_model_ready", "1 when the toxicity model is loaded")
-        self._m_load = metrics.gauge("steward_toxicity_load_seconds", "Seconds the toxicity model took to load")
-        self._m_scored = metrics.counter("steward_toxicity_scored_total", "Texts scored by the model", ["audience"])
-        self._m_flagged = metrics.counter(
-            "steward_toxicity_flagged_total", "Texts whose scores crossed a threshold", ["audience", "label", "action"]
-        )
-        self._m_unavailable = metrics.counter(
-            "steward_toxicity_unavailable_total", "Texts that could not be scored", ["audience", "reason"]
-        )
-        self._m_batch = metrics.histogram(
-            "steward_toxicity_batch_size", "Texts per forward pass", buckets=BATCH_BUCKETS
-        )
-        self._m_batch_seconds = metrics.histogram(
-            "steward_toxicity_batch_seconds", "Seconds per batch (tokenise, forward, aggregate)"
-        )
+        self._metrics = ToxicityMetrics.register(metrics)
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -114,13 +103,12 @@ class DetoxifyScorer:
             self._executor,
             max_batch=self._settings.max_batch,
             max_wait=self._settings.max_wait_ms / 1000.0,
-            on_batch=self._observe_batch,
+            on_batch=self._metrics.observe_batch,
         )
         self._batcher.start()
         self._state = ScorerState.READY
         self._step = ""
-        self._m_ready.set(1)
-        self._m_load.set(model.load_seconds)
+        self._metrics.model_loaded(model.load_seconds)
         log.info(
             "toxicity_model_ready",
             backend=model.backend,
@@ -133,7 +121,7 @@ class DetoxifyScorer:
     def _fail(self, error: str, started: float) -> None:
         self._state = ScorerState.FAILED
         self.error = error
-        self._m_ready.set(0)
+        self._metrics.ready.set(0)
         log.error(
             "toxicity_model_unavailable",
             error=error,
@@ -141,10 +129,6 @@ class DetoxifyScorer:
             fail_mode=self._settings.fail_mode,
             note="the bot runs on its other rules; agents' messages follow fail_mode",
         )
-
-    def _observe_batch(self, size: int, seconds: float) -> None:
-        self._m_batch.observe(size)
-        self._m_batch_seconds.observe(seconds)
 
     async def close(self) -> None:
         if self._load_task is not None and not self._load_task.done():
@@ -157,7 +141,7 @@ class DetoxifyScorer:
             # A load still running in the thread finishes there; nothing waits for it.
             self._executor.shutdown(wait=False, cancel_futures=True)
         if self._state is not ScorerState.DISABLED:
-            self._m_ready.set(0)
+            self._metrics.ready.set(0)
 
     # --- scoring ----------------------------------------------------------------------------------------------------
 
@@ -180,14 +164,14 @@ class DetoxifyScorer:
         except Exception as exc:
             log.error("toxicity_scoring_failed", error=f"{type(exc).__name__}: {exc}", room=room.key, agent=agent)
             return self._unavailable(cfg, agent, audience, "error", f"toxicity scoring failed: {type(exc).__name__}")
-        self._m_scored.labels(audience=audience).inc()
+        self._metrics.scored.labels(audience=audience).inc()
         if agent:
             verdict = judge(scores, cfg.agent_thresholds.as_dict(), cfg.agent_actions.as_dict())
         else:
             verdict = judge(scores, cfg.human_thresholds.as_dict(), cfg.human_actions.as_dict())
         action = verdict.action
         if action is not None:
-            self._m_flagged.labels(audience=audience, label=verdict.label, action=action).inc()
+            self._metrics.flagged.labels(audience=audience, label=verdict.label, action=action).inc()
         if agent and action == "log":
             # The gate knows one action for agents (reject): a logged label lets the message through, and the
             # label, reason and scores still go into the decision.
@@ -197,7 +181,7 @@ class DetoxifyScorer:
         )
 
     def _unavailable(self, cfg: ToxicitySettings, agent: bool, audience: str, why: str, reason: str) -> TextAssessment:
-        self._m_unavailable.labels(audience=audience, reason=why).inc()
+        self._metrics.unavailable.labels(audience=audience, reason=why).inc()
         action = unavailable_action(cfg.fail_mode, agent=agent)
         if action is not None:
             reason += " (fail-closed)"

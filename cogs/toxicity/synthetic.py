@@ -65,7 +65,7 @@ def build_checkpoint(
         words += [f"[unused{i}]" for i in range(vocab_size - len(words))]
     vocab = {w: i for i, w in enumerate(words)}
     (directory / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
-    config = transformers.BertConfig(
+    config = transformers.BertConfig(  # type: ignore[call-arg]  # num_labels goes through **kwargs
         vocab_size=len(words),
         hidden_size=hidden_size,
         num_hidden_layers=layers,
@@ -75,7 +75,7 @@ def build_checkpoint(
         num_labels=len(classes),
     )
     torch.manual_seed(seed)
-    model = transformers.BertForSequenceClassification(config).eval()
+    model = transformers.BertForSequenceClassification(config).eval()  # type: ignore[no-untyped-call]
     with torch.no_grad():
         model.classifier.weight.mul_(logit_scale)
     config.save_pretrained(directory)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from bot.cli import main
-from cogs.toxicity.model import ONNX_METADATA, ModelSpec, load_model
+from cogs.toxicity.model import ModelSpec, load_model
+from cogs.toxicity.model.onnx_backend import ONNX_METADATA
 
 
 def test_export_writes_a_servable_int8_model_and_says_how_to_use_it(tiny, tmp_path, capsys) -> None:

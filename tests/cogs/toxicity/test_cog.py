@@ -16,7 +16,7 @@ import pytest
 from bot.app import StewardApp
 from bot.commands import CommandInvocation
 from bot.config import load_settings
-from bot.scoring import TEXT_SCORER, ScorerState
+from bot.scoring import ScorerState, TextScorer
 from cogs.toxicity.config import ToxicitySettings
 from cogs.toxicity.model import load_model
 from cogs.toxicity.scorer import DetoxifyScorer
@@ -33,7 +33,7 @@ async def started(make_settings, adapter, clock, **sections: Any) -> StewardApp:
 
 
 async def test_disabled_by_default_in_tests_provides_a_disabled_scorer(app) -> None:
-    scorer = app.services[TEXT_SCORER]
+    scorer = app.services.get(TextScorer)
     assert scorer.state is ScorerState.DISABLED
     result = await scorer.assess("anything", ROOM, agent=True)
     assert (result.available, result.action) == (False, None)
@@ -47,7 +47,7 @@ async def test_ready_model_scores_and_judges_with_room_overrides(
     section = torch_section if backend == "torch" else onnx_section
     app = await started(make_settings, adapter, clock, toxicity=section)
     try:
-        scorer = app.services[TEXT_SCORER]
+        scorer = app.services.get(TextScorer)
         assert await scorer.wait_loaded() is ScorerState.READY
         health = app.health()["components"]["toxicity"]
         assert health["up"] and health["state"] == "ready" and health["backend"] == backend
@@ -85,7 +85,7 @@ async def test_ready_model_scores_and_judges_with_room_overrides(
         servers=overrides,
     )  # fmt: skip
     try:
-        scorer = app.services[TEXT_SCORER]
+        scorer = app.services.get(TextScorer)
         await scorer.wait_loaded()
         text = "you are an idiot"
         agent = await scorer.assess(text, ROOM, agent=True)
@@ -108,7 +108,7 @@ async def test_ready_model_scores_and_judges_with_room_overrides(
 async def test_concurrent_assessments_get_their_own_scores(make_settings, adapter, clock, torch_section, tiny):
     app = await started(make_settings, adapter, clock, toxicity={**torch_section, "max_batch": 8})
     try:
-        scorer = app.services[TEXT_SCORER]
+        scorer = app.services.get(TextScorer)
         await scorer.wait_loaded()
         texts = [f"message number {i} " + "word " * (i % 7) for i in range(60)] + ["long " * 200 + "you idiot"]
         results = await asyncio.gather(*(scorer.assess(t, ROOM, agent=True) for t in texts))
@@ -128,7 +128,7 @@ async def test_a_model_that_cannot_load_leaves_the_bot_running_and_says_so(
     section = {"checkpoint": str(tmp_path / "missing.ckpt"), "model_dir": str(tiny.directory), "fail_mode": fail_mode}
     app = await started(make_settings, adapter, clock, toxicity=section)
     try:
-        scorer = app.services[TEXT_SCORER]
+        scorer = app.services.get(TextScorer)
         assert await scorer.wait_loaded() is ScorerState.FAILED
         assert "toxicity" in app.cogs.cogs and not app.cogs.failed
         health = app.health()["components"]["toxicity"]
@@ -151,7 +151,7 @@ async def test_default_download_offline_fails_cleanly_without_holding_up_the_sta
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     app = await started(make_settings, adapter, clock, toxicity={"download_timeout": 0.5})
     try:
-        scorer = app.services[TEXT_SCORER]
+        scorer = app.services.get(TextScorer)
         assert await scorer.wait_loaded() is ScorerState.FAILED
         assert "cannot reach github.com" in scorer.error
         assert app.health()["components"]["toxicity"]["state"] == "failed"
@@ -195,7 +195,7 @@ async def test_while_loading_agents_follow_the_fail_mode(tiny, make_settings) ->
 async def test_the_toxicity_command_shows_scores_and_outcomes(make_settings, adapter, clock, torch_section) -> None:
     app = await started(make_settings, adapter, clock, toxicity=torch_section)
     try:
-        await app.services[TEXT_SCORER].wait_loaded()
+        await app.services.get(TextScorer).wait_loaded()
         reply = await app.commands.invoke(
             CommandInvocation.parse("toxicity you are an idiot", actor=ADMIN, room=ROOM, is_admin=True)
         )
@@ -228,7 +228,7 @@ def test_disabled_and_onnx_apps_never_import_torch_and_disabled_imports_no_numpy
         import asyncio, sys
         from bot.app import StewardApp
         from bot.config import load_settings
-        from bot.scoring import TEXT_SCORER
+        from bot.scoring import TextScorer
         from domain import Room
         from tests.support import RecordingAdapter
 
@@ -240,7 +240,7 @@ def test_disabled_and_onnx_apps_never_import_torch_and_disabled_imports_no_numpy
                                                 "toxicity": section}})
                 app = StewardApp(settings, adapters=[RecordingAdapter()])
                 await app.start()
-                scorer = app.services[TEXT_SCORER]
+                scorer = app.services.get(TextScorer)
                 await scorer.wait_loaded()
                 print(i, scorer.state, (await scorer.assess("hi", Room("test", "", "c"), agent=True)).available)
                 await app.stop()

@@ -11,14 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from cogs.toxicity.model import (
-    DETOXIFY_CHECKPOINTS,
-    ModelLoadError,
-    ModelSpec,
-    load_model,
-    max_abs_difference,
-    torch_hub_dir,
-)
+from cogs.toxicity.export import max_abs_difference
+from cogs.toxicity.model import ModelLoadError, ModelSpec, load_model
+from cogs.toxicity.model.offline import DETOXIFY_CHECKPOINTS, torch_hub_dir
 from cogs.toxicity.synthetic import build_checkpoint
 from policy.toxicity import max_over_chunks
 
@@ -208,7 +203,7 @@ def test_serving_onnx_never_imports_torch(tiny_onnx) -> None:
 def test_token_limit_follows_the_model(model_type, positions, pad, tokenizer_max, wanted, expected) -> None:
     from types import SimpleNamespace
 
-    from cogs.toxicity.model import model_token_limit
+    from cogs.toxicity.model.torch_backend import model_token_limit
 
     config = SimpleNamespace(model_type=model_type, max_position_embeddings=positions, pad_token_id=pad)
     assert model_token_limit(config, tokenizer_max, wanted) == expected
