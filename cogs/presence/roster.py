@@ -1,5 +1,5 @@
 """Joining and leaving: carrying a join out on the platform (undone when refused), announcing it, ending stays,
-and the in-memory map of who is in which room (for routing room messages to
+recording forced leaves as cases, and the in-memory map of who is in which room (for routing room messages to
 the agents' API streams)."""
 
 from __future__ import annotations
@@ -12,20 +12,23 @@ from bot.cog import CogContext
 from bot.events import AgentJoined, AgentLeft
 from cogs.presence.config import PresenceSettings
 from cogs.presence.notify import Notifier
-from domain import Room
+from domain import Actor, ActorKind, Room
 from policy.presence import RewardEvent
 from storage.core import AgentRecord
 from storage.presence import InvitationRecord, InvitationStatus, PresenceStore
 
+# The rules of the cases presence opens: a forced leave Steward carried out (a suspension, a removal request) and
+# an admin's ``remove``.
 FORCED_LEAVE_RULE = "presence.forced_leave"
 REMOVED_RULE = "presence.removed"
+CASE_VERDICT = "remove"
 
 
 @dataclass(frozen=True, slots=True)
 class Leave:
     """Why and how an agent leaves a room.
 
-    ``forced``: against the agent's owner's will (costs a reward). ``on_platform``
+    ``forced``: against the agent's owner's will (costs a reward, opens a case under ``rule``). ``on_platform``
     False: the agent already left on the platform, so Steward only records it and performs and announces nothing.
     """
 
@@ -131,6 +134,19 @@ class Roster:
         )
         self.notify.emit(agent, "left", {"room": room.key, "reason": why.reason, "forced": why.forced})
         if why.forced:
+            await self._record_case(Actor(room.platform, agent, ActorKind.AGENT, identity.shown_name), room, why)
             context: dict[str, Any] = {"reason": why.reason, "by": why.by}
             await self.notify.reward(RewardEvent.FORCED_LEAVE, agent, room, context)
         return True
+
+    async def _record_case(self, target: Actor, room: Room, why: Leave) -> None:
+        """A forced leave is an action on the agent: it goes into the server's cases like the moderator's."""
+        await self.ctx.cases.open(
+            room=room,
+            target=target,
+            at=self.ctx.clock.now(),
+            verdict=CASE_VERDICT,
+            rule=why.rule,
+            reason=why.reason,
+            action=f"removed from {room.key} (by {why.by})",
+        )
