@@ -1,7 +1,7 @@
 """Drafts: messages the moderator approved, held back until the agent's owner approves, edits or rejects them.
 
 The desk is the publisher's ``Holder`` for agents whose message approval is ``owner_each_draft`` and the
-``drafts`` service other cogs use to hold a message for review (``hold_for_review``).
+``DraftReview`` service other cogs use to hold a message for review (``hold_for_review``).
 
 An edit replaces the draft with the owner's text, which takes the gate again (the owner's words are as unvetted as
 the agent's) through ``publisher.submit``; the replacement is not held a second time, since its author is the
@@ -14,18 +14,19 @@ import contextvars
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.actions import ButtonStyle, SendApprovalPrompt, UpdatePrompt
+from bot.cog import CogContext
 from bot.publisher import AgentSubmission, Decision, Verdict
-from cogs.presence.coordinator import Coordinator, NotOwner, PresenceError, is_owner
+from cogs.presence.config import PresenceSettings
+from cogs.presence.errors import NotOwner, PresenceError, is_owner
+from cogs.presence.facts import Facts
+from cogs.presence.notify import Notifier
 from domain import Actor
 from policy.presence import MessageApproval, RewardEvent
 from storage.core import AgentRecord
 from storage.presence import DraftRecord, DraftStatus, PresenceStore
-
-if TYPE_CHECKING:
-    from bot.cog import CogContext
 
 DRAFT_TIMER = "presence.draft_expiry"
 # Prompts must fit the platforms' message limits (Discord 2,000 characters, a Slack section 3,000); the whole text
@@ -50,10 +51,11 @@ class DraftOutcome:
 
 
 class DraftDesk:
-    def __init__(self, ctx: CogContext, store: PresenceStore, coordinator: Coordinator) -> None:
+    def __init__(self, ctx: CogContext[PresenceSettings], store: PresenceStore, facts: Facts, notify: Notifier) -> None:
         self.ctx = ctx
         self.store = store
-        self.coordinator = coordinator
+        self.facts = facts
+        self.notify = notify
         self.log = ctx.log
         self._held = ctx.metrics.counter("steward_drafts_total", "Drafts by outcome", ["outcome"])
 
@@ -70,7 +72,7 @@ class DraftDesk:
         return f"draft:{draft.id}"
 
     async def hold_for_review(self, submission: AgentSubmission, decision: Decision, decision_id: int) -> str:
-        """Hold a message for its owner's review whatever the agent's settings (the ``drafts`` service)."""
+        """Hold a message for its owner's review whatever the agent's settings (the ``DraftReview`` service)."""
         draft = await self._create(submission, decision, decision_id, source="review")
         return f"draft:{draft.id}"
 
@@ -95,7 +97,7 @@ class DraftDesk:
             created_at=now,
             expires_at=now + cfg.draft_ttl_seconds,
         )
-        if await self.coordinator.suspended_until(draft.agent, submission.room, now) is not None:
+        if self.facts.suspended_until(draft.agent, submission.room, now) is not None:
             # Without the moderator's gate in front, a suspended agent's message would reach here: keep it back,
             # record why, and do not bother the owner with it.
             await self.store.drafts.close(
@@ -103,9 +105,7 @@ class DraftDesk:
             )
             self._held.labels("suspended").inc()
             self.log.info("draft_refused_suspended", draft_id=draft.id, agent=draft.agent, room=draft.room)
-            self.coordinator.emit(
-                draft.agent, "draft", {"draft_id": draft.id, "room": draft.room, "status": "rejected"}
-            )
+            self.notify.emit(draft.agent, "draft", {"draft_id": draft.id, "room": draft.room, "status": "rejected"})
             return draft
         await self.ctx.scheduler.schedule_at(DRAFT_TIMER, str(draft.id), draft.expires_at, {"agent": draft.agent})
         self._held.labels("held").inc()
@@ -133,7 +133,7 @@ class DraftDesk:
         )
         if not result.ok or result.note:
             self.log.warning("owner_prompt_degraded", what="draft", id=draft.id, note=note)
-        self.coordinator.emit(record.name, "draft", {"draft_id": draft.id, "room": draft.room, "status": "pending"})
+        self.notify.emit(record.name, "draft", {"draft_id": draft.id, "room": draft.room, "status": "pending"})
         return draft
 
     # --- deciding -----------------------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ class DraftDesk:
         draft = await self.store.drafts.get(draft_id)
         if draft is None:
             raise PresenceError(f"there is no draft #{draft_id}")
-        record = await self.coordinator.agent(draft.agent)
+        record = await self.facts.agent(draft.agent)
         if not is_owner(record, actor):
             raise NotOwner(record)
         return draft, record
@@ -169,7 +169,7 @@ class DraftDesk:
             await self.store.drafts.set_outcome(draft.id, status=DraftStatus.FAILED, outcome="the text was not kept")
             return DraftOutcome(f"Draft #{draft.id} cannot be posted: its text was not kept.", claimed)
         result = await self.ctx.publisher.post_held(submission, decision, claimed.decision_id)
-        await self.coordinator.reward(RewardEvent.DRAFT_APPROVED, record.name, claimed.room_obj, {"draft_id": draft.id})
+        await self.notify.reward(RewardEvent.DRAFT_APPROVED, record.name, claimed.room_obj, {"draft_id": draft.id})
         if not result.posted:
             await self.store.drafts.set_outcome(
                 draft.id, status=DraftStatus.FAILED, outcome=f"post failed: {result.error}"
@@ -193,7 +193,7 @@ class DraftDesk:
         if claimed is None:
             return DraftOutcome(f"Draft #{draft.id} was already decided ({draft.status.value}).", draft)
         self._held.labels("rejected").inc()
-        await self.coordinator.reward(RewardEvent.DRAFT_REJECTED, record.name, claimed.room_obj, {"draft_id": draft.id})
+        await self.notify.reward(RewardEvent.DRAFT_REJECTED, record.name, claimed.room_obj, {"draft_id": draft.id})
         text = f"Draft #{draft.id} rejected; nothing was posted."
         await self._finish(claimed, text, status="rejected")
         return DraftOutcome(text, claimed)
@@ -210,7 +210,7 @@ class DraftDesk:
             return DraftOutcome(f"Draft #{draft.id} was already decided ({draft.status.value}).", draft)
         await self.ctx.scheduler.cancel(DRAFT_TIMER, str(draft.id))
         self._held.labels("edited").inc()
-        await self.coordinator.reward(RewardEvent.DRAFT_EDITED, record.name, claimed.room_obj, {"draft_id": draft.id})
+        await self.notify.reward(RewardEvent.DRAFT_EDITED, record.name, claimed.room_obj, {"draft_id": draft.id})
         token = _owner_release.set(draft.id)
         try:
             result = await self.ctx.publisher.submit(
@@ -278,4 +278,4 @@ class DraftDesk:
         data: dict[str, Any] = {"draft_id": draft.id, "room": draft.room, "status": status}
         if message_id:
             data["message_id"] = message_id
-        self.coordinator.emit(draft.agent, "draft", data)
+        self.notify.emit(draft.agent, "draft", data)

@@ -14,15 +14,14 @@ from bot.actions import (
 )
 from bot.app import StewardApp
 from bot.events import (
-    AgentSuspended,
-    AgentUnsuspended,
     ButtonPressed,
     FeedbackRecorded,
     InvitationDecided,
     MessageCreated,
     ModerationDecision,
 )
-from bot.publisher import Decision, Verdict
+from bot.publisher import Decision, GateOrder, Verdict
+from bot.services import DraftReview
 from domain import Actor, ActorKind
 from storage.presence import DraftStatus
 
@@ -90,7 +89,7 @@ async def test_an_edited_draft_takes_the_gate_again(papp, adapter):
                 return Decision(Verdict.REJECT, "filter", "a forbidden word", submission.text)
             return Decision.approve(submission.text)
 
-    papp.publisher.add_gate(Gate(), owner="test")
+    papp.publisher.add_gate(Gate(), owner="test", order=GateOrder.RULES)
     await held_draft(papp, adapter, "first try")
     await papp.bus.dispatch(ButtonPressed(actor=ALICE, custom_id="steward:draft:1:edit", interaction_id="e"))
     assert "draft edit 1 <new text>" in adapter.of(AnswerInteraction)[-1].text
@@ -140,18 +139,30 @@ async def test_hold_for_review_service_holds_whatever_the_settings(papp, adapter
     from bot.publisher import AgentSubmission
 
     submission = AgentSubmission(record, ROOM, "needs review", papp.clock.now())
-    ref = await papp.services["drafts"].hold_for_review(submission, Decision.approve("needs review"), 99)
+    ref = await papp.services.get(DraftReview).hold_for_review(submission, Decision.approve("needs review"), 99)
     assert ref == "draft:1"
     assert (await cog_of(papp).store.drafts.get(1)).source == "review"
     assert "approved and posted" in (await run(papp, "draft approve 1")).text
     assert [p.text for p in adapter.of(PostAsAgent)] == ["posted directly", "needs review"]
 
 
-def suspended(room=None, until_offset=3600.0, clock=None) -> AgentSuspended:
-    now = clock.now()
-    return AgentSuspended(
-        at=now, agent="helper", platform="test", server="g1", room=room, until=now + until_offset, reason="3 rejections"
+async def suspend(app: StewardApp, room=None, until_offset=3600.0):
+    """Suspend "helper" through the core's record (room None: the whole server of ROOM); it announces
+    ``AgentSuspended`` as the moderator's escalation does."""
+    return await app.suspensions.suspend(
+        agent="helper",
+        room=room or ROOM,
+        whole_server=room is None,
+        at=app.clock.now(),
+        seconds=until_offset,
+        reason="3 rejections",
+        case_number=None,
     )
+
+
+async def lift(app: StewardApp, suspension) -> None:
+    assert await app.suspensions.end(suspension, at=app.clock.now(), by="test")
+    await app.bus.join()
 
 
 async def test_a_suspension_removes_the_agent_and_blocks_it_until_lifted(papp, adapter, clock):
@@ -160,7 +171,7 @@ async def test_a_suspension_removes_the_agent_and_blocks_it_until_lifted(papp, a
     await run(papp, "invite helper")  # joins ROOM (owner)
     await run(papp, f"invite helper {OTHER_ROOM.key}", actor=BOB)  # waits for the owner
     await papp.publisher.submit("helper", ROOM, "a draft")  # held
-    await papp.bus.publish(suspended(clock=clock))
+    suspension = await suspend(papp)
     await papp.bus.join()
 
     removed = adapter.of(RemoveAgentFromChannel)
@@ -175,8 +186,7 @@ async def test_a_suspension_removes_the_agent_and_blocks_it_until_lifted(papp, a
 
     # New invitations are declined while it lasts, even by the owner.
     assert "suspended" in (await run(papp, "invite helper")).text
-    await papp.bus.publish(AgentUnsuspended(agent="helper", platform="test", server="g1", room=None))
-    await papp.bus.join()
+    await lift(papp, suspension)
     assert "joined" in (await run(papp, "invite helper")).text
 
 
@@ -184,7 +194,7 @@ async def test_a_room_suspension_leaves_other_rooms_alone_and_ends_by_itself(pap
     await register(papp, "helper")
     await run(papp, "invite helper")
     await run(papp, f"invite helper {OTHER_ROOM.key}")
-    await papp.bus.publish(suspended(room=ROOM, until_offset=600, clock=clock))
+    await suspend(papp, room=ROOM, until_offset=600)
     await papp.bus.join()
     assert [r.room for r in adapter.of(RemoveAgentFromChannel)] == [ROOM]
     assert "suspended" in (await run(papp, "invite helper")).text
@@ -240,23 +250,22 @@ async def test_a_long_draft_is_shortened_in_the_prompt_but_posted_whole(papp, ad
 
 async def test_no_new_draft_reaches_the_owner_while_the_agent_is_suspended(papp, adapter, clock):
     await register(papp, "helper", "messages=owner_each_draft")
-    await papp.bus.publish(suspended(clock=clock))
+    suspension = await suspend(papp)
     await papp.bus.join()
     result = await papp.publisher.submit("helper", ROOM, "let me in")  # no moderator gate in this app
     assert result.held == "draft:1" and not result.posted
     assert not [p for p in adapter.of(SendApprovalPrompt) if p.kind == "draft"]
     draft = await cog_of(papp).store.drafts.get(1)
     assert (draft.status, draft.outcome, draft.text) == (DraftStatus.REJECTED, "the agent is suspended here", None)
-    await papp.bus.publish(AgentUnsuspended(agent="helper", platform="test", server="g1", room=None))
-    await papp.bus.join()
+    await lift(papp, suspension)
     assert (await papp.publisher.submit("helper", ROOM, "back")).held == "draft:2"
     assert last_prompt(adapter, "draft").key == "2"
 
 
-async def test_a_suspension_of_an_unknown_agent_is_mirrored_without_a_reward(papp, clock):
+async def test_a_suspension_of_an_unknown_agent_holds_without_a_reward(papp, clock):
     rewards = collect(papp, FeedbackRecorded)
-    await papp.bus.publish(suspended(clock=clock))  # "helper" is not registered yet
+    await suspend(papp)  # "helper" is not registered yet
     await papp.bus.join()
     assert rewards == []
     await register(papp)
-    assert "suspended" in (await run(papp, "invite helper")).text  # the mirror still blocks it
+    assert "suspended" in (await run(papp, "invite helper")).text  # the core's record still blocks it

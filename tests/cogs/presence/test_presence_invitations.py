@@ -24,6 +24,7 @@ from bot.events import (
     InvitationRequested,
     MemberLeft,
 )
+from bot.services import AgentDirectory
 from domain import SYSTEM_ACTOR, Actor, ActorKind
 from storage.presence import InvitationStatus
 from tests.support import RecordingAdapter
@@ -63,7 +64,7 @@ async def test_register_set_show_and_list(papp):
     assert not bad.ok and "manual, auto" in bad.text
     assert not (await run(papp, "agent register helper")).ok  # already registered
     assert not (await run(papp, "agent register bad:name")).ok
-    directory = papp.services["agent_directory"]
+    directory = papp.services.get(AgentDirectory)
     assert await directory.topics() == {"helper": ["python", "sql"]}
 
 

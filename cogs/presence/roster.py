@@ -1,0 +1,152 @@
+"""Joining and leaving: carrying a join out on the platform (undone when refused), announcing it, ending stays,
+recording forced leaves as cases, and the in-memory map of who is in which room (for routing room messages to
+the agents' API streams)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.actions import AddAgentToChannel, RemoveAgentFromChannel, SendMessage
+from bot.cog import CogContext
+from bot.events import AgentJoined, AgentLeft
+from cogs.presence.config import PresenceSettings
+from cogs.presence.notify import Notifier
+from domain import Actor, ActorKind, Room
+from policy.presence import RewardEvent
+from storage.core import AgentRecord
+from storage.presence import InvitationRecord, InvitationStatus, PresenceStore
+
+# The rules of the cases presence opens: a forced leave Steward carried out (a suspension, a removal request) and
+# an admin's ``remove``.
+FORCED_LEAVE_RULE = "presence.forced_leave"
+REMOVED_RULE = "presence.removed"
+CASE_VERDICT = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    """Why and how an agent leaves a room.
+
+    ``forced``: against the agent's owner's will (costs a reward, opens a case under ``rule``). ``on_platform``
+    False: the agent already left on the platform, so Steward only records it and performs and announces nothing.
+    """
+
+    reason: str
+    by: str
+    forced: bool = False
+    rule: str = FORCED_LEAVE_RULE
+    on_platform: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class JoinOutcome:
+    joined: bool
+    reason: str
+    invitation: InvitationRecord
+
+
+class Roster:
+    def __init__(self, ctx: CogContext[PresenceSettings], store: PresenceStore, notify: Notifier) -> None:
+        self.ctx = ctx
+        self.store = store
+        self.notify = notify
+        self.log = ctx.log
+        # room key -> agents present; mirrors the presence table.
+        self.present: dict[str, set[str]] = {}
+        self._gauge = ctx.metrics.gauge("steward_agents_present", "Agent stays currently open", [])
+
+    async def load(self) -> None:
+        self.present.clear()
+        for rec in await self.store.presence.all():
+            self.present.setdefault(rec.room, set()).add(rec.agent)
+        self._update_gauge()
+
+    def _update_gauge(self) -> None:
+        self._gauge.set(self.count())
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.present.values())
+
+    async def carry_out_join(self, inv: InvitationRecord, record: AgentRecord, *, tell: bool) -> JoinOutcome:
+        """The stay is stored: add the agent on the platform (undoing the stay when refused), close any other
+        open invitation to this room, announce, publish and tell."""
+        room = inv.room_obj
+        joined = await self.ctx.router.perform(AddAgentToChannel(room=room, agent=record.identity))
+        if not joined.ok:
+            await self.store.presence.undo_join(record.name, room)
+            reason = f"the platform refused the join: {joined.error}"
+            await self.store.invitations.mark_failed(inv.id, reason=reason, at=self.ctx.clock.now())
+            failed = await self.store.invitations.get(inv.id)
+            assert failed is not None
+            await self.notify.finished(failed, "failed", tell=tell)
+            return JoinOutcome(False, reason, failed)
+        self.present.setdefault(room.key, set()).add(record.name)
+        self._update_gauge()
+        await self._close_moot(inv, record.name, room)
+        if self.ctx.config(room).announce:
+            by = f" (invited by {inv.inviter_name})" if inv.inviter_name else ""
+            await self.ctx.router.perform(
+                SendMessage(room=room, text=f"{record.display_name or record.name} joined{by}.", system=True)
+            )
+        await self.ctx.bus.publish(AgentJoined(at=self.ctx.clock.now(), agent=record.name, room=room))
+        self.notify.emit(record.name, "joined", {"room": room.key, "invitation_id": inv.id})
+        await self.notify.finished(inv, "accepted", tell=tell)
+        return JoinOutcome(True, inv.reason, inv)
+
+    async def _close_moot(self, inv: InvitationRecord, agent: str, room: Room) -> None:
+        """Another open invitation of the agent to this room (e.g. one waiting for the owner) is now moot."""
+        other = await self.store.invitations.open_for(agent, room)
+        if other is None or other.id == inv.id:
+            return
+        closed = await self.store.invitations.close(
+            other.id,
+            InvitationStatus.DECLINED,
+            rule="already_present",
+            reason="the agent joined through another invitation",
+            at=self.ctx.clock.now(),
+        )
+        if closed is not None:
+            await self.notify.finished(closed, "declined", tell=True)
+
+    async def leave(self, agent: str, room: Room, why: Leave) -> bool:
+        """Take the agent out of the room. False if it was not there."""
+        record = await self.ctx.agents.get(agent)
+        now = self.ctx.clock.now()
+        stay = await self.store.presence.leave(agent, room, at=now, reason=why.reason, forced=why.forced)
+        if stay is None:
+            return False
+        self.present.get(room.key, set()).discard(agent)
+        self._update_gauge()
+        identity = record.identity if record else AgentRecord(agent, room.platform, "").identity
+        if why.on_platform:
+            action = RemoveAgentFromChannel(room=room, agent=identity, reason=why.reason)
+            removed = await self.ctx.router.perform(action)
+            if not removed.ok:
+                self.log.warning("agent_removal_failed", agent=agent, room=room.key, error=removed.error)
+        self.log.info("agent_left", agent=agent, room=room.key, reason=why.reason, forced=why.forced, by=why.by)
+        if why.on_platform and self.ctx.config(room).announce:
+            verb = "was removed" if why.forced else "left"
+            text = f"{identity.shown_name} {verb}: {why.reason}."
+            await self.ctx.router.perform(SendMessage(room=room, text=text, system=True))
+        await self.ctx.bus.publish(
+            AgentLeft(at=self.ctx.clock.now(), agent=agent, room=room, reason=why.reason, forced=why.forced)
+        )
+        self.notify.emit(agent, "left", {"room": room.key, "reason": why.reason, "forced": why.forced})
+        if why.forced:
+            await self._record_case(Actor(room.platform, agent, ActorKind.AGENT, identity.shown_name), room, why)
+            context: dict[str, Any] = {"reason": why.reason, "by": why.by}
+            await self.notify.reward(RewardEvent.FORCED_LEAVE, agent, room, context)
+        return True
+
+    async def _record_case(self, target: Actor, room: Room, why: Leave) -> None:
+        """A forced leave is an action on the agent: it goes into the server's cases like the moderator's."""
+        await self.ctx.cases.open(
+            room=room,
+            target=target,
+            at=self.ctx.clock.now(),
+            verdict=CASE_VERDICT,
+            rule=why.rule,
+            reason=why.reason,
+            action=f"removed from {room.key} (by {why.by})",
+        )
