@@ -58,9 +58,8 @@ class PresenceCog(
         self.ctx.add_holder(self.drafts)
         self.ctx.add_interaction("invite", self.buttons.invite)
         self.ctx.add_interaction("draft", self.buttons.draft)
-        # mypy refuses a Protocol as a type[T] argument (type-abstract): the core's provide() takes exactly that.
-        self.ctx.provide(AgentDirectory, Directory(self.store))  # type: ignore[type-abstract]
-        self.ctx.provide(DraftReview, self.drafts)  # type: ignore[type-abstract]
+        self.ctx.provide(AgentDirectory, Directory(self.store))
+        self.ctx.provide(DraftReview, self.drafts)
         self.ctx.add_health("presence", self._health)
         self.ctx.add_routes(self.api.routes())
 
