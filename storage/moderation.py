@@ -19,8 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from policy.moderation import AuthorKind, Bucket, History, Recent
+from policy.moderation import AuthorKind, History, Recent
 from policy.moderation_text import SKETCH_SIZE
+from policy.ratelimit import TokenBucket
 from storage.db import Database, Migration
 
 # --- hot state ----------------------------------------------------------------------------------------------------
@@ -53,9 +54,9 @@ class RoomStateStore(Protocol):
 
     def remember(self, room_key: str, recent: Recent) -> None: ...
 
-    def global_bucket(self, agent: str) -> Bucket | None: ...
+    def global_bucket(self, agent: str) -> TokenBucket | None: ...
 
-    def set_global_bucket(self, agent: str, bucket: Bucket) -> None: ...
+    def set_global_bucket(self, agent: str, bucket: TokenBucket) -> None: ...
 
     def rejections(self, agent: str, scope: str) -> list[float]: ...
 
@@ -109,7 +110,7 @@ class InMemoryRoomState:
         self._rooms: OrderedDict[str, _Room] = OrderedDict()
         self._author_ids: dict[str, int] = {"": 0}
         self._authors: list[str] = [""]
-        self._buckets: dict[str, Bucket] = {}
+        self._buckets: dict[str, TokenBucket] = {}
         self._rejections: dict[tuple[str, str], list[float]] = {}
         self.watermark = 0.0  # the latest event time seen: "now" for eviction
         self.evicted = 0
@@ -175,10 +176,10 @@ class InMemoryRoomState:
         if at > self.watermark:
             self.watermark = at
 
-    def global_bucket(self, agent: str) -> Bucket | None:
+    def global_bucket(self, agent: str) -> TokenBucket | None:
         return self._buckets.get(agent)
 
-    def set_global_bucket(self, agent: str, bucket: Bucket) -> None:
+    def set_global_bucket(self, agent: str, bucket: TokenBucket) -> None:
         self._buckets[agent] = bucket
 
     def rejections(self, agent: str, scope: str) -> list[float]:
@@ -202,7 +203,7 @@ class InMemoryRoomState:
             del self._rooms[key]
             gone += 1
         for agent, bucket in list(self._buckets.items()):
-            if bucket.updated_at < cutoff:
+            if bucket.at < cutoff:
                 del self._buckets[agent]
         for scope, times in list(self._rejections.items()):
             if not times or times[-1] < cutoff:
