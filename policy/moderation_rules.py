@@ -151,12 +151,12 @@ def run_text_rules(rules: Sequence[TextRule[Any]], subject: Subject, state: Rule
         outcome = rule.check(subject, state)
         if outcome is None:
             continue
-        if type(outcome) is Reject:
+        if isinstance(outcome, Reject):
             return rule.name, outcome.reason
         if subject.edits is None:
             subject.edits = []
-        subject.edits.append((rule.name, outcome[1]))
-        subject.text = outcome[0]
+        subject.edits.append((rule.name, outcome.note))
+        subject.text = outcome.text
     return None
 
 
