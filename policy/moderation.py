@@ -27,7 +27,7 @@ from policy.moderation_filters import (
     strip_mass_mentions,
 )
 from policy.moderation_text import SKETCH_SIZE, sketch_similarity
-from policy.ratelimit import TokenBucket, take
+from policy.ratelimit import TokenBucket
 
 __all__ = [
     "AuthorKind",
@@ -258,9 +258,20 @@ def _duplicate_text(
 
 def spend(bucket: TokenBucket | None, now: float, rate: float, capacity: float) -> TokenBucket:
     """The bucket after a message was posted at ``now`` (``None``: the agent's first, from a full bucket). A posted
-    message takes a token; one posted while none was left (log-only, or around the gate) empties the bucket."""
-    result = take(TokenBucket.full(capacity, now) if bucket is None else bucket, now=now, rate=rate, capacity=capacity)
-    return result.bucket if result.allowed else TokenBucket(0.0, result.bucket.at)
+    message takes a token; one posted while none was left (log-only, or around the gate) empties the bucket.
+
+    This is ``take(bucket, now=now, rate=rate, capacity=capacity)``'s bucket (zeroed when refused) worked out
+    without the ``Take`` around it: every posted message pays for it (``test_spend_is_take``)."""
+    if bucket is None:
+        return TokenBucket(float(capacity) - 1.0, now)
+    then = bucket.at
+    tokens = bucket.tokens
+    if now > then:
+        tokens += (now - then) * rate
+        then = now
+    if tokens > capacity:
+        tokens = float(capacity)
+    return TokenBucket(tokens - 1.0 if tokens >= 1.0 else 0.0, then)
 
 
 def replay_bucket(times: Sequence[float], rate: float, capacity: float) -> TokenBucket | None:

@@ -259,6 +259,16 @@ class ModeratorService:
 
     async def check_model(self, context: ModerationContext, subject: Subject) -> Decision:
         """Run the model rules on what the text rules left (``subject``): the whole chain's decision."""
+        return await self.evaluate(subject.agent, context, subject)
+
+    async def evaluate(self, agent: str, context: ModerationContext, subject: Subject | None = None) -> Decision:
+        """The whole chain: the text rules (unless ``subject`` is what they left already), then the model rules.
+        (The model rules run here rather than in a call of their own: this is every agent message's path.)"""
+        if subject is None:
+            checked = self.check_text(agent, context)
+            if not isinstance(checked, Subject):
+                return checked
+            subject = checked
         plan = context.plan if context.plan is not None else self.plan(context.room)
         scores: Mapping[str, float] = _NO_SCORES
         for rule in plan.model_rules:
@@ -269,13 +279,6 @@ class ModeratorService:
             if scored.reason is not None:
                 return Decision(Verdict.REJECT, rule.name, scored.reason, subject.text, MappingProxyType(dict(scores)))
         return _passed(subject, scores)
-
-    async def evaluate(self, agent: str, context: ModerationContext) -> Decision:
-        """The whole chain: the text rules, then (unless they decided) the model rules."""
-        checked = self.check_text(agent, context)
-        if isinstance(checked, Subject):
-            return await self.check_model(context, checked)
-        return checked
 
     async def assess(self, text: str, room: Room, *, agent: bool) -> TextAssessment | None:
         """Ask the scorer service, when one runs and is not disabled; None otherwise."""

@@ -146,6 +146,15 @@ def test_bucket_replay_and_refill_cap() -> None:
     assert reason is not None and "across rooms" in reason and "1.5s" in reason
 
 
+@pytest.mark.parametrize("bucket", [None, TokenBucket(0.0, 0.0), TokenBucket(0.7, 3.0), TokenBucket(2.5, 4.0)])
+@pytest.mark.parametrize("now", [0.0, 3.0, 3.9, 4.0, 4.3, 9.0, 1000.0])
+@pytest.mark.parametrize(("rate", "capacity"), [(0.5, 3), (2.0, 10), (1 / 3, 1)])
+def test_spend_is_take(bucket: TokenBucket | None, now: float, rate: float, capacity: int) -> None:
+    result = take(TokenBucket.full(capacity, now) if bucket is None else bucket, now=now, rate=rate, capacity=capacity)
+    expected = result.bucket if result.allowed else TokenBucket(0.0, result.bucket.at)
+    assert spend(bucket, now, rate, capacity) == expected
+
+
 def test_a_post_without_a_token_empties_the_bucket() -> None:
     assert spend(None, 5.0, 0.5, 3) == TokenBucket(2.0, 5.0)  # the first post, from a full bucket
     assert spend(TokenBucket(0.5, 5.0), 5.0, 0.5, 3) == TokenBucket(0.0, 5.0)  # (log-only, or around the gate)
