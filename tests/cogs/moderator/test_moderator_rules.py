@@ -11,7 +11,7 @@ from pydantic import Field
 from bot.actions import PostAsAgent
 from bot.config import ConfigError, load_settings
 from bot.events import MessageScored, ModerationDecision
-from bot.publisher import Verdict
+from bot.publisher import AgentSubmission, Verdict
 from cogs.moderator.config import ModeratorSettings, _with_rule_sections
 from cogs.moderator.gates import ModelGate, RulesGate
 from cogs.moderator.rules import DEFAULT_CHAIN, RULES, ModelRule
@@ -19,8 +19,9 @@ from cogs.moderator.service import ModeratorService, RulePlan, SuspensionBook
 from domain import Room
 from policy.moderation_rules import Outcome, Reject, RuleState, Subject, TextRule
 from policy.moderation_settings import SectionModel
+from storage.core import AgentRecord
 from storage.moderation import InMemoryRoomState
-from tests.cogs.moderator.conftest import MakeHarness, WordScorer
+from tests.cogs.moderator.conftest import ROOM, MakeHarness, WordScorer
 
 
 def test_the_default_chain_is_the_registry_text_rules_first() -> None:
@@ -163,3 +164,19 @@ async def test_log_only_edits_are_approvals_across_both_gates(make_harness: Make
     assert h.adapter.of(PostAsAgent)[-1].text == "@here standup in 5"  # posted as the agent sent it
     events = [e for e in await h.settle() if isinstance(e, ModerationDecision)]
     assert [(e.rule, e.log_only) for e in events] == [("mentions", True)]
+
+
+async def test_the_model_gate_alone_judges_by_the_model_rules(make_harness: MakeHarness) -> None:
+    """A submission the rules gate did not see (no hand-off for it) is still judged, and settled, by the model."""
+    h = await make_harness(scorer=WordScorer())
+    await h.agent("alpha")
+    cog = h.app.cogs.cogs["moderator"]
+    record = AgentRecord(name="alpha", platform="test", owner_id="owner1")
+    at = h.clock.now()
+    flagged = await cog.gates.model.evaluate(AgentSubmission(record, ROOM, "@here you idiot", at))
+    assert (flagged.verdict, flagged.rule) == (Verdict.REJECT, "toxicity")
+    assert flagged.text == "@here you idiot"  # (the text rules did not run)
+    fine = await cog.gates.model.evaluate(AgentSubmission(record, ROOM, "@here all good", at + 1))
+    assert (fine.verdict, fine.rule, fine.text) == (Verdict.APPROVE, "pass", "@here all good")
+    events = [e for e in await h.settle() if isinstance(e, ModerationDecision)]
+    assert [(e.rule, e.verdict) for e in events] == [("toxicity", "reject")]
