@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import hashlib
 import os
 import platform
 import random
@@ -172,6 +173,7 @@ async def run_chain(rooms: int, agents: int, decisions: int, seed: int, human_sh
     posted: list[tuple[Room, str, str, float, str | None, object, int]] = []
     humans: list[tuple[Room, str, float, int]] = []
     latency_rules: list[str] = []
+    digest = hashlib.sha256()  # every decision in full (verdict, rule, reason, text, scores): what must not change
     gc.collect()
     for r, agent, text, reply, n, human in plan:
         room = room_list[r]
@@ -199,6 +201,9 @@ async def run_chain(rooms: int, agents: int, decisions: int, seed: int, human_sh
         latencies[n] = perf() - t0
         verdicts[decision.rule] += 1
         latency_rules.append(decision.rule)
+        scored = ",".join(f"{k}={v!r}" for k, v in sorted(decision.scores.items()))
+        digest.update(f"{decision.verdict.value}\x1f{decision.rule}\x1f{decision.reason}\x1f{decision.text}".encode())
+        digest.update(f"\x1f{scored}\x1e".encode())
     assert latency_rules == rules_seen, "both passes must make the same decisions"
 
     # Memory: record the same posted messages into a fresh store under tracemalloc (tracing slows everything
@@ -252,6 +257,7 @@ async def run_chain(rooms: int, agents: int, decisions: int, seed: int, human_sh
         "plan_bytes_per_room": plan_bytes / max(1, len(room_list)),
         "rules": dict(verdicts.most_common()),
         "history_size": top.state.history_size,
+        "digest": digest.hexdigest(),
     }
 
 
@@ -339,6 +345,7 @@ def main() -> None:
         f"{chain['plan_bytes_per_room']:,.0f} bytes a room for its settings' rule plan (configuration)"
     )
     print("  outcomes    " + ", ".join(f"{rule} {count:,}" for rule, count in chain["rules"].items()))
+    print(f"  decisions   sha256 {chain['digest']} (verdict, rule, reason, text and scores of every decision)")
     if args.publisher:
         pub = asyncio.run(run_publisher(args.publisher, args.seed))
         print(

@@ -1,23 +1,64 @@
-"""The moderator's rules as plain functions over plain data.
+"""The moderator's history rules as plain functions over plain data: duplicates, cooldowns, loops, reply depth,
+and the escalation arithmetic.
 
-Each check takes what the room's recent history holds (``Recent`` entries, oldest first) and the message at hand,
-and answers with a reason to reject (``str``) or ``None``. Editing rules answer with the edited text. Nothing here
-does I/O, reads a clock or keeps state: the caller passes the event time, so a replay gives the same answers.
+Each check takes what the room's recent history holds (``History`` columns, oldest first) and the message at hand,
+and answers with a reason to reject (``str``) or ``None``. Nothing here does I/O, reads a clock or keeps state: the
+caller passes the event time, so a replay gives the same answers. The filters and the editing rules' text surgery
+are in ``policy.moderation_filters`` (re-exported here); the rule objects over these are in
+``policy.moderation_rules``.
 """
 
 from __future__ import annotations
 
 import enum
 import itertools
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import NamedTuple, Protocol
 
-import re2
+from policy.moderation_filters import (
+    CompiledFilters,
+    FilterHit,
+    check_pattern,
+    compile_filters,
+    cut_to_limit,
+    filter_reason,
+    find_mass_mentions,
+    re2_options,
+    strip_mass_mentions,
+)
+from policy.moderation_text import SKETCH_SIZE, sketch_similarity
+from policy.ratelimit import TokenBucket
 
-from policy.moderation_text import SKETCH_SIZE, normalize, normalize_with_map, sketch_similarity
+__all__ = [
+    "AuthorKind",
+    "CompiledFilters",
+    "FilterHit",
+    "History",
+    "LadderStep",
+    "MatchMode",
+    "Recent",
+    "SketchColumn",
+    "Verdict",
+    "as_history",
+    "check_pattern",
+    "compile_filters",
+    "cooldown_reason",
+    "cut_to_limit",
+    "decayed_points",
+    "depth_reason",
+    "duplicate_reason",
+    "filter_reason",
+    "find_mass_mentions",
+    "ladder_step",
+    "loop_reason",
+    "payload_form",
+    "re2_options",
+    "replay_bucket",
+    "reply_depth",
+    "spend",
+    "strip_mass_mentions",
+    "within_window",
+]
 
 
 class Verdict(enum.StrEnum):
@@ -147,100 +188,113 @@ def duplicate_reason(
 ) -> str | None:
     """Reject a payload the agent (or, with ``any_agent``, any agent) already posted in the room within ``window``."""
     history = as_history(history)
-    since = at - window
-    near = mode is MatchMode.NEAR and bool(sketch)
-    mine: set[int] | None = None  # built on the first candidate that needs it: most rooms offer none
-    limit = min(SKETCH_SIZE, len(sketch))
     times, authors, kinds, keys = history.at, history.author, history.kind, history.key
     if not any_agent and author not in authors:
         return None  # (one C-level scan: the agent has posted nothing here lately)
+    since = at - window
+    near = _NearMatch(sketch, near_threshold) if mode is MatchMode.NEAR and sketch else None
     for index in range(len(times) - 1, -1, -1):
         if times[index] < since:
             break
         if (not any_agent and authors[index] != author) or kinds[index] != _AGENT or not keys[index]:
             continue
-        similarity = 1.0 if keys[index] == key else 0.0
-        if not similarity and near:
-            theirs = history.sketch[index]
-            if theirs:
-                # The cheap bound first: unrelated texts share no hash, and one C-level intersection says so.
-                if mine is None:
-                    mine = set(sketch)
-                shared = len(mine.intersection(theirs))
-                if shared >= near_threshold * min(SKETCH_SIZE, limit + len(theirs) - shared):
-                    similarity = sketch_similarity(sketch, theirs)
-                    if similarity < near_threshold:
-                        similarity = 0.0
-        if not similarity:
-            continue
-        who = "it" if authors[index] == author else f"agent {authors[index]}"
-        ago = max(0.0, at - times[index])
         if keys[index] == key:
-            how = {
-                MatchMode.EXACT: "the same message",
-                MatchMode.CASE_INSENSITIVE: "the same message (ignoring case)",
-            }.get(mode, "the same message once normalised")
-            return f"{how} as {who} posted {ago:.0f}s ago (window {window:.0f}s)"
-        return (
-            f"a near-duplicate ({similarity:.0%} similar, threshold {near_threshold:.0%}) of a message "
-            f"{who} posted {ago:.0f}s ago (window {window:.0f}s)"
-        )
+            return _duplicate_text(mode, 1.0, near_threshold, author, authors[index], at - times[index], window)
+        similarity = near.similarity(history.sketch[index]) if near is not None else 0.0
+        if similarity:
+            return _duplicate_text(None, similarity, near_threshold, author, authors[index], at - times[index], window)
     return None
 
 
-# --- cooldown (token buckets) ---------------------------------------------------------------------------------------
+class _NearMatch:
+    """One message's sketch against the room's: the cheap bound first (unrelated texts share no hash, and one
+    C-level set intersection says so), the similarity estimate only when the bound allows the threshold."""
+
+    __slots__ = ("limit", "mine", "sketch", "threshold")
+
+    def __init__(self, sketch: tuple[int, ...], threshold: float) -> None:
+        self.sketch = sketch
+        self.threshold = threshold
+        self.limit = min(SKETCH_SIZE, len(sketch))
+        self.mine: set[int] | None = None  # built on the first candidate that needs it: most rooms offer none
+
+    def similarity(self, theirs: tuple[int, ...]) -> float:
+        """The estimated similarity when it reaches the threshold, else 0."""
+        if not theirs:
+            return 0.0
+        mine = self.mine
+        if mine is None:
+            mine = self.mine = set(self.sketch)
+        shared = len(mine.intersection(theirs))
+        if shared < self.threshold * min(SKETCH_SIZE, self.limit + len(theirs) - shared):
+            return 0.0
+        similarity = sketch_similarity(self.sketch, theirs)
+        return similarity if similarity >= self.threshold else 0.0
 
 
-class Bucket(NamedTuple):
-    tokens: float
-    updated_at: float
+_SAME = {
+    MatchMode.EXACT: "the same message",
+    MatchMode.CASE_INSENSITIVE: "the same message (ignoring case)",
+}
 
 
-def bucket_level(bucket: Bucket | None, at: float, interval: float, burst: int) -> float:
-    """Tokens available at ``at``: one token refills every ``interval`` seconds, up to ``burst``."""
+def _duplicate_text(
+    mode: MatchMode | None, similarity: float, threshold: float, author: str, theirs: str, ago: float, window: float
+) -> str:
+    """The reason for a repeat (``mode``: the payloads matched exactly under it; None: a near-duplicate)."""
+    who = "it" if theirs == author else f"agent {theirs}"
+    ago = max(0.0, ago)
+    if mode is not None:
+        how = _SAME.get(mode, "the same message once normalised")
+        return f"{how} as {who} posted {ago:.0f}s ago (window {window:.0f}s)"
+    return (
+        f"a near-duplicate ({similarity:.0%} similar, threshold {threshold:.0%}) of a message "
+        f"{who} posted {ago:.0f}s ago (window {window:.0f}s)"
+    )
+
+
+# --- cooldown (token buckets, ``policy.ratelimit``) ----------------------------------------------------------------
+
+
+def spend(bucket: TokenBucket | None, now: float, rate: float, capacity: float) -> TokenBucket:
+    """The bucket after a message was posted at ``now`` (``None``: the agent's first, from a full bucket). A posted
+    message takes a token; one posted while none was left (log-only, or around the gate) empties the bucket.
+
+    This is ``take(bucket, now=now, rate=rate, capacity=capacity)``'s bucket (zeroed when refused) worked out
+    without the ``Take`` around it: every posted message pays for it (``test_spend_is_take``)."""
     if bucket is None:
-        return float(burst)
-    if interval <= 0:
-        return float(burst)
-    return min(float(burst), bucket.tokens + max(0.0, at - bucket.updated_at) / interval)
+        return TokenBucket(float(capacity) - 1.0, now)
+    then = bucket.at
+    tokens = bucket.tokens
+    if now > then:
+        tokens += (now - then) * rate
+        then = now
+    if tokens > capacity:
+        tokens = float(capacity)
+    return TokenBucket(tokens - 1.0 if tokens >= 1.0 else 0.0, then)
 
 
-def bucket_take(bucket: Bucket | None, at: float, interval: float, burst: int) -> Bucket:
-    """The bucket after one message at ``at`` used a token (never below zero: a refused message uses none)."""
-    level = bucket_level(bucket, at, interval, burst)
-    return Bucket(max(0.0, level - 1.0), at if bucket is None else max(at, bucket.updated_at))
-
-
-def replay_bucket(times: Iterable[float], interval: float, burst: int) -> Bucket | None:
-    """The bucket state after messages at ``times`` (oldest first), starting full."""
-    bucket: Bucket | None = None
-    for t in times:
-        bucket = bucket_take(bucket, t, interval, burst)
-    return bucket
-
-
-def replayed_level(times: Sequence[float], at: float, interval: float, burst: int) -> float:
-    """``bucket_level(replay_bucket(times, ...), at, ...)`` in one tight loop: the per-room cooldown replays the
-    agent's recent messages in the room on every submission."""
-    if not times or interval <= 0:
-        return float(burst)
-    tokens, last = float(burst), times[0]
-    for t in times:
-        tokens = min(float(burst), tokens + max(0.0, t - last) / interval) - 1.0
-        if tokens < 0.0:
-            tokens = 0.0
-        if t > last:
-            last = t
-    return min(float(burst), tokens + max(0.0, at - last) / interval)
-
-
-def cooldown_reason(level: float, interval: float, burst: int, scope: str) -> str | None:
-    if level >= 1.0:
+def replay_bucket(times: Sequence[float], rate: float, capacity: float) -> TokenBucket | None:
+    """``spend`` over posts at ``times`` (oldest first) from a full bucket, in one tight loop: the per-room
+    cooldown replays the agent's recent messages in the room on every submission. None without messages."""
+    if not times:
         return None
-    wait = (1.0 - level) * interval
+    tokens, last = float(capacity), times[0]
+    for t in times:
+        if t > last:
+            tokens += (t - last) * rate
+            last = t
+        if tokens > capacity:
+            tokens = float(capacity)
+        tokens = tokens - 1.0 if tokens >= 1.0 else 0.0
+    return TokenBucket(tokens, last)
+
+
+def cooldown_reason(retry_after: float, interval: float, burst: int, scope: str) -> str:
+    """Why a message the bucket refused waits (``retry_after``: ``Take.retry_after``)."""
     return (
         f"too many messages {scope}: at most {burst} in a burst, then one every {interval:g}s "
-        f"(next allowed in {wait:.1f}s)"
+        f"(next allowed in {retry_after:.1f}s)"
     )
 
 
@@ -259,9 +313,22 @@ def loop_reason(
     """Reject the next agent-to-agent exchange once ``max_exchanges`` happened within ``window`` with no human
     message in between. An exchange is an agent message whose predecessor (the message it replies to, or else the
     previous agent message in the room) came from a different agent, so A→B→A and A→B→C→A both count."""
-    history = as_history(history)
-    since = at - window
-    run: list[str] = []  # the authors of the agent messages since the last human one, newest first
+    run = _agent_run(as_history(history), at - window)
+    previous = replying_to_agent or (run[0] if run else None)
+    if previous is None or previous == author or len(run) <= max_exchanges:
+        return None  # (n messages hold at most n - 1 exchanges)
+    exchanges = sum(1 for newer, older in itertools.pairwise(run) if newer != older)
+    if exchanges < max_exchanges:
+        return None
+    return (
+        f"agent loop: {exchanges} agent-to-agent exchanges ({_loop_shape(run, author)}) within {window:.0f}s "
+        f"without a human message (limit {max_exchanges})"
+    )
+
+
+def _agent_run(history: History, since: float) -> list[str]:
+    """The authors of the agent messages since the last human one (and within the window), newest first."""
+    run: list[str] = []
     times, authors, kinds = history.at, history.author, history.kind
     for index in range(len(times) - 1, -1, -1):
         kind = kinds[index]
@@ -269,25 +336,16 @@ def loop_reason(
             break
         if kind == _AGENT:
             run.append(authors[index])
-    previous = replying_to_agent or (run[0] if run else None)
-    if previous is None or previous == author or len(run) <= max_exchanges:
-        return None  # (n messages hold at most n - 1 exchanges)
-    exchanges = 0
-    for newer, older in itertools.pairwise(run):
-        if newer != older:
-            exchanges += 1
-    if exchanges < max_exchanges:
-        return None
-    run.reverse()
+    return run
+
+
+def _loop_shape(run: list[str], author: str) -> str:
+    """The agents in the order they joined the loop: ``a ↔ b`` for two, ``a→b→c→a`` for a cycle."""
     order: list[str] = []
-    for name in [*run, author]:
+    for name in [*reversed(run), author]:
         if name not in order:
             order.append(name)
-    shape = "→".join([*order, order[0]]) if len(order) > 2 else " ↔ ".join(order)
-    return (
-        f"agent loop: {exchanges} agent-to-agent exchanges ({shape}) within {window:.0f}s without a human message "
-        f"(limit {max_exchanges})"
-    )
+    return "→".join([*order, order[0]]) if len(order) > 2 else " ↔ ".join(order)
 
 
 # --- reply depth ----------------------------------------------------------------------------------------------------
@@ -309,179 +367,6 @@ def depth_reason(depth: int, max_depth: int) -> str | None:
     return (
         f"reply chain too deep: this reply would be {depth} agent replies deep without human input (limit {max_depth})"
     )
-
-
-# --- word and regex filters --------------------------------------------------------------------------------------
-
-
-def re2_options() -> re2.Options:
-    options = re2.Options()
-    options.log_errors = False
-    return options
-
-
-def check_pattern(pattern: str) -> str | None:
-    """The reason ``pattern`` is not a usable RE2 expression, or None when it is."""
-    try:
-        re2.compile(pattern, re2_options())
-    except re2.error as exc:
-        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        return detail
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class FilterHit:
-    kind: str  # "word" or "pattern"
-    source: str  # the configured word or pattern that matched
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledFilters:
-    words: tuple[str, ...]
-    patterns: tuple[str, ...]
-    # Built from escaped literals only (an alternation of fixed strings cannot backtrack badly), so the fast
-    # standard engine is safe here; administrators' patterns go to RE2.
-    word_regex: re.Pattern[str] | None
-    pattern_regexes: tuple[re2._Regexp, ...]
-    # Every pattern in one RE2 program (one pass over the text); each in a named group to tell which matched.
-    any_pattern: re2._Regexp | None
-    # Cheap probes that answer "certainly no hit" for most texts before the matchers above run. A whole word can
-    # only be found where the word itself occurs (one alternation without the word-boundary test, which the
-    # engine scans for quickly); an RE2 set says whether any pattern matches without building a match object.
-    word_probe: re.Pattern[str] | None = None
-    pattern_probe: re2.Set | None = None
-
-    @property
-    def empty(self) -> bool:
-        return self.word_regex is None and not self.pattern_regexes
-
-    def find(self, normalized: str) -> FilterHit | None:
-        """The first filter the normalised text trips, or None. Linear time: RE2 never backtracks."""
-        if self.word_regex is not None and (self.word_probe is None or self.word_probe.search(normalized)):
-            match = self.word_regex.search(normalized)
-            if match is not None:
-                found = match.group(1)
-                source = next((w for w in self.words if normalize(w) == found), found)
-                return FilterHit("word", source)
-        if self.any_pattern is not None:
-            # Bytes spare the wrapper its character-offset bookkeeping; only which group matched is needed here.
-            encoded = normalized.encode("utf-8", "surrogatepass")
-            if self.pattern_probe is not None and not self.pattern_probe.Match(encoded):
-                return None
-            match = self.any_pattern.search(encoded)
-            if match is not None:
-                matched = [name for name, value in match.groupdict().items() if value is not None]
-                index = next((int(name[len(_GROUP) :]) for name in matched if name.startswith(_GROUP)), 0)
-                return FilterHit("pattern", self.patterns[index])
-            return None
-        for source, regex in zip(self.patterns, self.pattern_regexes, strict=True):
-            if regex.search(normalized) is not None:
-                return FilterHit("pattern", source)
-        return None
-
-    def mask(self, text: str, mask_char: str = "*") -> str | None:
-        """``text`` with every filtered span replaced by ``mask_char``; None when no span maps back to the text."""
-        folded, index = normalize_with_map(text)
-        spans: list[tuple[int, int]] = []
-        if self.word_regex is not None:
-            pos = 0
-            while pos <= len(folded):
-                match = self.word_regex.search(folded, pos)
-                if match is None:
-                    break
-                start, end = match.span(1)
-                spans.append((index[start], index[end - 1] + 1))
-                # Continue after the word itself, so the separator it shares with the next word is seen again.
-                pos = max(end, pos + 1)
-        for regex in self.pattern_regexes:
-            for match in regex.finditer(folded):
-                start, end = match.span()
-                if end > start:
-                    spans.append((index[start], index[end - 1] + 1))
-        if not spans:
-            return None
-        chars = list(text)
-        for start, end in spans:
-            for pos in range(start, end):
-                if not chars[pos].isspace():
-                    chars[pos] = mask_char
-        return "".join(chars)
-
-
-_GROUP = "steward_pattern_"
-
-
-@lru_cache(maxsize=256)
-def compile_filters(words: tuple[str, ...], patterns: tuple[str, ...]) -> CompiledFilters:
-    """Compile a server's filters once. Words match whole words of the normalised text; patterns are RE2
-    expressions matched against the normalised text (lower case, confusables mapped, whitespace folded)."""
-    options = re2_options()
-    folded_words = sorted({normalize(w) for w in words if normalize(w)}, key=len, reverse=True)
-    word_regex = word_probe = None
-    if folded_words:
-        alternation = "|".join(re.escape(w) for w in folded_words)
-        word_regex = re.compile(rf"(?:^|\W)({alternation})(?:\W|$)")
-        word_probe = re.compile(alternation)
-    compiled = tuple(re2.compile(p, options) for p in patterns)
-    any_pattern = pattern_probe = None
-    if patterns:
-        try:
-            any_pattern = re2.compile("|".join(f"(?P<{_GROUP}{i}>{p})" for i, p in enumerate(patterns)), options)
-        except re2.error:
-            any_pattern = None  # e.g. two patterns share a group name: match them one by one instead
-        try:
-            pattern_probe = re2.Set.SearchSet(options)
-            for p in patterns:
-                pattern_probe.Add(p)
-            pattern_probe.Compile()
-        except re2.error:
-            pattern_probe = None  # no probe: every text goes to the matcher
-    return CompiledFilters(
-        tuple(words),
-        tuple(patterns),
-        word_regex,
-        compiled,
-        any_pattern,
-        word_probe=word_probe,
-        pattern_probe=pattern_probe,
-    )
-
-
-def filter_reason(hit: FilterHit) -> str:
-    if hit.kind == "word":
-        return f"contains the filtered word {hit.source!r}"
-    return f"matches the filter pattern {hit.source!r}"
-
-
-# --- edits: mass mentions and length ----------------------------------------------------------------------------
-
-# Discord's @everyone / @here and Slack's <!channel> / <!here> / <!everyone> (with an optional |label).
-_MASS_MENTION = re.compile(r"@(everyone|here)\b|<!(channel|here|everyone)(?:\|[^>]*)?>")
-
-
-def find_mass_mentions(text: str) -> list[str]:
-    if "@" not in text and "<!" not in text:
-        return []  # every mass mention has one of these: most texts need no regex scan
-    return [m.group(0) for m in _MASS_MENTION.finditer(text)]
-
-
-def strip_mass_mentions(text: str) -> str:
-    """Defuse mass mentions, keeping the word so that the sentence still reads: "@here" -> "here"."""
-    return _MASS_MENTION.sub(lambda m: m.group(1) or m.group(2), text)
-
-
-def cut_to_limit(text: str, limit: int, ellipsis: str = "…") -> str:
-    """Cut ``text`` to at most ``limit`` characters, at a word boundary near the end when there is one."""
-    if len(text) <= limit:
-        return text
-    room = max(0, limit - len(ellipsis))
-    cut = text[:room]
-    if not text[room].isspace():
-        space = cut.rfind(" ")
-        if space >= room - 40 and space > 0:
-            cut = cut[:space]
-    return cut.rstrip() + ellipsis
 
 
 # --- escalation -----------------------------------------------------------------------------------------------------

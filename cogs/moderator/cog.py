@@ -11,12 +11,12 @@ and keeps numbered cases.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
+
+from cachetools import LRUCache
 
 from bot.actions import Action, DeleteMessage, SendDirectMessage, TimeoutMember
 from bot.cog import Cog, listener
@@ -29,10 +29,11 @@ from bot.events import (
     MessageScored,
     ModerationDecision,
 )
-from bot.publisher import AgentSubmission, Decision, Verdict
+from bot.publisher import Decision, Verdict
 from bot.scoring import TEXT_SCORER
 from cogs.moderator.config import ModeratorSettings
-from cogs.moderator.service import ModerationContext, ModeratorService, Payload, SuspensionBook, server_key
+from cogs.moderator.gates import ModeratorGates, Pending
+from cogs.moderator.service import ModerationContext, ModeratorService, SuspensionBook, server_key
 from domain import Actor, ActorKind, Room
 from policy.moderation import (
     AuthorKind,
@@ -59,24 +60,6 @@ UNSUSPEND_TIMER = "moderator.unsuspend"
 _PENDING_LIMIT = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    """What the gate worked out for an approved message, used when its echo arrives (the echo has the id)."""
-
-    payload: Payload
-    depth: int
-    scores: Mapping[str, float]
-    posted_text: str  # what the gate let through: the echo must carry this text to be this message
-
-
-class _Gate:
-    def __init__(self, cog: ModeratorCog) -> None:
-        self.cog = cog
-
-    async def evaluate(self, submission: AgentSubmission) -> Decision:
-        return await self.cog.gate(submission)
-
-
 def _when(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -101,7 +84,7 @@ class ModeratorCog(Cog):
         self.service = ModeratorService(
             config=ctx.config, state=self.state, suspensions=self.suspensions, scorer=lambda: ctx.service(TEXT_SCORER)
         )
-        self._pending: OrderedDict[tuple[str, str], _Pending] = OrderedDict()
+        self._pending: LRUCache[tuple[str, str], Pending] = LRUCache(maxsize=_PENDING_LIMIT)
         metrics = ctx.metrics
         self._cases_metric = metrics.counter(
             "steward_moderation_cases_total",
@@ -118,7 +101,9 @@ class ModeratorCog(Cog):
             "steward_moderation_exempt_total", "Messages not moderated because the author is exempt", []
         )
         self._rooms_gauge = metrics.gauge("steward_moderation_rooms", "Rooms held in the moderator's hot state", [])
-        ctx.add_gate(_Gate(self))
+        self.gates = ModeratorGates(self)
+        ctx.add_gate(self.gates.rules)
+        ctx.add_gate(self.gates.model)
         ctx.add_timer_handler(UNSUSPEND_TIMER, self._on_unsuspend_timer)
         ctx.every(60.0, self._evict, job_id="evict-idle-rooms")
         ctx.add_health("moderator", self._health)
@@ -142,48 +127,8 @@ class ModeratorCog(Cog):
             "scorer": scorer.state.value if scorer is not None else "absent",
         }
 
-    def _stash(self, room: Room, agent: str, pending: _Pending) -> None:
-        key = (room.key, agent)
-        self._pending[key] = pending
-        self._pending.move_to_end(key)
-        while len(self._pending) > _PENDING_LIMIT:
-            self._pending.popitem(last=False)
-
-    # --- the gate --------------------------------------------------------------------------------------------------
-
-    async def gate(self, submission: AgentSubmission) -> Decision:
-        room, agent = submission.room, submission.agent.name
-        context = self.service.context(
-            room, submission.text, submission.at, reply_to=submission.reply_to, thread_id=submission.thread_id
-        )
-        decision = await self.service.evaluate(agent, context)
-        if decision.verdict is Verdict.APPROVE:
-            self._stash(room, agent, _Pending(context.payload, context.depth, decision.scores, decision.text))
-            return decision
-        settings: ModeratorSettings = self.ctx.config(room)
-        log_only = settings.log_only
-        case = await self._open_case(
-            room=room,
-            target=submission.actor,
-            decision=decision,
-            text=submission.text,
-            at=submission.at,
-            action="reject" if decision.verdict is Verdict.REJECT else "edit",
-            log_only=log_only,
-        )
-        if log_only:
-            self._stash(room, agent, _Pending(context.payload, context.depth, decision.scores, submission.text))
-            return Decision.approve(
-                submission.text,
-                rule="log_only",
-                reason=f"log-only: would {decision.verdict.value} ({decision.rule}: {decision.reason})",
-                scores=decision.scores,
-            )
-        if decision.verdict is Verdict.REJECT and decision.rule != "suspended":
-            await self._count_rejection(agent, room, submission.at, case, settings)
-        if decision.allowed:
-            self._stash(room, agent, _Pending(context.payload, context.depth, decision.scores, decision.text))
-        return decision
+    def _stash(self, room: Room, agent: str, pending: Pending) -> None:
+        self._pending[(room.key, agent)] = pending  # (the least recently stashed goes beyond the limit)
 
     # --- events ----------------------------------------------------------------------------------------------------
 

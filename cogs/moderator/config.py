@@ -1,119 +1,45 @@
 """The ``[moderator]`` section. Every key can be overridden per server (``[servers."<id>".moderator]``) and per
-channel (``[servers."<id>".channels."<id>".moderator]``)."""
+channel (``[servers."<id>".channels."<id>".moderator]``).
+
+The agent rules' sections (``duplicate``, ``cooldown`` ...) are their rule classes' config models
+(``policy.moderation_settings``, ``cogs.moderator.rules``); a registered rule whose section is not declared here
+gets its section all the same (``_with_rule_sections``), so adding a rule needs no edit here.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, create_model, field_validator, model_validator
 
-from policy.moderation import LadderStep, MatchMode, check_pattern
+from cogs.moderator.rules import DEFAULT_CHAIN, RULES, ToxicityRuleSettings, chain_problem
+from policy.moderation import LadderStep
+from policy.moderation_settings import (
+    CooldownSettings,
+    DepthSettings,
+    DuplicateSettings,
+    FilterSettings,
+    LengthSettings,
+    LoopSettings,
+    MentionSettings,
+)
+from policy.moderation_settings import SectionModel as _Model
 
-RULES = ("suspended", "cooldown", "duplicate", "loop", "depth", "filters", "mentions", "length", "toxicity")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DuplicateSettings(_Model):
-    enabled: bool = Field(default=True, description="Reject an agent repeating a payload in a room")
-    window_seconds: float = Field(default=600.0, gt=0, description="How far back a repeat counts")
-    match: MatchMode = Field(
-        default=MatchMode.NEAR,
-        description="exact | case_insensitive | normalized (NFKC, zero-width removed, whitespace folded, "
-        "confusables mapped) | near (normalized, or similar above near_threshold)",
-    )
-    near_threshold: float = Field(
-        default=0.8,
-        gt=0,
-        le=1,
-        description="For 'near': estimated Jaccard similarity of the word shingles (words and word pairs)",
-    )
-    any_agent: bool = Field(default=False, description="Also reject a payload another agent posted in the room")
-
-
-class CooldownSettings(_Model):
-    enabled: bool = Field(default=True, description="Token-bucket rate limit per agent")
-    room_interval_seconds: float = Field(
-        default=2.0, ge=0, description="In one room: one message per this many seconds after the burst"
-    )
-    room_burst: int = Field(default=3, ge=1, description="In one room: messages allowed back to back")
-    global_interval_seconds: float = Field(
-        default=0.5, ge=0, description="Across all rooms: one message per this many seconds after the burst"
-    )
-    global_burst: int = Field(default=10, ge=1, description="Across all rooms: messages allowed back to back")
-
-
-class LoopSettings(_Model):
-    enabled: bool = Field(default=True, description="Reject agents replying to each other with no human turn")
-    max_exchanges: int = Field(default=6, ge=1, description="Agent-to-agent exchanges allowed (K)")
-    window_seconds: float = Field(default=600.0, gt=0, description="Within this window (W)")
-
-
-class DepthSettings(_Model):
-    enabled: bool = Field(default=True, description="Reject agent reply chains that grow too deep")
-    max_depth: int = Field(default=5, ge=1, description="Deepest agent reply chain without human input (D)")
-
-
-class FilterSettings(_Model):
-    enabled: bool = Field(default=True, description="Apply the word and pattern filters")
-    words: tuple[str, ...] = Field(default=(), description="Filtered words/phrases (whole words, normalised)")
-    patterns: tuple[str, ...] = Field(
-        default=(), description="RE2 regular expressions matched against the normalised (lower-case) text"
-    )
-    agent_action: Literal["reject", "edit"] = Field(
-        default="reject", description="Agents: reject the message, or edit it by masking what matched"
-    )
-    mask_char: str = Field(default="*", min_length=1, max_length=1, description="The masking character")
-
-    @field_validator("patterns")
-    @classmethod
-    def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
-        problems = []
-        for position, pattern in enumerate(patterns):
-            problem = check_pattern(pattern)
-            if problem is not None:
-                problems.append(f"patterns[{position}] {pattern!r} is not a valid RE2 expression: {problem}")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return patterns
-
-    @field_validator("words")
-    @classmethod
-    def _words_not_blank(cls, words: tuple[str, ...]) -> tuple[str, ...]:
-        blank = [i for i, w in enumerate(words) if not w.strip()]
-        if blank:
-            raise ValueError(f"words{blank} are blank")
-        return words
-
-
-class MentionSettings(_Model):
-    action: Literal["edit", "reject", "allow"] = Field(
-        default="edit", description="Agents' mass mentions (@everyone, @here, <!channel>): strip, reject or allow"
-    )
-
-
-class LengthSettings(_Model):
-    action: Literal["edit", "reject"] = Field(
-        default="edit", description="An agent message over the platform's limit: cut it, or reject it"
-    )
-    limits: dict[str, int] = Field(
-        default_factory=lambda: {"discord": 2000, "slack": 40000},
-        description="Maximum message length in characters by platform (platforms not listed: no limit)",
-    )
-
-    @field_validator("limits")
-    @classmethod
-    def _positive(cls, limits: dict[str, int]) -> dict[str, int]:
-        bad = {k: v for k, v in limits.items() if v < 10}
-        if bad:
-            raise ValueError(f"limits must be at least 10 characters, got {bad}")
-        return limits
-
-
-class ToxicityRuleSettings(_Model):
-    enabled: bool = Field(default=True, description="Ask the text scorer service (when one runs) about each message")
+__all__ = [
+    "CooldownSettings",
+    "DepthSettings",
+    "DuplicateSettings",
+    "EscalationSettings",
+    "FilterSettings",
+    "HumanSettings",
+    "LadderStepSettings",
+    "LengthSettings",
+    "LoopSettings",
+    "MentionSettings",
+    "ModeratorSettings",
+    "StateSettings",
+    "ToxicityRuleSettings",
+]
 
 
 class EscalationSettings(_Model):
@@ -172,7 +98,7 @@ class ModeratorSettings(_Model):
         default=False,
         description="Record every would-be action as a case flagged log_only, but approve agents and act on no one",
     )
-    chain: tuple[str, ...] = Field(default=RULES, description="The agent rules, in the order they run")
+    chain: tuple[str, ...] = Field(default=DEFAULT_CHAIN, description="The agent rules, in the order they run")
     duplicate: DuplicateSettings = Field(default_factory=DuplicateSettings, description="Duplicate payloads")
     cooldown: CooldownSettings = Field(default_factory=CooldownSettings, description="Per-agent cooldowns")
     loop: LoopSettings = Field(default_factory=LoopSettings, description="Agent-to-agent loops")
@@ -188,11 +114,9 @@ class ModeratorSettings(_Model):
     @field_validator("chain")
     @classmethod
     def _known_rules(cls, chain: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [r for r in chain if r not in RULES]
-        if unknown:
-            raise ValueError(f"unknown rule(s) {unknown}; known rules: {list(RULES)}")
-        if len(set(chain)) != len(chain):
-            raise ValueError("a rule is listed twice")
+        problem = chain_problem(chain)
+        if problem is not None:
+            raise ValueError(problem)
         return chain
 
     @model_validator(mode="after")
@@ -203,3 +127,20 @@ class ModeratorSettings(_Model):
                 f"({self.state.history_size}): the room history must hold the exchanges it counts"
             )
         return self
+
+
+def _with_rule_sections(model: type[ModeratorSettings]) -> type[ModeratorSettings]:
+    """``model`` with a section for every registered rule that has settings but no field above (typed fields for
+    the rules that ship; a new rule's section comes from the registry alone)."""
+    missing: dict[str, Any] = {
+        rule.key: (rule.settings, Field(default_factory=rule.settings, description=f"The {rule.name} rule"))
+        for rule in RULES.values()
+        if rule.key is not None and rule.settings is not None and rule.key not in model.model_fields
+    }
+    if not missing:
+        return model
+    return create_model(model.__name__, __base__=model, __module__=model.__module__, **missing)
+
+
+if not TYPE_CHECKING:
+    ModeratorSettings = _with_rule_sections(ModeratorSettings)

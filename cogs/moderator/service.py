@@ -1,119 +1,80 @@
-"""``ModeratorService``: the rule chain over an agent's message and the room's hot state.
+"""``ModeratorService``: the agent rule chain over a message and the room's hot state.
 
-``evaluate(agent, context)`` runs the configured rules in order and stops at the first rejection; editing rules
-(masking a filtered word, defusing mass mentions, cutting to the platform's limit) change the text and let the
-chain go on. It reads the in-memory state and the scorer service but writes nothing: the cog records what was
-posted (``remember_*``) when the message's echo arrives, and records cases and suspensions for what was refused.
+The chain is the room's ``RulePlan``: the rule objects ``moderator.chain`` lists (``cogs.moderator.rules``), built
+once per room from its settings, without the rules that are off. ``check_text`` runs the text rules in order and
+stops at the first rejection (editing rules change the text and let the chain go on); ``check_model`` then runs the
+model rule on what they left; ``evaluate`` is both. It reads the in-memory state and the scorer service but writes
+nothing: the cog records what was posted (``remember_*``) when the message's echo arrives, and records cases and
+suspensions for what was refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bot.publisher import Decision, Verdict
 from bot.scoring import ScorerState, TextAssessment, TextScorer
 from cogs.moderator.config import ModeratorSettings
+from cogs.moderator.rules import RULES, ModelRule
 from domain import Room
 from policy.moderation import (
     AuthorKind,
-    CompiledFilters,
     History,
     MatchMode,
     Recent,
-    bucket_level,
-    bucket_take,
-    compile_filters,
-    cooldown_reason,
-    cut_to_limit,
-    depth_reason,
-    duplicate_reason,
-    filter_reason,
-    find_mass_mentions,
-    loop_reason,
     payload_form,
-    replayed_level,
     reply_depth,
-    strip_mass_mentions,
+    spend,
 )
+from policy.moderation_rules import Payload, Subject, TextRule, run_text_rules
 from policy.moderation_text import normalize, shingle_sketch
+from policy.ratelimit import TokenBucket
 from storage.moderation import RoomStateStore, Suspension, message_hash
 
-
-class Payload(NamedTuple):
-    """What the duplicate rule keeps of a text: a key of its matching form and, for near matching, a sketch."""
-
-    key: int
-    sketch: tuple[int, ...] = ()
+__all__ = [
+    "ModerationContext",
+    "ModeratorService",
+    "Payload",
+    "RulePlan",
+    "SuspensionBook",
+    "server_key",
+]
 
 
 class RulePlan:
-    """A room's settings flattened for the hot path: what each rule needs, read from the pydantic models once per
-    room rather than attribute by attribute on every message, and the chain without the rules that are off (a rule
-    that is off never objects, so leaving it out changes no decision)."""
+    """A room's settings flattened for the hot path, read from the pydantic models once per room rather than
+    attribute by attribute on every message: the rule objects of its chain, without the rules that are off (a rule
+    that is off never objects, so leaving it out changes no decision), and what the context and the echo need."""
 
-    __slots__ = (
-        "chain",
-        "dup_any_agent",
-        "dup_threshold",
-        "dup_window",
-        "enabled",
-        "filters",
-        "filters_edit",
-        "global_burst",
-        "global_interval",
-        "length_edit",
-        "length_limits",
-        "loop_max",
-        "loop_window",
-        "mask_char",
-        "match",
-        "max_depth",
-        "mentions_edit",
-        "near",
-        "room_burst",
-        "room_interval",
-    )
+    __slots__ = ("enabled", "global_burst", "global_rate", "match", "model_rules", "near", "text_rules")
 
     def __init__(self, settings: ModeratorSettings) -> None:
         self.enabled = settings.enabled
-        dup, cooldown, loop, filters = settings.duplicate, settings.cooldown, settings.loop, settings.filters
-        self.match = dup.match
-        self.near = dup.match is MatchMode.NEAR
-        self.dup_window = dup.window_seconds
-        self.dup_any_agent = dup.any_agent
-        self.dup_threshold = dup.near_threshold
-        # A cooldown that is off takes no tokens either (``remember_agent``): both intervals read as zero then.
-        self.room_interval = cooldown.room_interval_seconds if cooldown.enabled else 0.0
-        self.room_burst = cooldown.room_burst
-        self.global_interval = cooldown.global_interval_seconds if cooldown.enabled else 0.0
+        self.match: MatchMode = settings.duplicate.match
+        self.near = self.match is MatchMode.NEAR
+        cooldown = settings.cooldown
+        # A cooldown that is off takes no tokens either (``remember_agent``): the rate reads as zero then.
+        interval = cooldown.global_interval_seconds if cooldown.enabled else 0.0
+        self.global_rate = 1.0 / interval if interval > 0 else 0.0
         self.global_burst = cooldown.global_burst
-        self.loop_max = loop.max_exchanges
-        self.loop_window = loop.window_seconds
-        self.max_depth = settings.depth.max_depth
-        compiled: CompiledFilters | None = None
-        if filters.enabled:
-            compiled = compile_filters(filters.words, filters.patterns)
-        self.filters = compiled if compiled is not None and not compiled.empty else None
-        self.filters_edit = filters.agent_action == "edit"
-        self.mask_char = filters.mask_char
-        self.mentions_edit = settings.mentions.action == "edit"
-        self.length_limits: Mapping[str, int] = settings.length.limits
-        self.length_edit = settings.length.action == "edit"
-        active = {
-            "suspended": True,
-            "cooldown": cooldown.enabled,
-            "duplicate": dup.enabled,
-            "loop": loop.enabled,
-            "depth": settings.depth.enabled,
-            "filters": self.filters is not None,
-            "mentions": settings.mentions.action != "allow",
-            "length": bool(self.length_limits),
-            "toxicity": settings.toxicity.enabled,
-        }
-        self.chain: tuple[str, ...] = tuple(rule for rule in settings.chain if active[rule])
+        text: list[TextRule[Any]] = []
+        model: list[ModelRule[Any]] = []
+        for name in settings.chain:
+            cls = RULES[name]
+            rule = cls.build(getattr(settings, cls.key) if cls.key is not None else None)
+            if isinstance(rule, ModelRule):
+                model.append(rule)
+            elif isinstance(rule, TextRule):
+                text.append(rule)
+        self.text_rules: tuple[TextRule[Any], ...] = tuple(text)
+        self.model_rules: tuple[ModelRule[Any], ...] = tuple(model)
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """The names of the rules that run, in order."""
+        return tuple(rule.name for rule in (*self.text_rules, *self.model_rules))
 
 
 class ModerationContext(NamedTuple):
@@ -185,11 +146,10 @@ def server_key(room: Room) -> str:
     return f"{room.platform}:{room.server}"
 
 
-def _when(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 class ModeratorService:
+    """The rule chain and the hot state it reads. It is also the rules' ``RuleState`` (suspensions, cross-room
+    buckets) and the model rules' ``ModelState`` (the scorer)."""
+
     def __init__(
         self,
         *,
@@ -204,9 +164,14 @@ class ModeratorService:
         self.scorer = scorer
         # Room key -> its plan. A room's settings are fixed once the config is loaded, so the config (a pydantic
         # model per server and channel) is read once per room; rooms whose settings read the same share one plan.
+        # (Plain dicts, cleared at the limit: ``plan`` runs on every message, and a cachetools LRUCache lookup
+        # costs four times a dict's.)
         self._plans: dict[str, RulePlan] = {}
         self._shared_plans: dict[str, RulePlan] = {}
         self._last: tuple[Room, RulePlan] | None = None
+        # The rules' lookups, bound once: each rule's check then costs one call, not two.
+        self.suspension = suspensions.active  # type: ignore[method-assign]
+        self.global_bucket = state.global_bucket  # type: ignore[method-assign]
 
     def plan(self, room: Room, room_key: str | None = None) -> RulePlan:
         """The room's ``RulePlan`` (``room_key``: ``room.key`` when the caller has it at hand)."""
@@ -227,6 +192,16 @@ class ModeratorService:
             self._plans[key] = plan
         self._last = (room, plan)
         return plan
+
+    # --- what the rules read (``RuleState``, ``ModelState``) -------------------------------------------------------
+
+    def suspension(self, agent: str, room: Room, at: float) -> Suspension | None:
+        """The suspension that holds ``agent`` in ``room`` at ``at`` (bound to the book's ``active`` at init)."""
+        return self.suspensions.active(agent, room, at)
+
+    def global_bucket(self, agent: str) -> TokenBucket | None:
+        """The agent's cross-room bucket (bound to the store's ``global_bucket`` at init)."""
+        return self.state.global_bucket(agent)
 
     # --- context -------------------------------------------------------------------------------------------------
 
@@ -249,9 +224,8 @@ class ModeratorService:
         history = self.state.recent(room_key)
         parent = history.find(message_hash(reply_to)) if reply_to is not None and history else None
         normalized = normalize(text)
-        mode = plan.match
         payload = Payload(
-            hash(payload_form(text, normalized, mode)) or 1, shingle_sketch(normalized) if plan.near else ()
+            hash(payload_form(text, normalized, plan.match)) or 1, shingle_sketch(normalized) if plan.near else ()
         )
         return ModerationContext(
             room,
@@ -269,114 +243,42 @@ class ModeratorService:
 
     # --- the chain -----------------------------------------------------------------------------------------------
 
-    async def evaluate(self, agent: str, context: ModerationContext) -> Decision:
+    def check_text(self, agent: str, context: ModerationContext) -> Decision | Subject:
+        """Run the text rules. A ``Decision`` is final (a rejection, moderation off here, or no model rule to run);
+        a ``Subject`` (the text as the rules left it, and their edits) goes on to ``check_model``."""
         plan = context.plan if context.plan is not None else self.plan(context.room)
         if not plan.enabled:
             return Decision.approve(context.text, rule="pass", reason="moderation is off here")
-        text = context.text
-        edits: list[tuple[str, str]] = []
-        scores: Mapping[str, float] = _NO_SCORES
-        for rule in plan.chain:
-            reason: str | None = None
-            if rule == "suspended":
-                suspension = self.suspensions.active(agent, context.room, context.at) if self.suspensions else None
-                if suspension is not None:
-                    where = "in this room" if suspension.room else "in this server"
-                    reason = f"suspended {where} until {_when(suspension.until)}: {suspension.reason}"
-            elif rule == "cooldown":
-                reason = self._cooldown(agent, context, plan)
-            elif rule == "duplicate":
-                if context.history:
-                    reason = duplicate_reason(
-                        author=agent,
-                        key=context.payload.key,
-                        sketch=context.payload.sketch,
-                        at=context.at,
-                        history=context.history,
-                        window=plan.dup_window,
-                        any_agent=plan.dup_any_agent,
-                        near_threshold=plan.dup_threshold,
-                        mode=plan.match,
-                    )
-            elif rule == "loop":
-                if context.history:
-                    reason = loop_reason(
-                        author=agent,
-                        replying_to_agent=context.replying_to_agent,
-                        at=context.at,
-                        history=context.history,
-                        max_exchanges=plan.loop_max,
-                        window=plan.loop_window,
-                    )
-            elif rule == "depth":
-                if context.depth > plan.max_depth:
-                    reason = depth_reason(context.depth, plan.max_depth)
-            elif rule == "filters":
-                filters = plan.filters
-                assert filters is not None  # (the plan leaves the rule out without filters)
-                hit = filters.find(context.normalized if text is context.text else normalize(text))
-                if hit is not None:
-                    reason = filter_reason(hit)
-                    if plan.filters_edit:
-                        masked = filters.mask(text, plan.mask_char)
-                        if masked is not None:
-                            edits.append((rule, f"masked: {reason}"))
-                            text, reason = masked, None
-            elif rule == "mentions":
-                found = find_mass_mentions(text)
-                if found:
-                    reason = f"mass mention {', '.join(sorted(set(found)))}"
-                    if plan.mentions_edit:
-                        edits.append((rule, f"defused {reason}"))
-                        text, reason = strip_mass_mentions(text), None
-            elif rule == "length":
-                limit = plan.length_limits.get(context.room.platform)
-                if limit is not None and len(text) > limit:
-                    reason = f"{len(text)} characters, over the {context.room.platform} limit of {limit}"
-                    if plan.length_edit:
-                        edits.append((rule, f"cut: {reason}"))
-                        text, reason = cut_to_limit(text, limit), None
-            elif rule == "toxicity":
-                scorer = self.scorer()
-                if scorer is not None and scorer.state is not ScorerState.DISABLED:
-                    assessment = await scorer.assess(text, context.room, agent=True)
-                    scores = assessment.scores
-                    if assessment.action is not None:
-                        reason = assessment.reason or f"the model flagged it ({assessment.label or 'toxicity'})"
-            if reason is not None:
-                return Decision(Verdict.REJECT, rule, reason, text, MappingProxyType(dict(scores)))
-        if edits:
-            return Decision(
-                Verdict.EDIT,
-                "+".join(rule for rule, _ in edits),
-                "; ".join(note for _, note in edits),
-                text,
-                MappingProxyType(dict(scores)),
-            )
-        return Decision.approve(text, scores=scores)
+        subject = Subject(agent, context)
+        rejected = run_text_rules(plan.text_rules, subject, self)
+        if rejected is not None:
+            return Decision(Verdict.REJECT, rejected[0], rejected[1], subject.text, MappingProxyType({}))
+        if not plan.model_rules:
+            return _passed(subject, _NO_SCORES)
+        return subject
 
-    def _cooldown(self, agent: str, context: ModerationContext, plan: RulePlan) -> str | None:
-        interval = plan.room_interval
-        if interval > 0 and context.history:
-            history, agent_kind = context.history, AuthorKind.AGENT
-            # Each message takes at most one token from a bucket that starts full, so fewer messages than the
-            # burst always leave one: the replay can only refuse once the agent has posted ``burst`` of them.
-            authors = history.author
-            if authors.count(agent) >= plan.room_burst:
-                kinds, times = history.kind, history.at
-                mine = [times[i] for i, name in enumerate(authors) if name == agent and kinds[i] == agent_kind]
-                level = replayed_level(mine, context.at, interval, plan.room_burst)
-                reason = cooldown_reason(level, interval, plan.room_burst, "in this room")
-                if reason is not None:
-                    return reason
-        interval = plan.global_interval
-        if interval > 0:
-            bucket = self.state.global_bucket(agent)
-            if bucket is None or bucket.tokens >= 1.0:
-                return None  # a token is left (the level only grows from there): no need to work out the refill
-            level = bucket_level(bucket, context.at, interval, plan.global_burst)
-            return cooldown_reason(level, interval, plan.global_burst, "across rooms")
-        return None
+    async def check_model(self, context: ModerationContext, subject: Subject) -> Decision:
+        """Run the model rules on what the text rules left (``subject``): the whole chain's decision."""
+        return await self.evaluate(subject.agent, context, subject)
+
+    async def evaluate(self, agent: str, context: ModerationContext, subject: Subject | None = None) -> Decision:
+        """The whole chain: the text rules (unless ``subject`` is what they left already), then the model rules.
+        (The model rules run here rather than in a call of their own: this is every agent message's path.)"""
+        if subject is None:
+            checked = self.check_text(agent, context)
+            if not isinstance(checked, Subject):
+                return checked
+            subject = checked
+        plan = context.plan if context.plan is not None else self.plan(context.room)
+        scores: Mapping[str, float] = _NO_SCORES
+        for rule in plan.model_rules:
+            scored = await rule.check(subject, self)
+            if scored is None:
+                continue
+            scores = scored.scores
+            if scored.reason is not None:
+                return Decision(Verdict.REJECT, rule.name, scored.reason, subject.text, MappingProxyType(dict(scores)))
+        return _passed(subject, scores)
 
     async def assess(self, text: str, room: Room, *, agent: bool) -> TextAssessment | None:
         """Ask the scorer service, when one runs and is not disabled; None otherwise."""
@@ -411,11 +313,25 @@ class ModeratorService:
             room_key,
             Recent(at, agent, AuthorKind.AGENT, message_hash(message_id), depth, payload.key, payload.sketch),
         )
-        if plan.global_interval > 0:
+        if plan.global_rate > 0:
             self.state.set_global_bucket(
-                agent, bucket_take(self.state.global_bucket(agent), at, plan.global_interval, plan.global_burst)
+                agent, spend(self.state.global_bucket(agent), at, plan.global_rate, plan.global_burst)
             )
 
     def remember_other(self, room: Room, message_id: str, at: float, kind: AuthorKind) -> None:
         """A human's message (which ends agent loops and reply chains) or a plain bot's."""
         self.state.remember(room.key, Recent(at, "", kind, message_hash(message_id), 0, 0, ()))
+
+
+def _passed(subject: Subject, scores: Mapping[str, float]) -> Decision:
+    """The decision on a message no rule rejected: an edit naming every editing rule, or an approval."""
+    edits = subject.edits
+    if edits:
+        return Decision(
+            Verdict.EDIT,
+            "+".join(rule for rule, _ in edits),
+            "; ".join(note for _, note in edits),
+            subject.text,
+            MappingProxyType(dict(scores)),
+        )
+    return Decision.approve(subject.text, scores=scores)

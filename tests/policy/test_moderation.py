@@ -4,12 +4,9 @@ import pytest
 
 from policy.moderation import (
     AuthorKind,
-    Bucket,
     LadderStep,
     MatchMode,
     Recent,
-    bucket_level,
-    bucket_take,
     check_pattern,
     compile_filters,
     cooldown_reason,
@@ -22,12 +19,13 @@ from policy.moderation import (
     loop_reason,
     payload_form,
     replay_bucket,
-    replayed_level,
     reply_depth,
+    spend,
     strip_mass_mentions,
     within_window,
 )
 from policy.moderation_text import normalize, shingle_sketch, sketch_similarity
+from policy.ratelimit import TokenBucket, take
 
 A, H = AuthorKind.AGENT, AuthorKind.HUMAN
 
@@ -120,24 +118,47 @@ def test_duplicate_ignores_humans() -> None:
 
 
 def test_token_bucket_burst_then_rate() -> None:
-    bucket = None
+    bucket = TokenBucket.full(3, 0.0)
     allowed = []
     for t in [0.0, 0.1, 0.2, 0.3, 2.3, 2.4, 4.3]:
-        level = bucket_level(bucket, t, interval=2.0, burst=3)
-        ok = cooldown_reason(level, 2.0, 3, "in this room") is None
-        allowed.append(ok)
-        if ok:
-            bucket = bucket_take(bucket, t, 2.0, 3)
+        result = take(bucket, now=t, rate=1 / 2.0, capacity=3)
+        allowed.append(result.allowed)
+        if result.allowed:
+            bucket = result.bucket
     assert allowed == [True, True, True, False, True, False, True]
+
+
+def _level(bucket: TokenBucket | None, at: float, rate: float, capacity: float) -> float:
+    """Tokens in ``bucket`` at ``at`` (None: a full bucket)."""
+    if bucket is None:
+        return float(capacity)
+    return take(bucket, now=at, rate=rate, capacity=capacity, cost=0.0).bucket.tokens
 
 
 def test_bucket_replay_and_refill_cap() -> None:
     assert replay_bucket([], 1.0, 3) is None
     bucket = replay_bucket([0.0, 0.0, 0.0], 1.0, 3)
-    assert bucket == Bucket(0.0, 0.0)
-    assert bucket_level(bucket, 100.0, 1.0, 3) == 3.0  # never above the burst
-    reason = cooldown_reason(0.25, 2.0, 3, "across rooms")
+    assert bucket == TokenBucket(0.0, 0.0)
+    assert _level(bucket, 100.0, 1.0, 3) == 3.0  # never above the burst
+    refused = take(TokenBucket(0.25, 0.0), now=0.0, rate=1 / 2.0, capacity=3)
+    assert not refused.allowed
+    reason = cooldown_reason(refused.retry_after, 2.0, 3, "across rooms")
     assert reason is not None and "across rooms" in reason and "1.5s" in reason
+
+
+@pytest.mark.parametrize("bucket", [None, TokenBucket(0.0, 0.0), TokenBucket(0.7, 3.0), TokenBucket(2.5, 4.0)])
+@pytest.mark.parametrize("now", [0.0, 3.0, 3.9, 4.0, 4.3, 9.0, 1000.0])
+@pytest.mark.parametrize(("rate", "capacity"), [(0.5, 3), (2.0, 10), (1 / 3, 1)])
+def test_spend_is_take(bucket: TokenBucket | None, now: float, rate: float, capacity: int) -> None:
+    result = take(TokenBucket.full(capacity, now) if bucket is None else bucket, now=now, rate=rate, capacity=capacity)
+    expected = result.bucket if result.allowed else TokenBucket(0.0, result.bucket.at)
+    assert spend(bucket, now, rate, capacity) == expected
+
+
+def test_a_post_without_a_token_empties_the_bucket() -> None:
+    assert spend(None, 5.0, 0.5, 3) == TokenBucket(2.0, 5.0)  # the first post, from a full bucket
+    assert spend(TokenBucket(0.5, 5.0), 5.0, 0.5, 3) == TokenBucket(0.0, 5.0)  # (log-only, or around the gate)
+    assert spend(TokenBucket(0.5, 5.0), 7.0, 0.5, 3) == TokenBucket(0.5, 7.0)
 
 
 # --- loops ----------------------------------------------------------------------------------------------------
@@ -328,8 +349,12 @@ def test_which_pattern_matched_is_named() -> None:
 )
 @pytest.mark.parametrize("at", [0.3, 6.0, 100.0])
 def test_replayed_level_matches_the_bucket(times: list[float], at: float) -> None:
-    expected = bucket_level(replay_bucket(times, 2.0, 3), at, 2.0, 3)
-    assert replayed_level(times, at, 2.0, 3) == pytest.approx(expected)
+    expected: TokenBucket | None = None
+    for t in times:
+        expected = spend(expected, t, 1 / 2.0, 3)
+    replayed = replay_bucket(times, 1 / 2.0, 3)
+    assert (replayed is None) == (expected is None)
+    assert _level(replayed, at, 1 / 2.0, 3) == pytest.approx(_level(expected, at, 1 / 2.0, 3))
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.8, 1.0])

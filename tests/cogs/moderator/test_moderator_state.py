@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from policy.moderation import AuthorKind, Bucket, Recent
+from policy.moderation import AuthorKind, Recent
 from policy.moderation_text import normalize, shingle_sketch
+from policy.ratelimit import TokenBucket
 from storage.moderation import InMemoryRoomState, message_hash
 
 
@@ -36,7 +37,7 @@ def test_idle_rooms_are_evicted_by_event_time() -> None:
     state = InMemoryRoomState(history_size=3, idle_seconds=100)
     state.remember("old", _agent(0.0, "alpha", "a"))
     state.remember("busy", _agent(50.0, "alpha", "b"))
-    state.set_global_bucket("alpha", Bucket(1.0, 0.0))
+    state.set_global_bucket("alpha", TokenBucket(1.0, 0.0))
     state.set_rejections("alpha", "old", [0.0])
     state.remember("busy", _agent(120.0, "alpha", "c"))
     assert state.evict_idle() == 1

@@ -1,0 +1,199 @@
+"""Word and pattern filters, and the editing rules' text surgery (mass mentions, length).
+
+Administrators' patterns run on RE2 (linear time, no backtracking), all of a server's patterns compiled once into
+one program; filter words are an alternation of escaped literals. Cheap probes settle most texts before the full
+matchers run. Pure: no I/O, no state beyond the compiled filters' cache.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import re2  # type: ignore[import-untyped]  # (google-re2 ships no type information)
+
+from policy.moderation_text import normalize, normalize_with_map
+
+# --- word and regex filters --------------------------------------------------------------------------------------
+
+
+def re2_options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False
+    return options
+
+
+def check_pattern(pattern: str) -> str | None:
+    """The reason ``pattern`` is not a usable RE2 expression, or None when it is."""
+    try:
+        re2.compile(pattern, re2_options())
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        return detail
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class FilterHit:
+    kind: str  # "word" or "pattern"
+    source: str  # the configured word or pattern that matched
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFilters:
+    words: tuple[str, ...]
+    patterns: tuple[str, ...]
+    # Built from escaped literals only (an alternation of fixed strings cannot backtrack badly), so the fast
+    # standard engine is safe here; administrators' patterns go to RE2.
+    word_regex: re.Pattern[str] | None
+    pattern_regexes: tuple[re2._Regexp, ...]
+    # Every pattern in one RE2 program (one pass over the text); each in a named group to tell which matched.
+    any_pattern: re2._Regexp | None
+    # Cheap probes that answer "certainly no hit" for most texts before the matchers above run. A whole word can
+    # only be found where the word itself occurs (one alternation without the word-boundary test, which the
+    # engine scans for quickly); an RE2 set says whether any pattern matches without building a match object.
+    word_probe: re.Pattern[str] | None = None
+    pattern_probe: re2.Set | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.word_regex is None and not self.pattern_regexes
+
+    def find(self, normalized: str) -> FilterHit | None:
+        """The first filter the normalised text trips, or None. Linear time: RE2 never backtracks."""
+        if self.word_regex is not None and (self.word_probe is None or self.word_probe.search(normalized)):
+            hit = self._find_word(self.word_regex, normalized)
+            if hit is not None:
+                return hit
+        if self.any_pattern is None:
+            return self._find_pattern_one_by_one(normalized)
+        # Bytes spare the wrapper its character-offset bookkeeping; only which group matched is needed here.
+        encoded = normalized.encode("utf-8", "surrogatepass")
+        if self.pattern_probe is not None and not self.pattern_probe.Match(encoded):
+            return None
+        return self._find_pattern(self.any_pattern, encoded)
+
+    def _find_word(self, word_regex: re.Pattern[str], normalized: str) -> FilterHit | None:
+        match = word_regex.search(normalized)
+        if match is None:
+            return None
+        found = match.group(1)
+        return FilterHit("word", next((w for w in self.words if normalize(w) == found), found))
+
+    def _find_pattern(self, any_pattern: re2._Regexp, encoded: bytes) -> FilterHit | None:
+        match = any_pattern.search(encoded)
+        if match is None:
+            return None
+        matched = [name for name, value in match.groupdict().items() if value is not None]
+        index = next((int(name[len(_GROUP) :]) for name in matched if name.startswith(_GROUP)), 0)
+        return FilterHit("pattern", self.patterns[index])
+
+    def _find_pattern_one_by_one(self, normalized: str) -> FilterHit | None:
+        for source, regex in zip(self.patterns, self.pattern_regexes, strict=True):
+            if regex.search(normalized) is not None:
+                return FilterHit("pattern", source)
+        return None
+
+    def mask(self, text: str, mask_char: str = "*") -> str | None:
+        """``text`` with every filtered span replaced by ``mask_char``; None when no span maps back to the text."""
+        folded, index = normalize_with_map(text)
+        spans: list[tuple[int, int]] = []
+        if self.word_regex is not None:
+            pos = 0
+            while pos <= len(folded):
+                match = self.word_regex.search(folded, pos)
+                if match is None:
+                    break
+                start, end = match.span(1)
+                spans.append((index[start], index[end - 1] + 1))
+                # Continue after the word itself, so the separator it shares with the next word is seen again.
+                pos = max(end, pos + 1)
+        for regex in self.pattern_regexes:
+            for match in regex.finditer(folded):
+                start, end = match.span()
+                if end > start:
+                    spans.append((index[start], index[end - 1] + 1))
+        if not spans:
+            return None
+        chars = list(text)
+        for start, end in spans:
+            for pos in range(start, end):
+                if not chars[pos].isspace():
+                    chars[pos] = mask_char
+        return "".join(chars)
+
+
+_GROUP = "steward_pattern_"
+
+
+@lru_cache(maxsize=256)
+def compile_filters(words: tuple[str, ...], patterns: tuple[str, ...]) -> CompiledFilters:
+    """Compile a server's filters once. Words match whole words of the normalised text; patterns are RE2
+    expressions matched against the normalised text (lower case, confusables mapped, whitespace folded)."""
+    options = re2_options()
+    folded_words = sorted({normalize(w) for w in words if normalize(w)}, key=len, reverse=True)
+    word_regex = word_probe = None
+    if folded_words:
+        alternation = "|".join(re.escape(w) for w in folded_words)
+        word_regex = re.compile(rf"(?:^|\W)({alternation})(?:\W|$)")
+        word_probe = re.compile(alternation)
+    compiled = tuple(re2.compile(p, options) for p in patterns)
+    any_pattern = pattern_probe = None
+    if patterns:
+        try:
+            any_pattern = re2.compile("|".join(f"(?P<{_GROUP}{i}>{p})" for i, p in enumerate(patterns)), options)
+        except re2.error:
+            any_pattern = None  # e.g. two patterns share a group name: match them one by one instead
+        try:
+            pattern_probe = re2.Set.SearchSet(options)
+            for p in patterns:
+                pattern_probe.Add(p)
+            pattern_probe.Compile()
+        except re2.error:
+            pattern_probe = None  # no probe: every text goes to the matcher
+    return CompiledFilters(
+        tuple(words),
+        tuple(patterns),
+        word_regex,
+        compiled,
+        any_pattern,
+        word_probe=word_probe,
+        pattern_probe=pattern_probe,
+    )
+
+
+def filter_reason(hit: FilterHit) -> str:
+    if hit.kind == "word":
+        return f"contains the filtered word {hit.source!r}"
+    return f"matches the filter pattern {hit.source!r}"
+
+
+# --- edits: mass mentions and length ----------------------------------------------------------------------------
+
+# Discord's @everyone / @here and Slack's <!channel> / <!here> / <!everyone> (with an optional |label).
+_MASS_MENTION = re.compile(r"@(everyone|here)\b|<!(channel|here|everyone)(?:\|[^>]*)?>")
+
+
+def find_mass_mentions(text: str) -> list[str]:
+    if "@" not in text and "<!" not in text:
+        return []  # every mass mention has one of these: most texts need no regex scan
+    return [m.group(0) for m in _MASS_MENTION.finditer(text)]
+
+
+def strip_mass_mentions(text: str) -> str:
+    """Defuse mass mentions, keeping the word so that the sentence still reads: "@here" -> "here"."""
+    return _MASS_MENTION.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+def cut_to_limit(text: str, limit: int, ellipsis: str = "…") -> str:
+    """Cut ``text`` to at most ``limit`` characters, at a word boundary near the end when there is one."""
+    if len(text) <= limit:
+        return text
+    room = max(0, limit - len(ellipsis))
+    cut = text[:room]
+    if not text[room].isspace():
+        space = cut.rfind(" ")
+        if space >= room - 40 and space > 0:
+            cut = cut[:space]
+    return cut.rstrip() + ellipsis
