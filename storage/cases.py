@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import aiosqlite
 
@@ -108,7 +107,7 @@ class NewCase:
     points: float = 0.0
 
 
-def _case(row: Mapping[str, Any]) -> CaseRecord:
+def _case(row: aiosqlite.Row) -> CaseRecord:
     return CaseRecord(
         id=row["id"],
         server=row["server"],
@@ -149,6 +148,7 @@ class CaseRepository:
                 "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM cases WHERE server = ?", (case.server,)
             ) as cursor:
                 row = await cursor.fetchone()
+            assert row is not None  # (an aggregate always returns a row)
             number = int(row["n"])
             cursor = await conn.execute(
                 "INSERT INTO cases (server, number, room, at, target_kind, target_id, target_name, "
@@ -175,6 +175,7 @@ class CaseRepository:
                 ),
             )
             case_id = cursor.lastrowid
+        assert case_id is not None
         found = await self.get_by_id(case_id)
         assert found is not None
         return found

@@ -7,9 +7,7 @@ gate, presence's invitations) reads the same records through the core's ``Suspen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import aiosqlite
 
@@ -70,7 +68,7 @@ class Suspension:
         )
 
 
-def _suspension(row: Mapping[str, Any]) -> Suspension:
+def _suspension(row: aiosqlite.Row) -> Suspension:
     return Suspension(
         id=row["id"],
         agent=row["agent"],
