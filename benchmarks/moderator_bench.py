@@ -36,10 +36,11 @@ from types import MappingProxyType
 from bot.config import load_settings
 from bot.scoring import ScorerState, TextAssessment
 from cogs.moderator.config import ModeratorSettings
-from cogs.moderator.service import ModeratorService, SuspensionBook
+from cogs.moderator.service import ModeratorService
 from domain import Room
 from policy.moderation import AuthorKind
 from storage.moderation import InMemoryRoomState
+from storage.suspensions import Suspension
 
 WORDS = (
     "the build deploy release queue cache shard index latency error retry timeout budget review merge branch "
@@ -59,6 +60,16 @@ class BenchScorer:
         if toxic < 0.8:
             return TextAssessment(scores=scores)
         return TextAssessment(scores=scores, label="toxicity", action="reject", reason="toxicity 0.90 over 0.80")
+
+
+class NoSuspensions:
+    """No agent is suspended (what the gate reads from the core's ``SuspensionService`` in a running bot)."""
+
+    def active(self, agent: str, room: Room, at: float) -> Suspension | None:
+        return None
+
+    def __len__(self) -> int:
+        return 0
 
 
 def make_texts(rng: random.Random, count: int) -> list[str]:
@@ -106,7 +117,7 @@ async def run_chain(rooms: int, agents: int, decisions: int, seed: int, human_sh
         service = ModeratorService(
             config=lambda room: settings.section("moderator", room),
             state=state,
-            suspensions=SuspensionBook(),
+            suspensions=NoSuspensions(),
             scorer=lambda: scorer,
         )
         for room in room_list:  # and flatten it into the room's rule plan, which a running bot has long done too
@@ -207,7 +218,7 @@ async def run_chain(rooms: int, agents: int, decisions: int, seed: int, human_sh
         history_size=top.state.history_size, max_rooms=max(rooms, top.state.max_rooms), idle_seconds=1e9
     )
     replica = ModeratorService(
-        config=lambda room: settings.section("moderator", room), state=fresh, suspensions=SuspensionBook()
+        config=lambda room: settings.section("moderator", room), state=fresh, suspensions=NoSuspensions()
     )
     gc.collect()
     tracemalloc.start()
