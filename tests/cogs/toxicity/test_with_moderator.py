@@ -8,7 +8,7 @@ import pytest
 from bot.actions import PostAsAgent
 from bot.app import StewardApp
 from bot.publisher import Verdict
-from bot.scoring import TEXT_SCORER
+from bot.scoring import TextScorer
 from domain import Room
 from storage.core import AgentRecord
 
@@ -21,7 +21,7 @@ async def start(make_settings, adapter, clock, toxicity) -> StewardApp:
     app = StewardApp(settings, adapters=[adapter], clock=clock)
     await app.start()
     await app.agents.register(AgentRecord(name="helper", platform="test", owner_id="owner"))
-    await app.services[TEXT_SCORER].wait_loaded()
+    await app.services.get(TextScorer).wait_loaded()
     return app
 
 
