@@ -1,10 +1,10 @@
 """Moderating humans after the fact, as a pipeline of small steps.
 
-A human's message (or edit) goes through ``HUMAN_STEPS`` in order, each step one ``HumanStep`` looking at and
-adding to one ``HumanCase``: the guards (moderation on, a human author, not exempt), the checks (filters, the
-toxicity model), the ladder's decision (delete? how many warning points? which rung?), then the actions (delete,
-warn or time out) and the case. A step that returns False ends the pipeline: nothing (more) happens to the message.
-Adding a step is one class and one entry in the list.
+A human's message (or edit) goes through the steps of ``human_steps()`` in order, each one ``HumanStep`` looking
+at and adding to one ``HumanReview``: the guards (a human author, moderation on, not exempt), the checks (filters,
+the toxicity model), the ladder's decision (delete? how many warning points? which rung?), then the actions
+(delete, warn or time out) and the case. A step that returns False ends the pipeline: nothing (more) happens to the
+message. Adding a step is one class and one entry in the list.
 
 Warning points (``WarningPoints``) are stored per server and fade by the hour; a pardon takes back what its case
 added.
@@ -37,7 +37,7 @@ PublishScores = Callable[[HumanMessage, Mapping[str, float]], Awaitable[None]]
 
 
 @dataclass(slots=True)
-class HumanCase:
+class HumanReview:
     """One human message on its way through the pipeline: what the steps found and decided so far."""
 
     event: HumanMessage
@@ -76,8 +76,8 @@ class HumanStep(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    async def run(self, case: HumanCase) -> bool:
-        """Look at or add to ``case``; False ends the pipeline."""
+    async def run(self, review: HumanReview) -> bool:
+        """Look at or add to ``review``; False ends the pipeline."""
 
 
 class WarningPoints:
@@ -113,8 +113,8 @@ class ModerationOn(HumanStep):
 
     name = "enabled"
 
-    async def run(self, case: HumanCase) -> bool:
-        return case.settings.enabled and case.humans.enabled
+    async def run(self, review: HumanReview) -> bool:
+        return review.settings.enabled and review.humans.enabled
 
 
 class HumanAuthor(HumanStep):
@@ -122,8 +122,8 @@ class HumanAuthor(HumanStep):
 
     name = "human"
 
-    async def run(self, case: HumanCase) -> bool:
-        return case.author.kind is ActorKind.HUMAN
+    async def run(self, review: HumanReview) -> bool:
+        return review.author.kind is ActorKind.HUMAN
 
 
 class NotExempt(HumanStep):
@@ -134,8 +134,8 @@ class NotExempt(HumanStep):
     def __init__(self, exempt_metric: Counter) -> None:
         self.exempt_metric = exempt_metric
 
-    async def run(self, case: HumanCase) -> bool:
-        humans, author = case.humans, case.author
+    async def run(self, review: HumanReview) -> bool:
+        humans, author = review.humans, review.author
         if author.id in humans.exempt_users or (author.roles & set(humans.exempt_roles)):
             self.exempt_metric.inc()
             return False
@@ -150,14 +150,14 @@ class FilterCheck(HumanStep):
 
     name = "filters"
 
-    async def run(self, case: HumanCase) -> bool:
-        settings = case.settings.filters
+    async def run(self, review: HumanReview) -> bool:
+        settings = review.settings.filters
         if settings.enabled:
             filters = compile_filters(settings.words, settings.patterns)
             if not filters.empty:
-                hit = filters.find(normalize(case.event.text))
+                hit = filters.find(normalize(review.event.text))
                 if hit is not None:
-                    case.found("filters", filter_reason(hit))
+                    review.found("filters", filter_reason(hit))
         return True
 
 
@@ -170,18 +170,18 @@ class ToxicityCheck(HumanStep):
         self.assess = assess
         self.publish_scores = publish_scores
 
-    async def run(self, case: HumanCase) -> bool:
-        if not case.settings.toxicity.enabled:
+    async def run(self, review: HumanReview) -> bool:
+        if not review.settings.toxicity.enabled:
             return True
-        assessment = await self.assess(case.event.text, case.room)
+        assessment = await self.assess(review.event.text, review.room)
         if assessment is None:
             return True
-        case.scores = assessment.scores
+        review.scores = assessment.scores
         if assessment.scores:
-            await self.publish_scores(case.event, assessment.scores)
-        if case.rule is None and assessment.action is not None:
-            case.found("toxicity", assessment.reason or f"the model flagged it ({assessment.label or 'toxicity'})")
-            case.model_action = assessment.action
+            await self.publish_scores(review.event, assessment.scores)
+        if review.rule is None and assessment.action is not None:
+            review.found("toxicity", assessment.reason or f"the model flagged it ({assessment.label or 'toxicity'})")
+            review.model_action = assessment.action
         return True
 
 
@@ -190,8 +190,8 @@ class Violation(HumanStep):
 
     name = "violation"
 
-    async def run(self, case: HumanCase) -> bool:
-        return case.rule is not None
+    async def run(self, review: HumanReview) -> bool:
+        return review.rule is not None
 
 
 # --- the ladder's decision ------------------------------------------------------------------------------------------
@@ -206,35 +206,37 @@ class LadderDecision(HumanStep):
     def __init__(self, points: WarningPoints) -> None:
         self.points = points
 
-    async def run(self, case: HumanCase) -> bool:
-        humans, model_action = case.humans, case.model_action
-        case.delete = humans.delete and model_action not in ("warn", "log")
+    async def run(self, review: HumanReview) -> bool:
+        humans, model_action = review.humans, review.model_action
+        review.delete = humans.delete and model_action not in ("warn", "log")
         add_points = model_action != "log"
         current = await self.points.at(
-            case.room.server_key, case.author.id, case.event.at, humans.decay_points_per_hour
+            review.room.server_key, review.author.id, review.event.at, humans.decay_points_per_hour
         )
-        case.gained = humans.points_per_violation if add_points else 0.0
-        case.total = (current or 0.0) + case.gained
-        rung = ladder_step(case.total, [s.step() for s in humans.ladder]) if add_points else None
+        review.gained = humans.points_per_violation if add_points else 0.0
+        review.total = (current or 0.0) + review.gained
+        rung = ladder_step(review.total, [s.step() for s in humans.ladder]) if add_points else None
         if model_action == "timeout" and (rung is None or rung.action != "timeout"):
             timeouts = [s.step() for s in sorted(humans.ladder, key=lambda s: s.points) if s.action == "timeout"]
             rung = timeouts[0] if timeouts else rung
-        case.rung = rung
+        review.rung = rung
         return True
 
 
-# --- actions and the case -------------------------------------------------------------------------------------------
+# --- actions and the case ------------------------------------------------------------------------------------------
 
 
 class DeleteAction(HumanStep):
     name = "delete"
 
-    async def run(self, case: HumanCase) -> bool:
-        if case.delete:
-            case.actions.append(
-                DeleteMessage(room=case.room, message_id=case.event.message_id, reason=f"{case.rule}: {case.reason}")
+    async def run(self, review: HumanReview) -> bool:
+        if review.delete:
+            review.actions.append(
+                DeleteMessage(
+                    room=review.room, message_id=review.event.message_id, reason=f"{review.rule}: {review.reason}"
+                )
             )
-            case.done.append("delete")
+            review.done.append("delete")
         return True
 
 
@@ -243,36 +245,39 @@ class WarnAction(HumanStep):
 
     name = "warn"
 
-    async def run(self, case: HumanCase) -> bool:
-        if case.rung is None or case.rung.action != "warn":
+    async def run(self, review: HumanReview) -> bool:
+        if review.rung is None or review.rung.action != "warn":
             return True
-        room = case.room
-        case.actions.append(
+        room = review.room
+        review.actions.append(
             SendDirectMessage(
                 target_platform=room.platform,
-                user_id=case.author.id,
-                text=f"Warning from the moderators of #{room.channel}: your message {case.reason}"
-                + (" and was removed." if case.delete else ".")
-                + f" You have {case.total:.1f} warning point(s); they fade over time.",
+                user_id=review.author.id,
+                text=f"Warning from the moderators of #{room.channel}: your message {review.reason}"
+                + (" and was removed." if review.delete else ".")
+                + f" You have {review.total:.1f} warning point(s); they fade over time.",
             )
         )
-        case.done.append("warn")
+        review.done.append("warn")
         return True
 
 
 class TimeoutAction(HumanStep):
     name = "timeout"
 
-    async def run(self, case: HumanCase) -> bool:
-        rung = case.rung
+    async def run(self, review: HumanReview) -> bool:
+        rung = review.rung
         if rung is None or rung.action != "timeout":
             return True
-        case.actions.append(
+        review.actions.append(
             TimeoutMember(
-                room=case.room, user_id=case.author.id, seconds=rung.seconds, reason=f"{case.rule}: {case.reason}"
+                room=review.room,
+                user_id=review.author.id,
+                seconds=rung.seconds,
+                reason=f"{review.rule}: {review.reason}",
             )
         )
-        case.done.append(f"timeout {rung.seconds}s")
+        review.done.append(f"timeout {rung.seconds}s")
         return True
 
 
@@ -285,22 +290,22 @@ class OpenCase(HumanStep):
     def __init__(self, cases: CaseService) -> None:
         self.cases = cases
 
-    async def run(self, case: HumanCase) -> bool:
-        event, log_only = case.event, case.settings.log_only
-        assert case.rule is not None  # (``Violation`` ran before)
+    async def run(self, review: HumanReview) -> bool:
+        event, log_only = review.event, review.settings.log_only
+        assert review.rule is not None  # (``Violation`` ran before)
         await self.cases.open(
-            room=case.room,
-            target=case.author,
+            room=review.room,
+            target=review.author,
             at=event.at,
-            verdict="delete" if case.delete else "flag",
-            rule=case.rule,
-            reason=case.reason,
+            verdict="delete" if review.delete else "flag",
+            rule=review.rule,
+            reason=review.reason,
             text=event.text,
-            action="+".join(case.done or ["log"]),
-            scores=MappingProxyType(dict(case.scores)),
+            action="+".join(review.done or ["log"]),
+            scores=MappingProxyType(dict(review.scores)),
             message_id=event.message_id,
             log_only=log_only,
-            points=0.0 if log_only else case.gained,
+            points=0.0 if log_only else review.gained,
         )
         return not log_only
 
@@ -314,10 +319,10 @@ class RecordPoints(HumanStep):
         self.points = points
         self.actions_metric = actions_metric
 
-    async def run(self, case: HumanCase) -> bool:
-        if case.gained:
-            await self.points.set(case.room.server_key, case.author.id, case.total, case.event.at)
-        for done in case.done or ["log"]:
+    async def run(self, review: HumanReview) -> bool:
+        if review.gained:
+            await self.points.set(review.room.server_key, review.author.id, review.total, review.event.at)
+        for done in review.done or ["log"]:
             self.actions_metric.labels(done.split(" ")[0]).inc()
         return True
 
@@ -355,8 +360,8 @@ class HumanPipeline:
         self.steps = tuple(steps)
 
     async def run(self, event: HumanMessage, settings: ModeratorSettings) -> list[Action] | None:
-        case = HumanCase(event, settings)
+        review = HumanReview(event, settings)
         for step in self.steps:
-            if not await step.run(case):
+            if not await step.run(review):
                 return None
-        return case.actions
+        return review.actions
