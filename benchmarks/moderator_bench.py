@@ -37,7 +37,7 @@ from types import MappingProxyType
 from bot.config import load_settings
 from bot.scoring import ScorerState, TextAssessment
 from cogs.moderator.config import ModeratorSettings
-from cogs.moderator.service import ModeratorService, SuspensionBook
+from cogs.moderator.service import ModeratorService, NoSuspensions
 from domain import Room
 from policy.moderation import AuthorKind
 from storage.moderation import InMemoryRoomState
@@ -107,7 +107,7 @@ async def run_chain(rooms: int, agents: int, decisions: int, seed: int, human_sh
         service = ModeratorService(
             config=lambda room: settings.section("moderator", room),
             state=state,
-            suspensions=SuspensionBook(),
+            suspensions=NoSuspensions(),
             scorer=lambda: scorer,
         )
         for room in room_list:  # and flatten it into the room's rule plan, which a running bot has long done too
@@ -212,7 +212,7 @@ async def run_chain(rooms: int, agents: int, decisions: int, seed: int, human_sh
         history_size=top.state.history_size, max_rooms=max(rooms, top.state.max_rooms), idle_seconds=1e9
     )
     replica = ModeratorService(
-        config=lambda room: settings.section("moderator", room), state=fresh, suspensions=SuspensionBook()
+        config=lambda room: settings.section("moderator", room), state=fresh, suspensions=NoSuspensions()
     )
     gc.collect()
     tracemalloc.start()

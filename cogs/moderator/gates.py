@@ -13,32 +13,17 @@ exactly once, so cases, counts and ``MessageScored`` events are what they were w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from cachetools import LRUCache
 
 from bot.publisher import AgentSubmission, Decision, Verdict
-from cogs.moderator.config import ModeratorSettings
-from cogs.moderator.service import ModerationContext, ModeratorService, Payload
+from cogs.moderator.agents import AgentModeration, Pending
+from cogs.moderator.service import ModerationContext, ModeratorService
 from policy.moderation_rules import Subject
-
-if TYPE_CHECKING:
-    from cogs.moderator.cog import ModeratorCog
 
 _HANDOFF_LIMIT = 10_000  # submissions between the gates (one a room at a time; left over only if a gate between
 # the two rejects, and overwritten by the room's next submission)
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """What the gate worked out for an approved message, used when its echo arrives (the echo has the id)."""
-
-    payload: Payload
-    depth: int
-    scores: Mapping[str, float]
-    posted_text: str  # what the gate let through: the echo must carry this text to be this message
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +37,9 @@ class _Handoff:
 class ModeratorGates:
     """The pair of gates of one moderator cog (``rules`` and ``model``), sharing what one tells the other."""
 
-    def __init__(self, cog: ModeratorCog) -> None:
-        self.cog = cog
-        self.service: ModeratorService = cog.service
+    def __init__(self, agents: AgentModeration) -> None:
+        self.agents = agents
+        self.service: ModeratorService = agents.service
         self._handoffs: LRUCache[tuple[str, str], _Handoff] = LRUCache(maxsize=_HANDOFF_LIMIT)
         self.rules = RulesGate(self)
         self.model = ModelGate(self)
@@ -100,14 +85,14 @@ class ModeratorGates:
 
     async def settle(self, submission: AgentSubmission, context: ModerationContext, decision: Decision) -> Decision:
         """Record the chain's decision on ``submission`` (the message as the agent sent it: ``context.text``)."""
-        cog = self.cog
+        agents = self.agents
         room, agent, text = submission.room, submission.agent.name, context.text
         if decision.verdict is Verdict.APPROVE:
-            cog._stash(room, agent, Pending(context.payload, context.depth, decision.scores, decision.text))
+            agents.stash(room, agent, Pending(context.payload, context.depth, decision.scores, decision.text))
             return decision
-        settings: ModeratorSettings = cog.ctx.config(room)
+        settings = agents.ctx.config(room)
         log_only = settings.log_only
-        case = await cog._open_case(
+        case = await agents.open_case(
             room=room,
             target=submission.actor,
             decision=decision,
@@ -117,7 +102,7 @@ class ModeratorGates:
             log_only=log_only,
         )
         if log_only:
-            cog._stash(room, agent, Pending(context.payload, context.depth, decision.scores, text))
+            agents.stash(room, agent, Pending(context.payload, context.depth, decision.scores, text))
             return Decision.approve(
                 text,
                 rule="log_only",
@@ -125,9 +110,9 @@ class ModeratorGates:
                 scores=decision.scores,
             )
         if decision.verdict is Verdict.REJECT and decision.rule != "suspended":
-            await cog._count_rejection(agent, room, submission.at, case, settings)
+            await agents.escalation.count_rejection(agent, room, submission.at, case, settings)
         if decision.allowed:
-            cog._stash(room, agent, Pending(context.payload, context.depth, decision.scores, decision.text))
+            agents.stash(room, agent, Pending(context.payload, context.depth, decision.scores, decision.text))
         return decision
 
 

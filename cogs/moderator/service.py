@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from bot.publisher import Decision, Verdict
 from bot.scoring import ScorerState, TextAssessment, TextScorer
@@ -31,14 +31,16 @@ from policy.moderation import (
 from policy.moderation_rules import Payload, Subject, TextRule, run_text_rules
 from policy.moderation_text import normalize, shingle_sketch
 from policy.ratelimit import TokenBucket
-from storage.moderation import RoomStateStore, Suspension, message_hash
+from storage.moderation import RoomStateStore, message_hash
+from storage.suspensions import Suspension
 
 __all__ = [
+    "ActiveSuspensions",
     "ModerationContext",
     "ModeratorService",
+    "NoSuspensions",
     "Payload",
     "RulePlan",
-    "SuspensionBook",
     "server_key",
 ]
 
@@ -97,44 +99,23 @@ class ModerationContext(NamedTuple):
         return self.parent.author if self.parent is not None and self.parent.kind is AuthorKind.AGENT else None
 
 
-class SuspensionBook:
-    """The open suspensions, in memory for the hot path (the database is the source of truth; loaded at start)."""
+class ActiveSuspensions(Protocol):
+    """What the ``suspended`` rule reads: the core's ``SuspensionService`` (``ctx.suspensions``)."""
 
-    def __init__(self) -> None:
-        self._by_agent: dict[str, dict[int, Suspension]] = {}
+    def active(self, agent: str, room: Room, at: float) -> Suspension | None: ...
 
-    def load(self, suspensions: list[Suspension]) -> None:
-        self._by_agent.clear()
-        for suspension in suspensions:
-            self.add(suspension)
+    def __len__(self) -> int: ...
 
-    def add(self, suspension: Suspension) -> None:
-        self._by_agent.setdefault(suspension.agent, {})[suspension.id] = suspension
 
-    def remove(self, suspension_id: int) -> Suspension | None:
-        for agent, held in list(self._by_agent.items()):
-            found = held.pop(suspension_id, None)
-            if found is not None:
-                if not held:
-                    del self._by_agent[agent]
-                return found
-        return None
+class NoSuspensions:
+    """No agent is suspended: the chain run outside a bot (benchmarks, rule tests); a running bot passes the core's
+    ``SuspensionService``."""
 
     def active(self, agent: str, room: Room, at: float) -> Suspension | None:
-        held = self._by_agent.get(agent)
-        if not held:
-            return None
-        server = server_key(room)
-        for suspension in held.values():
-            if suspension.covers(server, room.key, at):
-                return suspension
         return None
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self._by_agent.values())
-
-    def __bool__(self) -> bool:
-        return bool(self._by_agent)
+        return 0
 
 
 _NO_SCORES: Mapping[str, float] = MappingProxyType({})
@@ -155,7 +136,7 @@ class ModeratorService:
         *,
         config: Callable[[Room], ModeratorSettings],
         state: RoomStateStore,
-        suspensions: SuspensionBook,
+        suspensions: ActiveSuspensions,
         scorer: Callable[[], TextScorer | None] = lambda: None,
     ) -> None:
         self.config = config

@@ -12,7 +12,7 @@ from bot.app import StewardApp
 from bot.clock import ManualClock
 from bot.commands import CommandInvocation, CommandReply
 from bot.events import Event, MessageCreated
-from bot.scoring import ScorerState, TextAssessment
+from bot.scoring import ScorerState, TextAssessment, TextScorer
 from domain import Actor, ActorKind, Room
 from storage.core import AgentRecord
 from tests.support import RecordingAdapter, SettingsFactory
@@ -124,7 +124,7 @@ async def make_harness(make_settings: SettingsFactory, clock: ManualClock) -> As
 
         app.bus.subscribe(Event, collect, owner="test")
         if scorer is not None:
-            app.services["text_scorer"] = scorer
+            app.services.provide(TextScorer, scorer, owner="test")
         return harness
 
     yield make

@@ -7,8 +7,8 @@ import pytest
 from bot.actions import PostAsAgent
 from bot.config import ConfigError, load_settings
 from bot.events import MessageScored, ModerationDecision
-from bot.publisher import Verdict
-from bot.scoring import ScorerState
+from bot.publisher import GateOrder, Verdict
+from bot.scoring import ScorerState, TextScorer
 from domain import Room
 from storage.core import AgentRecord
 
@@ -182,7 +182,7 @@ async def test_toxicity_rule_passes_without_a_ready_scorer(make_harness: MakeHar
     await h.agent("alpha")
     assert (await h.submit("alpha", "you are an idiot")).posted
     bare = await make_harness()
-    assert "text_scorer" not in bare.app.services
+    assert TextScorer not in bare.app.services
     assert (await bare.submit("alpha", "you idiot, again")).posted
 
 
@@ -243,7 +243,7 @@ class _ApprovingGate:
 async def test_an_edit_stays_an_edit_when_a_later_gate_approves(make_harness: MakeHarness) -> None:
     h = await make_harness(scorer=WordScorer())
     later = _ApprovingGate()
-    h.app.publisher.add_gate(later, owner="other")
+    h.app.publisher.add_gate(later, owner="other", order=GateOrder.MODEL)
     await h.agent("alpha")
     result = await h.submit("alpha", "@here standup in 5")
     assert later.seen == ["here standup in 5"]

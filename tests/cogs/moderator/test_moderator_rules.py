@@ -11,11 +11,11 @@ from pydantic import Field
 from bot.actions import PostAsAgent
 from bot.config import ConfigError, load_settings
 from bot.events import MessageScored, ModerationDecision
-from bot.publisher import AgentSubmission, Verdict
+from bot.publisher import AgentSubmission, GateOrder, Verdict
 from cogs.moderator.config import ModeratorSettings, _with_rule_sections
 from cogs.moderator.gates import ModelGate, RulesGate
 from cogs.moderator.rules import DEFAULT_CHAIN, RULES, ModelRule
-from cogs.moderator.service import ModeratorService, RulePlan, SuspensionBook
+from cogs.moderator.service import ModeratorService, NoSuspensions, RulePlan
 from domain import Room
 from policy.moderation_rules import Outcome, Reject, RuleState, Subject, TextRule
 from policy.moderation_settings import SectionModel
@@ -116,7 +116,7 @@ async def test_a_new_rule_is_one_class_and_one_registry_entry(monkeypatch: pytes
     model = _with_rule_sections(ModeratorSettings)
     assert model.model_fields["shout"].annotation is ShoutSettings
     settings = model.model_validate({"chain": ["suspended", "shout", "toxicity"], "shout": {"min_length": 5}})
-    service = ModeratorService(config=lambda room: settings, state=InMemoryRoomState(), suspensions=SuspensionBook())
+    service = ModeratorService(config=lambda room: settings, state=InMemoryRoomState(), suspensions=NoSuspensions())
     room = Room("test", "s1", "general")
     assert service.plan(room).chain == ("suspended", "shout", "toxicity")
     decision = await service.evaluate("alpha", service.context(room, "HELLO THERE", 1.0))
@@ -126,8 +126,8 @@ async def test_a_new_rule_is_one_class_and_one_registry_entry(monkeypatch: pytes
 
 async def test_the_moderator_registers_its_rules_gate_then_its_model_gate(make_harness: MakeHarness) -> None:
     h = await make_harness()
-    gates = [gate for owner, gate in h.app.publisher._gates if owner == "moderator"]
-    assert [type(gate) for gate in gates] == [RulesGate, ModelGate]
+    gates = [(order, name) for order, owner, name in h.app.publisher.gate_order if owner == "moderator"]
+    assert gates == [(GateOrder.RULES, RulesGate.__name__), (GateOrder.MODEL, ModelGate.__name__)]
     assert all(isinstance(rule, ModelRule) for rule in RulePlan(ModeratorSettings()).model_rules)
 
 
