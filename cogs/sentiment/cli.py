@@ -142,7 +142,7 @@ async def _write(store: FeedbackStore, fh: Any, agent: str | None, since: float 
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from cogs.sentiment.cog import format_summary
+    from cogs.sentiment.commands import format_summary
 
     async def job(path: Path, since: float | None, until: float | None) -> int:
         async with Database(path) as db:
