@@ -327,7 +327,8 @@ class SentimentCog(SentimentCommands, Cog):
         now = self.ctx.clock.now() if now is None else now
         await self._finish(self.windows.idle(now), now)
         for window in self.windows:
-            closed_windows = [window.close(window.opened_at + window.span)] if window.due(now) else []
+            opened = window.opened_at
+            closed_windows = [window.close(opened + window.span)] if opened is not None and window.due(now) else []
             window.prune(now)
             closed_turns: list[ClosedTurn] = []
             if window.turns:

@@ -54,13 +54,18 @@ class AgentTurn:
     def baseline(self) -> WindowSummary | None:
         if self.base is None:
             return None
-        values = dict(zip(BASELINE_FIELDS, self.base, strict=True))
+        messages, humans, sentiment, joy, anger, frustration, confusion, rate = self.base  # BASELINE_FIELDS
         return WindowSummary(
             start=self.at,
             end=self.at,
-            messages=int(values.pop("messages")),
-            humans=int(values.pop("humans")),
-            **{k: float(v) for k, v in values.items()},
+            messages=int(messages),
+            humans=int(humans),
+            sentiment=float(sentiment),
+            joy=float(joy),
+            anger=float(anger),
+            frustration=float(frustration),
+            confusion=float(confusion),
+            rate=float(rate),
         )
 
     def add(
