@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from sqlite3 import Row
 from typing import Any
 
 from storage.db import Database, Migration
@@ -228,7 +229,7 @@ class ConversationStore:
         ]
 
 
-def _style(row: Mapping[str, Any]) -> AgentStyleRecord:
+def _style(row: Row) -> AgentStyleRecord:
     return AgentStyleRecord(
         row["room"],
         row["agent"],

@@ -11,6 +11,7 @@ import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from sqlite3 import Row
 from typing import Any
 
 from storage.db import Database, Migration
@@ -191,7 +192,7 @@ class FeedbackStore:
         return [self._row(r) for r in rows]
 
     @staticmethod
-    def _row(row: Mapping[str, Any]) -> FeedbackRow:
+    def _row(row: Row) -> FeedbackRow:
         return FeedbackRow(
             id=row["id"],
             at=row["at"],
@@ -222,7 +223,8 @@ class FeedbackStore:
         """Every matching row, oldest first, fetched in batches (keyset pagination, so memory stays flat)."""
         last_id = 0
         while True:
-            clauses, params = ["id > ?"], [last_id]
+            clauses: list[str] = ["id > ?"]
+            params: list[object] = [last_id]
             if agent is not None:
                 clauses.append("agent = ?")
                 params.append(agent)
@@ -242,7 +244,8 @@ class FeedbackStore:
             last_id = rows[-1]["id"]
 
     async def summary(self, agent: str, *, since: float | None = None, until: float | None = None) -> FeedbackSummary:
-        where, params = "agent = ?", [agent]
+        where = "agent = ?"
+        params: list[object] = [agent]
         if since is not None:
             where += " AND at >= ?"
             params.append(since)
@@ -264,7 +267,7 @@ class FeedbackStore:
             params,
         )
 
-        def make(row: Mapping[str, Any]) -> Tally:
+        def make(row: Row) -> Tally:
             return Tally(int(row["n"]), float(row["mean"]), int(row["pos"] or 0), int(row["neg"] or 0))
 
         return FeedbackSummary(

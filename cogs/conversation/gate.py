@@ -3,7 +3,8 @@
 ``ConversationGate`` rejects, with a reason the agent can act on: in quiet mode; in focused mode when the agent was
 not addressed (mentioned by name, or replied to) within ``addressed_window_seconds``; in review mode when no drafts
 service is running to hold the message for its owner (fail closed: review mode promises that nothing is posted
-unapproved); a message longer than ``brief_max_chars`` from an agent in brief style; an agent over its rate.
+unapproved); a message longer than ``brief_max_chars`` from an agent in brief style; an agent over its rate (an
+event-time token bucket of ``max_per_minute`` messages, refilled over a minute).
 
 ``ReviewHolder`` hands an approved message in review mode to the presence cog's ``drafts`` service, which asks the
 agent's owner; the message is posted only when the owner approves.
@@ -11,30 +12,111 @@ agent's owner; the message is posted only when the owner approves.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
+from bot.cog import CogContext
 from bot.publisher import AgentSubmission, Decision, Verdict
+from bot.services import DraftReview
+from cogs.conversation.config import ConversationSettings
+from cogs.conversation.state import RoomState
+from domain import Room
 from policy.conversation import AgentStyle, Mode
+from storage.conversation import MODERATOR, AgentStyleRecord, RoomModeRecord
 
-if TYPE_CHECKING:
-    from cogs.conversation.cog import ConversationCog
+
+class ConversationCog(Protocol):
+    """What the gate reads of the conversation cog (``cog.py``): rooms' modes, styles and state, and its counters."""
+
+    ctx: CogContext[ConversationSettings]
+
+    @property
+    def states(self) -> dict[str, RoomState]: ...
+
+    def mode_record(self, room_key: str) -> RoomModeRecord | None: ...
+
+    def mode_of(self, room: Room) -> Any: ...
+
+    def agent_style(self, room_key: str, agent: str) -> AgentStyleRecord | None: ...
+
+    def count_gate_rejection(self, rule: str) -> None: ...
+
+    def count_review_hold(self) -> None: ...
+
 
 MODE_RULE = "conversation.mode"
 STYLE_RULE = "conversation.style"
 RATE_RULE = "conversation.rate"
-DRAFTS_SERVICE = "drafts"
+
+_Check = Callable[["ConversationCog", AgentSubmission, ConversationSettings], "tuple[str, str] | None"]
 
 
 class ReviewUnavailable(RuntimeError):
     """Review mode with no drafts service to hold the message: it must not be posted unreviewed."""
 
 
+def drafts_service(cog: ConversationCog) -> Any:
+    """The presence cog's drafts service (``hold_for_review``), or None when it is not running."""
+    return cog.ctx.service(DraftReview)
+
+
 def _why(cog: ConversationCog, room_key: str) -> str:
     record = cog.mode_record(room_key)
     if record is None:
         return ""
-    who = "Steward" if record.set_by == "moderator" else record.set_by
+    who = "Steward" if record.set_by == MODERATOR else record.set_by
     return f" (set by {who} because {record.reason})" if record.reason else f" (set by {who})"
+
+
+def _mode(cog: ConversationCog, submission: AgentSubmission, cfg: ConversationSettings) -> tuple[str, str] | None:
+    room, agent = submission.room, submission.agent.name
+    mode = cog.mode_of(room)
+    if mode is Mode.QUIET:
+        return MODE_RULE, f"this channel is in quiet mode: agents are silent{_why(cog, room.key)}"
+    if mode is Mode.FOCUSED:
+        state = cog.states.get(room.key)
+        if state is None or not state.was_addressed(agent, submission.at, cfg.addressed_window_seconds):
+            return MODE_RULE, (
+                f"this channel is in focused mode: agents speak only when addressed by name or replied to, "
+                f"and nobody addressed {agent} recently{_why(cog, room.key)}"
+            )
+    if mode is Mode.REVIEW and drafts_service(cog) is None:
+        return MODE_RULE, (
+            "this channel is in review mode and no drafts service is running to ask the agent's owner, "
+            "so the message is not posted"
+        )
+    return None
+
+
+def _style(cog: ConversationCog, submission: AgentSubmission, cfg: ConversationSettings) -> tuple[str, str] | None:
+    agent, length = submission.agent.name, len(submission.text)
+    style = cog.agent_style(submission.room.key, agent)
+    if style is None or style.style != AgentStyle.BRIEF or length <= cfg.brief_max_chars:
+        return None
+    return STYLE_RULE, (
+        f"{agent} is asked to be brief in this channel: at most {cfg.brief_max_chars} characters, "
+        f"this message has {length}"
+    )
+
+
+def _rate(cog: ConversationCog, submission: AgentSubmission, cfg: ConversationSettings) -> tuple[str, str] | None:
+    agent = submission.agent.name
+    style = cog.agent_style(submission.room.key, agent)
+    limit = style.max_per_minute if style is not None else None
+    state = cog.states.get(submission.room.key)
+    if not limit or state is None:
+        return None
+    would = state.rate_take(agent, limit, submission.at)
+    if would.allowed:
+        return None
+    return RATE_RULE, (
+        f"{agent} may post at most {limit} message(s) a minute in this channel and has used them up for now: "
+        f"the next can follow in {math.ceil(would.retry_after)} seconds"
+    )
+
+
+CHECKS: Sequence[_Check] = (_mode, _style, _rate)  # in this order: the first objection is the one reported
 
 
 class ConversationGate:
@@ -42,55 +124,14 @@ class ConversationGate:
         self.cog = cog
 
     async def evaluate(self, submission: AgentSubmission) -> Decision:
-        room = submission.room
-        agent = submission.agent.name
-        cfg = self.cog.ctx.config(room)
-        mode = self.cog.mode_of(room)
-        if mode is Mode.QUIET:
-            return self._reject(
-                MODE_RULE, f"this channel is in quiet mode: agents are silent{_why(self.cog, room.key)}", submission
-            )
-        if mode is Mode.FOCUSED:
-            state = self.cog.states.get(room.key)
-            addressed = state is not None and state.was_addressed(agent, submission.at, cfg.addressed_window_seconds)
-            if not addressed:
-                return self._reject(
-                    MODE_RULE,
-                    f"this channel is in focused mode: agents speak only when addressed by name or replied to, "
-                    f"and nobody addressed {agent} recently{_why(self.cog, room.key)}",
-                    submission,
-                )
-        if mode is Mode.REVIEW and self.cog.ctx.service(DRAFTS_SERVICE) is None:
-            return self._reject(
-                MODE_RULE,
-                "this channel is in review mode and no drafts service is running to ask the agent's owner, "
-                "so the message is not posted",
-                submission,
-            )
-        style = self.cog.agent_style(room.key, agent)
-        if style is not None:
-            if style.style == AgentStyle.BRIEF and len(submission.text) > cfg.brief_max_chars:
-                return self._reject(
-                    STYLE_RULE,
-                    f"{agent} is asked to be brief in this channel: at most {cfg.brief_max_chars} characters, "
-                    f"this message has {len(submission.text)}",
-                    submission,
-                )
-            if style.max_per_minute:
-                state = self.cog.states.get(room.key)
-                recent = state.posts_in_last_minute(agent, submission.at) if state else 0
-                if recent >= style.max_per_minute:
-                    return self._reject(
-                        RATE_RULE,
-                        f"{agent} may post at most {style.max_per_minute} message(s) a minute in this channel "
-                        f"and has posted {recent} in the last minute",
-                        submission,
-                    )
+        cfg = self.cog.ctx.config(submission.room)
+        for check in CHECKS:
+            objection = check(self.cog, submission, cfg)
+            if objection is not None:
+                rule, reason = objection
+                self.cog.count_gate_rejection(rule)
+                return Decision(Verdict.REJECT, rule, reason, submission.text)
         return Decision.approve(submission.text, rule="pass", reason="no rule objected")
-
-    def _reject(self, rule: str, reason: str, submission: AgentSubmission) -> Decision:
-        self.cog.count_gate_rejection(rule)
-        return Decision(Verdict.REJECT, rule, reason, submission.text)
 
 
 class ReviewHolder:
@@ -100,7 +141,7 @@ class ReviewHolder:
     async def hold(self, submission: AgentSubmission, decision: Decision, decision_id: int) -> str | None:
         if self.cog.mode_of(submission.room) is not Mode.REVIEW:
             return None
-        drafts = self.cog.ctx.service(DRAFTS_SERVICE)
+        drafts = drafts_service(self.cog)
         if drafts is None:
             # The gate rejects in this case; the mode changed between the gate and here. Fail closed.
             raise ReviewUnavailable(f"review mode in {submission.room.key} but no drafts service is running")

@@ -1,5 +1,6 @@
 """Per-room hot state of the conversation moderator: a window of message features (never the text), open
-questions, toxicity of recent messages, who is present, who was addressed, the debounce streaks and cooldowns.
+questions, toxicity of recent messages, who is present, who was addressed, the agents' rate buckets, the debounce
+streaks and cooldowns.
 
 It lives in memory, keyed by the room's key, and is evicted when the room has been idle for
 ``evict_after_seconds``; what must survive a restart (modes, agent styles, the audit log, scheduled commands) is in
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 from domain import Room
 from policy.conversation import AuthorKind, OpenQuestion, Trend, Turn
+from policy.ratelimit import Take, TokenBucket, take
 
 RATE_WINDOW_SECONDS = 60.0
 _NOTICE_MEMORY = 50
@@ -31,7 +33,7 @@ class RoomState:
     action_items: list[str] = field(default_factory=list)
     present: set[str] = field(default_factory=set)
     addressed: dict[str, float] = field(default_factory=dict)  # agent -> when it was last addressed
-    agent_posts: dict[str, deque[float]] = field(default_factory=dict)
+    rate_buckets: dict[str, tuple[int, TokenBucket]] = field(default_factory=dict)  # agent -> (its limit, bucket)
     message_authors: dict[str, str] = field(default_factory=dict)  # message id -> author id (window only)
     agent_messages: set[str] = field(default_factory=set)  # message ids written by agents (window only)
     seq: int = 0  # messages seen: a debounce streak grows at most once per message
@@ -49,10 +51,7 @@ class RoomState:
     def add_turn(self, turn: Turn) -> None:
         previous = self.turns[-1] if self.turns else None
         if len(self.turns) == self.turns.maxlen:
-            dropped = self.turns[0]
-            self.message_authors.pop(dropped.message_id, None)
-            self.agent_messages.discard(dropped.message_id)
-            self.toxicity.pop(dropped.message_id, None)
+            self._forget_window_entry(self.turns[0].message_id)
         self.turns.append(turn)
         self.seq += 1
         self.last_activity = max(self.last_activity, turn.at)
@@ -61,14 +60,20 @@ class RoomState:
             self.agent_messages.add(turn.message_id)
             self.present.add(turn.author)
             self.addressed.pop(turn.author, None)  # an agent's answer uses up its being addressed
-            posts = self.agent_posts.setdefault(turn.author, deque())
-            posts.append(turn.at)
-            self._prune_posts(posts, turn.at)
         self._resolve_questions(turn, previous)
         if turn.author_kind is AuthorKind.HUMAN and turn.features.is_question:
             self.open_questions[turn.message_id] = OpenQuestion(turn.message_id, turn.author, turn.at)
         if turn.features.action_item:
             self.action_items.append(turn.author)
+        self._note_addressed(turn)
+
+    def _forget_window_entry(self, message_id: str) -> None:
+        self.message_authors.pop(message_id, None)
+        self.agent_messages.discard(message_id)
+        self.toxicity.pop(message_id, None)
+
+    def _note_addressed(self, turn: Turn) -> None:
+        """The agents a turn addresses: those it names, and the one it replies to (an agent of the room)."""
         for agent in turn.features.mentioned_agents:
             if agent != turn.author:
                 self.addressed[agent] = turn.at
@@ -90,9 +95,7 @@ class RoomState:
         if len(kept) == len(self.turns):
             return False
         self.turns = deque(kept, maxlen=self.window)
-        self.message_authors.pop(message_id, None)
-        self.agent_messages.discard(message_id)
-        self.toxicity.pop(message_id, None)
+        self._forget_window_entry(message_id)
         self.open_questions.pop(message_id, None)
         return True
 
@@ -103,16 +106,31 @@ class RoomState:
             for key in [k for k in self.toxicity if k not in keep]:
                 del self.toxicity[key]
 
-    @staticmethod
-    def _prune_posts(posts: deque[float], now: float) -> None:
-        while posts and now - posts[0] >= RATE_WINDOW_SECONDS:
-            posts.popleft()
+    def rate_take(self, agent: str, limit: int, now: float) -> Take:
+        """What one more post by ``agent`` at ``now`` would do to its bucket of ``limit`` messages a minute. The
+        bucket is kept by the posts the room sees (``count_post``), not by this check."""
+        return take(self._bucket(agent, limit, now), now=now, rate=limit / RATE_WINDOW_SECONDS, capacity=limit)
 
-    def posts_in_last_minute(self, agent: str, now: float) -> int:
-        posts = self.agent_posts.get(agent)
-        if not posts:
-            return 0
-        return sum(1 for at in posts if 0 <= now - at < RATE_WINDOW_SECONDS)
+    def count_post(self, agent: str, limit: int, at: float) -> None:
+        """An agent's post under a limit of ``limit`` a minute takes a token from its bucket, if one is kept."""
+        kept = self.rate_buckets.pop(agent, None)
+        if kept is not None and kept[0] == limit:
+            spent = take(kept[1], now=at, rate=limit / RATE_WINDOW_SECONDS, capacity=limit)
+            self.rate_buckets[agent] = (limit, spent.bucket)
+
+    def _bucket(self, agent: str, limit: int, now: float) -> TokenBucket:
+        """The agent's bucket for ``limit``; a new one is filled by replaying its posts of the last minute in the
+        window (a minute refills a whole bucket, so older posts do not matter)."""
+        kept = self.rate_buckets.get(agent)
+        if kept is not None and kept[0] == limit:
+            return kept[1]
+        bucket: TokenBucket | None = None
+        for t in self.turns:
+            if t.author == agent and t.author_kind is AuthorKind.AGENT and 0 <= now - t.at < RATE_WINDOW_SECONDS:
+                bucket = take(bucket, now=t.at, rate=limit / RATE_WINDOW_SECONDS, capacity=limit).bucket
+        seeded = bucket if bucket is not None else TokenBucket.full(limit, now)
+        self.rate_buckets[agent] = (limit, seeded)
+        return seeded
 
     def was_addressed(self, agent: str, now: float, within: float) -> bool:
         at = self.addressed.get(agent)

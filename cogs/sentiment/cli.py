@@ -57,7 +57,7 @@ def parse_when(text: str, *, now: float | None = None) -> float:
     return moment.timestamp()
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     feedback = subparsers.add_parser("feedback", help="agents' feedback: export it for training, summarise it")
     sub = feedback.add_subparsers(dest="feedback_command", required=True)
 
@@ -105,7 +105,8 @@ def _run(args: argparse.Namespace, job: Any) -> int:
     try:
         path = _database_path(args)
         window = _window(args)
-        return asyncio.run(job(path, *window))
+        code: int = asyncio.run(job(path, *window))
+        return code
     except (UsageError, ConfigError) as exc:
         print(f"steward feedback: {exc}", file=sys.stderr)
         return 2
@@ -142,7 +143,7 @@ async def _write(store: FeedbackStore, fh: Any, agent: str | None, since: float 
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from cogs.sentiment.cog import format_summary
+    from cogs.sentiment.commands import format_summary
 
     async def job(path: Path, since: float | None, until: float | None) -> int:
         async with Database(path) as db:

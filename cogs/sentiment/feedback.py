@@ -4,7 +4,8 @@ When an agent speaks, a turn opens with the room's window just before it (the ba
 that follow are attributed to one open turn each (``policy.feedback.attribute``: a reply to an agent's message
 goes to that agent, otherwise to the most recent agent to speak), as do people leaving. A turn closes when the
 window's span T has passed since the agent spoke, when it gathered N responses, when the same agent speaks again,
-or when too many turns are open; its response is then scored by ``policy.feedback.reward``.
+or when too many turns are open; its response is then scored by ``policy.feedback.reward`` and becomes a
+``FeedbackRecorded`` (``reward_event``) unless it is neutral.
 """
 
 from __future__ import annotations
@@ -12,8 +13,13 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 
-from policy.feedback import ResponseStats, TurnRef, attribute
+from bot.events import FeedbackRecorded
+from cogs.sentiment.config import SentimentSettings
+from domain import Room
+from policy.feedback import ResponseStats, TurnRef, attribute, reward
 from policy.sentiment import WindowSummary
+
+IMPLICIT_SOURCE = "implicit.sentiment"
 
 # What a turn keeps of the window before the agent spoke: the fields the reward compares (policy.feedback.signals).
 BASELINE_FIELDS = ("messages", "humans", "sentiment", "joy", "anger", "frustration", "confusion", "rate")
@@ -48,13 +54,18 @@ class AgentTurn:
     def baseline(self) -> WindowSummary | None:
         if self.base is None:
             return None
-        values = dict(zip(BASELINE_FIELDS, self.base, strict=True))
+        messages, humans, sentiment, joy, anger, frustration, confusion, rate = self.base  # BASELINE_FIELDS
         return WindowSummary(
             start=self.at,
             end=self.at,
-            messages=int(values.pop("messages")),
-            humans=int(values.pop("humans")),
-            **{k: float(v) for k, v in values.items()},
+            messages=int(messages),
+            humans=int(humans),
+            sentiment=float(sentiment),
+            joy=float(joy),
+            anger=float(anger),
+            frustration=float(frustration),
+            confusion=float(confusion),
+            rate=float(rate),
         )
 
     def add(
@@ -168,3 +179,37 @@ class TurnBook:
         closed = [ClosedTurn(t, min(max(now, t.last_at), t.at + self.span), why) for t in turns]
         turns.clear()
         return closed
+
+
+def reward_event(room: Room, closed: ClosedTurn, cfg: SentimentSettings) -> tuple[FeedbackRecorded | None, str]:
+    """The feedback a closed turn earned, or None and why not ("no_response", "neutral")."""
+    turn = closed.turn
+    stats = turn.stats(closed.end)
+    result = reward(
+        turn.baseline,
+        stats,
+        cfg.feedback.weights.model_dump(),
+        neutral_band=cfg.feedback.neutral_band,
+        min_responses=cfg.feedback.min_responses,
+    )
+    if result is None:
+        return None, "no_response" if stats.messages == 0 and stats.left == 0 else "neutral"
+    event = FeedbackRecorded(
+        at=closed.end,
+        agent=turn.agent,
+        reward=result.value,
+        source=IMPLICIT_SOURCE,
+        room=room,
+        users=tuple(turn.users),
+        context={
+            "emotion": result.emotion,
+            "intensity": result.intensity,
+            "message_id": turn.message_id,
+            "responses": stats.messages,
+            "speakers": stats.speakers,
+            "left": stats.left,
+            "closed_by": closed.why,
+            "signals": dict(result.signals),
+        },
+    )
+    return event, ""

@@ -17,6 +17,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cogs.sentiment.config import SentimentSettings
 from domain import Room
@@ -30,6 +31,9 @@ from policy.sentiment import (
     ema_update,
     summarise,
 )
+
+if TYPE_CHECKING:
+    from cogs.sentiment.feedback import AgentTurn
 
 NAN = float("nan")
 
@@ -112,7 +116,9 @@ class RoomWindow:
         self.closed = 0
         self.hist_head = 0
         self.hist_size = 0
-        self.turns: list | None = None  # open agent turns (cogs.sentiment.feedback.AgentTurn), made on demand
+        self.turns: list[AgentTurn] | None = (
+            None  # open agent turns (cogs.sentiment.feedback.AgentTurn), made on demand
+        )
         self.pending_scores: dict[int, float] | None = None
 
     # --- layout --------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from bot.events import (
     MessageScored,
     TrendShifted,
 )
+from bot.services import DraftReview
 from cogs.conversation.cog import COMMAND_TIMER
 from domain import SYSTEM_ACTOR, Actor, ActorKind
 from policy.conversation import Mode, SetModeProposal, Signal, SignalKind
@@ -368,7 +369,7 @@ async def test_review_mode_hands_agents_messages_to_the_drafts_service(chat):
             held.append((submission.agent.name, submission.text, decision_id))
             return 41
 
-    chat.app.services["drafts"] = Drafts()
+    chat.app.services.provide(DraftReview, Drafts(), owner="test")
     await run(chat, "mode review")
     result = await chat.agent("helper", "a considered reply")
     assert result.held == "41" and not result.posted

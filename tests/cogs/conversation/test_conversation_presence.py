@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.actions import AddAgentToChannel, RemoveAgentFromChannel, SendApprovalPrompt
 from bot.commands import CommandInvocation
 from bot.events import AgentJoined, AgentLeft, ButtonPressed, MessageScored
+from bot.services import DraftReview
 from domain import Actor, ActorKind
 from tests.cogs.conversation.conftest import ROOM
 
@@ -15,7 +16,7 @@ async def test_the_moderator_works_through_the_presence_coordinator(start_chat):
     chat = await start_chat(
         cogs=("presence", "conversation"), sections={"presence": {"default_invitation_policy": "anyone"}}
     )
-    assert "drafts" in chat.app.services
+    assert DraftReview in chat.app.services
 
     # A topic that ops covers, and ops is not here: its owner is asked.
     await chat.say("alice", "the deploy failed again")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.actions import AnswerInteraction, SendMessage, UpdatePrompt
 from bot.events import AgentJoined, ButtonPressed, InvitationRequested
+from bot.services import AgentDirectory
 from cogs.sentiment.suggestions import RoomTopics, TopicIndex
 from tests.cogs.sentiment.helpers import ALICE, BOB, ROOM, ChatRoom, Collector, register_agent
 
@@ -125,7 +126,7 @@ async def test_topics_come_from_the_agent_directory_when_there_is_one(start_app,
     app = await start_app()  # no topics in the config
     await register_agent(app, "kube")
     directory = Directory({"kube": ["postgres"]})
-    app.services["agent_directory"] = directory
+    app.services.provide(AgentDirectory, directory, owner="test")
     room = ChatRoom(app)
     t0 = clock.now()
     await room.say(ALICE, "postgres is slow", t0)

@@ -8,6 +8,7 @@ import pytest
 from aiohttp import web
 
 from bot.events import FeedbackRecorded
+from cogs.sentiment.suggester import INTERACTION_KIND
 from tests.cogs.sentiment.helpers import ROOM
 
 
@@ -147,10 +148,11 @@ async def test_a_failed_load_is_rolled_back_cleanly(sentiment_settings, adapter,
 
     settings = sentiment_settings(webhook={"url": "http://127.0.0.1:9/none"})
     app = StewardApp(settings, adapters=[adapter], clock=clock)
-    app.services["room_sentiment"] = object()  # taken: the cog's own provide() fails at the end of its load
+    # Taken: the cog's own claim on its button prefix fails at the end of its load.
+    app.interactions.register(INTERACTION_KIND, lambda click: None, owner="someone-else")
     await app.start()
     try:
-        assert "sentiment" in app.cogs.failed and "already provided" in app.cogs.failed["sentiment"]
+        assert "sentiment" in app.cogs.failed and "already owned" in app.cogs.failed["sentiment"]
         assert app.commands.get("feedback") is None and "sentiment" not in app.health_probes
     finally:
         await app.stop()
