@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import re2  # type: ignore[import-untyped]  # (google-re2 ships no type information)
+import re2  # (google-re2 ships no type information)
 
 from policy.moderation_text import normalize, normalize_with_map
 
