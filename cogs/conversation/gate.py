@@ -13,32 +13,25 @@ agent's owner; the message is posted only when the owner approves.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from bot.cog import CogContext
 from bot.publisher import AgentSubmission, Decision, Verdict
 from bot.services import DraftReview
 from cogs.conversation.config import ConversationSettings
-from cogs.conversation.state import RoomState
+from cogs.conversation.rooms import Rooms
 from domain import Room
 from policy.conversation import AgentStyle, Mode
-from storage.conversation import MODERATOR, AgentStyleRecord, RoomModeRecord
+from storage.conversation import MODERATOR
 
 
 class ConversationCog(Protocol):
     """What the gate reads of the conversation cog (``cog.py``): rooms' modes, styles and state, and its counters."""
 
     ctx: CogContext[ConversationSettings]
-
-    @property
-    def states(self) -> dict[str, RoomState]: ...
-
-    def mode_record(self, room_key: str) -> RoomModeRecord | None: ...
+    rooms: Rooms
 
     def mode_of(self, room: Room) -> Any: ...
-
-    def agent_style(self, room_key: str, agent: str) -> AgentStyleRecord | None: ...
 
     def count_gate_rejection(self, rule: str) -> None: ...
 
@@ -48,8 +41,6 @@ class ConversationCog(Protocol):
 MODE_RULE = "conversation.mode"
 STYLE_RULE = "conversation.style"
 RATE_RULE = "conversation.rate"
-
-_Check = Callable[["ConversationCog", AgentSubmission, ConversationSettings], "tuple[str, str] | None"]
 
 
 class ReviewUnavailable(RuntimeError):
@@ -62,7 +53,7 @@ def drafts_service(cog: ConversationCog) -> Any:
 
 
 def _why(cog: ConversationCog, room_key: str) -> str:
-    record = cog.mode_record(room_key)
+    record = cog.rooms.modes.get(room_key)
     if record is None:
         return ""
     who = "Steward" if record.set_by == MODERATOR else record.set_by
@@ -70,12 +61,16 @@ def _why(cog: ConversationCog, room_key: str) -> str:
 
 
 def _mode(cog: ConversationCog, submission: AgentSubmission, cfg: ConversationSettings) -> tuple[str, str] | None:
-    room, agent = submission.room, submission.agent.name
-    mode = cog.mode_of(room)
+    room = submission.room
+    rooms = cog.rooms
+    mode = rooms.mode_of(room)
+    if mode is Mode.OPEN:
+        return None
+    agent = submission.agent.name
     if mode is Mode.QUIET:
         return MODE_RULE, f"this channel is in quiet mode: agents are silent{_why(cog, room.key)}"
     if mode is Mode.FOCUSED:
-        state = cog.states.get(room.key)
+        state = rooms.states.get(room.key)
         if state is None or not state.was_addressed(agent, submission.at, cfg.addressed_window_seconds):
             return MODE_RULE, (
                 f"this channel is in focused mode: agents speak only when addressed by name or replied to, "
@@ -89,22 +84,20 @@ def _mode(cog: ConversationCog, submission: AgentSubmission, cfg: ConversationSe
     return None
 
 
-def _style(cog: ConversationCog, submission: AgentSubmission, cfg: ConversationSettings) -> tuple[str, str] | None:
-    agent, length = submission.agent.name, len(submission.text)
-    style = cog.agent_style(submission.room.key, agent)
-    if style is None or style.style != AgentStyle.BRIEF or length <= cfg.brief_max_chars:
-        return None
-    return STYLE_RULE, (
-        f"{agent} is asked to be brief in this channel: at most {cfg.brief_max_chars} characters, "
-        f"this message has {length}"
-    )
-
-
-def _rate(cog: ConversationCog, submission: AgentSubmission, cfg: ConversationSettings) -> tuple[str, str] | None:
+def _limits(cog: ConversationCog, submission: AgentSubmission, cfg: ConversationSettings) -> tuple[str, str] | None:
+    """The agent's style here: a brief style caps the length, a rate spends a token bucket."""
     agent = submission.agent.name
-    style = cog.agent_style(submission.room.key, agent)
-    limit = style.max_per_minute if style is not None else None
-    state = cog.states.get(submission.room.key)
+    style = cog.rooms.agent_style(submission.room.key, agent)
+    if style is None:
+        return None
+    length = len(submission.text)
+    if style.style == AgentStyle.BRIEF and length > cfg.brief_max_chars:
+        return STYLE_RULE, (
+            f"{agent} is asked to be brief in this channel: at most {cfg.brief_max_chars} characters, "
+            f"this message has {length}"
+        )
+    limit = style.max_per_minute
+    state = cog.rooms.states.get(submission.room.key)
     if not limit or state is None:
         return None
     would = state.rate_take(agent, limit, submission.at)
@@ -116,21 +109,18 @@ def _rate(cog: ConversationCog, submission: AgentSubmission, cfg: ConversationSe
     )
 
 
-CHECKS: Sequence[_Check] = (_mode, _style, _rate)  # in this order: the first objection is the one reported
-
-
 class ConversationGate:
     def __init__(self, cog: ConversationCog) -> None:
         self.cog = cog
 
     async def evaluate(self, submission: AgentSubmission) -> Decision:
         cfg = self.cog.ctx.config(submission.room)
-        for check in CHECKS:
-            objection = check(self.cog, submission, cfg)
-            if objection is not None:
-                rule, reason = objection
-                self.cog.count_gate_rejection(rule)
-                return Decision(Verdict.REJECT, rule, reason, submission.text)
+        # The mode first: its objection is the one reported when both would object.
+        objection = _mode(self.cog, submission, cfg) or _limits(self.cog, submission, cfg)
+        if objection is not None:
+            rule, reason = objection
+            self.cog.count_gate_rejection(rule)
+            return Decision(Verdict.REJECT, rule, reason, submission.text)
         return Decision.approve(submission.text, rule="pass", reason="no rule objected")
 
 

@@ -135,7 +135,10 @@ class SentimentCog(SentimentCommands, Cog):
         cfg: SentimentSettings = self.ctx.config(event.room)
         if not cfg.enabled:
             return None
-        closed_windows, closed_turns = await self._take_in(event, kind, cfg)
+        window, evicted = self.windows.get(event.room, event.at)
+        if evicted:
+            await self._finish(evicted, event.at, current=event.room)
+        closed_windows, closed_turns = self._take_in(event, kind, cfg, window, fresh=bool(evicted))
         if closed_windows:
             await self._emit_windows(closed_windows)
         if closed_turns:
@@ -144,14 +147,12 @@ class SentimentCog(SentimentCommands, Cog):
             return await self.suggester.suggest(event, cfg)
         return None
 
-    async def _take_in(
-        self, event: MessageCreated, kind: int, cfg: SentimentSettings
+    def _take_in(
+        self, event: MessageCreated, kind: int, cfg: SentimentSettings, window: RoomWindow, *, fresh: bool
     ) -> tuple[list[ClosedWindow], list[ClosedTurn]]:
-        """Score the message into its room's window; an agent's message opens a turn, a person's answers one."""
+        """Score the message into its room's window; an agent's message opens a turn, a person's answers one.
+        ``fresh``: rooms were evicted to make the window (the room count changed)."""
         scores = self.classifier.score(event.text)
-        window, evicted = self.windows.get(event.room, event.at)
-        if evicted:
-            await self._finish(evicted, event.at, current=event.room)
         at = max(event.at, window.last_at)
         book = TurnBook(span=window.span, responses=window.cap, max_open=cfg.feedback.max_open_turns)
         closed_turns: list[ClosedTurn] = book.expire(window.turns, at) if window.turns else []
@@ -173,8 +174,11 @@ class SentimentCog(SentimentCommands, Cog):
             None,
             scores.words,
         )
-        self._count(event.author.kind)
-        if evicted or window.size == 1:
+        counter = self._m_by_kind.get(event.author.kind)
+        if counter is None:
+            counter = self._m_by_kind[event.author.kind] = self._m_messages.labels(event.author.kind.value)
+        counter.inc()
+        if fresh or window.size == 1:
             self._m_rooms.set(len(self.windows))
         if kind == KIND_AGENT:
             self.recorder.remember_agent_message(event.message_id, event.author.id)
@@ -186,12 +190,6 @@ class SentimentCog(SentimentCommands, Cog):
         elif kind == KIND_HUMAN and window.turns:
             self._answer(event, window, book, at, message, scores)
         return closed_windows, closed_turns
-
-    def _count(self, kind: ActorKind) -> None:
-        counter = self._m_by_kind.get(kind)
-        if counter is None:
-            counter = self._m_by_kind[kind] = self._m_messages.labels(kind.value)
-        counter.inc()
 
     @staticmethod
     def _answer(
