@@ -41,7 +41,6 @@ __all__ = [
     "NoSuspensions",
     "Payload",
     "RulePlan",
-    "server_key",
 ]
 
 
@@ -120,11 +119,6 @@ class NoSuspensions:
 
 _NO_SCORES: Mapping[str, float] = MappingProxyType({})
 _PLAN_LIMIT = 200_000  # rooms with a plan at hand before the cache starts again (a plan is one dict entry a room)
-
-
-def server_key(room: Room) -> str:
-    """Cases and suspensions are kept per server; ids of different platforms must not meet."""
-    return f"{room.platform}:{room.server}"
 
 
 class ModeratorService:
