@@ -69,7 +69,7 @@ class HttpSettings(_Section):
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,
-        description="Proxy addresses or CIDRs whose X-Forwarded-For names the client (otherwise the peer is the client)",
+        description="Proxies (addresses, CIDRs) whose X-Forwarded-For names the client; else the peer is the client",
     )
 
     @field_validator("egress_allow")

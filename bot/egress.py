@@ -244,7 +244,7 @@ class EgressClient:
         self.policy = policy
         self.max_redirects = max_redirects
         self.max_response_bytes = max_response_bytes
-        self._resolver = resolver
+        self.resolver = resolver
         self._session: aiohttp.ClientSession | None = None
         self._refused = metrics.counter(
             "steward_egress_refused_total", "Outbound requests refused by the egress policy", ["reason"]
@@ -252,7 +252,7 @@ class EgressClient:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(resolver=GuardedResolver(self.policy, self._resolver))
+            connector = aiohttp.TCPConnector(resolver=GuardedResolver(self.policy, self.resolver))
             self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
         return self._session
 
@@ -266,14 +266,14 @@ class EgressClient:
         method: str,
         url: str,
         *,
-        timeout: float,
+        time_limit: float,
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> EgressResponse:
-        """Send one request (following checked redirects) within ``timeout`` seconds in all. Raises
+        """Send one request (following checked redirects) within ``time_limit`` seconds in all. Raises
         ``EgressRefused``, ``aiohttp.ClientError`` or ``TimeoutError``."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(time_limit):
                 return await self._follow(method.upper(), URL(url), data, dict(headers or {}))
         except EgressRefused as exc:
             self._refused.labels(exc.reason).inc()

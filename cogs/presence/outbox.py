@@ -109,7 +109,7 @@ class Outbox:
         }
         try:
             response = await self.egress.request(
-                "POST", hook.url, data=body, headers=headers, timeout=self.ctx.config().webhook_timeout_seconds
+                "POST", hook.url, data=body, headers=headers, time_limit=self.ctx.config().webhook_timeout_seconds
             )
         except EgressRefused as exc:
             self._webhook.labels("blocked").inc()

@@ -130,7 +130,7 @@ async def test_private_and_local_destinations_are_refused_by_default(serve, clie
     peer = await serve()
     client = client_for()
     with capture_logs() as logs, pytest.raises(EgressRefused) as caught:
-        await client.request("POST", peer.url(host=host), data=b"{}", timeout=5)
+        await client.request("POST", peer.url(host=host), data=b"{}", time_limit=5)
     assert caught.value.reason == reason
     assert peer.received == []  # nothing reached the local server
     assert metrics.value("steward_egress_refused_total", reason=reason) == 1
@@ -140,7 +140,7 @@ async def test_private_and_local_destinations_are_refused_by_default(serve, clie
 async def test_an_allow_listed_local_server_receives_the_payload(serve, client_for):
     peer = await serve()
     response = await client_for("127.0.0.1").request(
-        "POST", peer.url(), data=b'{"ok":1}', headers={"Content-Type": "application/json"}, timeout=5
+        "POST", peer.url(), data=b'{"ok":1}', headers={"Content-Type": "application/json"}, time_limit=5
     )
     assert response.status == 204 and response.ok
     assert peer.received == [("POST", "/hook", b'{"ok":1}')]
@@ -148,9 +148,9 @@ async def test_an_allow_listed_local_server_receives_the_payload(serve, client_f
 
 async def test_an_allowed_network_covers_its_addresses_only(serve, client_for):
     peer = await serve("127.0.0.2")
-    assert (await client_for("127.0.0.0/8").request("GET", peer.url(), timeout=5)).ok
+    assert (await client_for("127.0.0.0/8").request("GET", peer.url(), time_limit=5)).ok
     with pytest.raises(EgressRefused):
-        await client_for("127.0.0.1").request("GET", peer.url(), timeout=5)
+        await client_for("127.0.0.1").request("GET", peer.url(), time_limit=5)
     assert len(peer.received) == 1
 
 
@@ -160,7 +160,7 @@ async def test_a_public_looking_name_that_resolves_to_loopback_is_refused(serve,
     client = client_for(resolver=dns)
     for name in ("evil.example", "mixed.example"):  # every address must be public, not just one
         with pytest.raises(EgressRefused) as caught:
-            await client.request("POST", peer.url(host=name), data=b"x", timeout=5)
+            await client.request("POST", peer.url(host=name), data=b"x", time_limit=5)
         assert caught.value.reason == "loopback" and caught.value.address == "127.0.0.1"
     assert peer.received == []
 
@@ -170,7 +170,7 @@ async def test_the_connection_goes_to_the_checked_address_without_a_second_looku
     # hooks.internal exists only in the fake DNS: the request can only arrive if the connector used its answer.
     dns = FakeResolver({"hooks.internal": ["127.0.0.1"]})
     client = client_for("hooks.internal", resolver=dns)
-    assert (await client.request("POST", peer.url(host="hooks.internal"), data=b"p", timeout=5)).ok
+    assert (await client.request("POST", peer.url(host="hooks.internal"), data=b"p", time_limit=5)).ok
     assert peer.received == [("POST", "/hook", b"p")]
     assert dns.lookups == ["hooks.internal"]
 
@@ -193,16 +193,16 @@ async def test_redirects_are_checked_at_every_hop(serve, client_for):
     outer = await serve(**{"meta": to_metadata, "inner": to_inner, "again": again, "moved": to_hook})
     client = client_for("127.0.0.1")
     with pytest.raises(EgressRefused) as caught:
-        await client.request("POST", outer.url("/meta"), data=b"x", timeout=5)
+        await client.request("POST", outer.url("/meta"), data=b"x", time_limit=5)
     assert caught.value.reason == "metadata"
     with pytest.raises(EgressRefused) as caught:
-        await client.request("POST", outer.url("/inner"), data=b"x", timeout=5)
+        await client.request("POST", outer.url("/inner"), data=b"x", time_limit=5)
     assert caught.value.reason == "loopback" and inner.received == []
     with pytest.raises(EgressRefused) as caught:
-        await client.request("GET", outer.url("/again"), timeout=5)
+        await client.request("GET", outer.url("/again"), time_limit=5)
     assert caught.value.reason == "too_many_redirects"
     # An allowed redirect is followed; 308 keeps the method and the body.
-    response = await client.request("POST", outer.url("/moved"), data=b"body", timeout=5)
+    response = await client.request("POST", outer.url("/moved"), data=b"body", time_limit=5)
     assert response.ok and response.redirects == 1 and outer.received[-1] == ("POST", "/hook", b"body")
 
 
@@ -212,7 +212,7 @@ async def test_redirects_are_checked_at_every_hop(serve, client_for):
 )
 async def test_only_plain_http_urls_are_sent(client_for, url, reason):
     with pytest.raises(EgressRefused) as caught:
-        await client_for().request("GET", url, timeout=5)
+        await client_for().request("GET", url, time_limit=5)
     assert caught.value.reason == reason
 
 
@@ -227,10 +227,10 @@ async def test_a_large_answer_is_not_read_and_a_slow_one_times_out(serve, client
     peer = await serve(big=big, slow=slow)
     client = client_for("127.0.0.1", max_response_bytes=1024)
     with pytest.raises(EgressRefused) as caught:
-        await client.request("GET", peer.url("/big"), timeout=5)
+        await client.request("GET", peer.url("/big"), time_limit=5)
     assert caught.value.reason == "response_too_large"
     with pytest.raises(TimeoutError):
-        await client.request("GET", peer.url("/slow"), timeout=0.2)
+        await client.request("GET", peer.url("/slow"), time_limit=0.2)
 
 
 def test_the_allow_list_and_trusted_proxies_are_validated(tmp_path):
