@@ -4,7 +4,10 @@ when they are set and again when an event is delivered."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import socket
+import sys
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -14,6 +17,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from structlog.testing import capture_logs
 
 from bot.app import StewardApp
+from tests.support import steward_env
 
 from .conftest import run
 from .test_presence_api import auth, token_for
@@ -198,3 +202,54 @@ class LoopbackDns(AbstractResolver):
 
     async def close(self) -> None:
         pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_the_running_steward_limits_failed_requests_and_refuses_a_metadata_webhook(tmp_path):
+    """The real process: a console owner issues a token, a client floods bad tokens, the agent keeps working."""
+    port = free_port()
+    (tmp_path / "steward.toml").write_text(
+        f'[database]\npath = "state/steward.db"\n[http]\nport = {port}\n[toxicity]\nenabled = false\n'
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=steward_env(),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(b"/agent register helper\n/agent token helper\n")
+        await proc.stdin.drain()
+        token = ""
+        while not token:
+            line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode().strip()
+            assert line, "steward ended before printing the token"
+            token = line if re.fullmatch(r"[0-9a-f]{16}\.\S+", line) else ""
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession(base_url=base) as http:
+            statuses = []
+            for _ in range(12):
+                async with http.get("/api/v1/me", headers=auth("0123456789abcdef.not-it")) as resp:
+                    statuses.append(resp.status)
+            assert statuses == [401] * 10 + [429] * 2
+            async with http.get("/api/v1/me", headers=auth(token)) as resp:
+                assert resp.status == 200 and (await resp.json())["agent"] == "helper"
+            hook = {"url": "http://169.254.169.254/latest/meta-data/"}
+            async with http.put("/api/v1/webhook", headers=auth(token), json=hook) as resp:
+                assert resp.status == 400 and (await resp.json())["reason"] == "metadata"
+            async with http.get("/metrics") as resp:
+                metrics = await resp.text()
+        assert 'steward_api_rejected_total{reason="too_many_failures"} 2.0' in metrics
+        proc.stdin.write(b"/quit\n")
+        await proc.stdin.drain()
+        assert await asyncio.wait_for(proc.wait(), 60) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    log = (tmp_path / "state" / "steward.log").read_text()
+    assert "agent_api_client_limited" in log and "not-it" not in log and token.split(".")[1] not in log
