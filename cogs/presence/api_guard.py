@@ -4,7 +4,9 @@ The client is the peer address; ``X-Forwarded-For`` is read only when the peer i
 trusted_proxies``, and then the client is the nearest address in it that is not a trusted proxy. Each client
 address has a token bucket (the core's ``bot.ratelimit.RateLimiter``) of ``api_auth_failure_burst`` requests
 without a valid token, refilled at ``api_auth_failures_per_minute``: within it such a request gets 401, beyond it
-429 with ``Retry-After``. A request with a valid token never spends from it, so an agent is not held up by failures
+429 with ``Retry-After``. An IPv6 client is counted by its /64 (one host commonly holds the whole prefix, so
+counting single addresses would hand it endless budgets); an IPv4-mapped address is its IPv4 address. A request
+with a valid token never spends from it, so an agent is not held up by failures
 from its address; it has its own per-agent bucket. Rejections are counted in ``steward_api_rejected_total{reason}``
 and logged with the address, never the token.
 """
@@ -12,7 +14,7 @@ and logged with the address, never the token.
 from __future__ import annotations
 
 import math
-from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address, ip_network
 
 from aiohttp import web
 from cachetools import TTLCache
@@ -60,15 +62,16 @@ class ClientGuard:
     def unauthorized(self, request: web.Request, route: str, reason: str) -> web.Response:
         """The answer to a request without a valid token: 401 within the address's budget, 429 beyond it."""
         address = self.client(request)
-        taken = self.failures.take(address, self.ctx.clock.now())
+        key = _bucket_key(address)
+        taken = self.failures.take(key, self.ctx.clock.now())
         if taken.allowed:
             self._rejected.labels("unauthorized").inc()
             self.log.info("agent_api_unauthorized", client=address, route=route, reason=reason)
             return web.json_response({"error": "unauthorized"}, status=401, headers=UNAUTHORIZED_HEADERS)
         self._rejected.labels("too_many_failures").inc()
         wait = max(1, math.ceil(taken.retry_after))
-        if address not in self._limited:
-            self._limited[address] = None
+        if key not in self._limited:
+            self._limited[key] = None
             self.log.warning("agent_api_client_limited", client=address, route=route, retry_after=wait)
         return web.json_response(
             {"error": "too many requests without a valid token", "retry_after": wait},
@@ -78,6 +81,15 @@ class ClientGuard:
 
     def agent_limited(self) -> None:
         self._rejected.labels("rate_limited").inc()
+
+
+def _bucket_key(client: str) -> str:
+    address = _parse(client)
+    if isinstance(address, IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(IPv6Network((int(address) >> 64 << 64, 64)))
+    return client
 
 
 def _parse(text: str) -> IPv4Address | IPv6Address | None:

@@ -114,6 +114,11 @@ async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(make_settings
     assert (await get_rooms(behind, {"X-Forwarded-For": "198.51.100.8"})).status == 401  # another client
     # The nearest untrusted hop is the client: what the client itself wrote further left is not believed.
     assert (await get_rooms(behind, {"X-Forwarded-For": "203.0.113.1, 198.51.100.7"})).status == 429
+    # An IPv6 client is counted by its /64: another address in the prefix shares the budget, the next prefix not.
+    for n in range(10):
+        await get_rooms(behind, {"X-Forwarded-For": f"2001:db8::{n + 1:x}"})
+    assert (await get_rooms(behind, {"X-Forwarded-For": "2001:db8::ffff"})).status == 429
+    assert (await get_rooms(behind, {"X-Forwarded-For": "2001:db8:0:1::1"})).status == 401
     # Without trusted proxies the header is ignored: changing it does not buy a new budget.
     statuses = [(await get_rooms(direct, {"X-Forwarded-For": f"198.51.100.{n}"})).status for n in range(11)]
     assert statuses == [401] * 10 + [429]
