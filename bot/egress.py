@@ -77,12 +77,12 @@ def _embedded(address: IPv6Address) -> IPv4Address | None:
 
 def _property_refusal(address: Address) -> str | None:
     checks = (
+        ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),
         ("link_local", address.is_link_local),
         ("private", address.is_private),
         ("multicast", address.is_multicast),
         ("reserved", address.is_reserved),
-        ("unspecified", address.is_unspecified),
     )
     for reason, hit in checks:
         if hit:
@@ -246,13 +246,15 @@ class EgressClient:
         self.max_response_bytes = max_response_bytes
         self.resolver = resolver
         self._session: aiohttp.ClientSession | None = None
+        self._guard: GuardedResolver | None = None
         self._refused = metrics.counter(
             "steward_egress_refused_total", "Outbound requests refused by the egress policy", ["reason"]
         )
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(resolver=GuardedResolver(self.policy, self.resolver))
+            self._guard = GuardedResolver(self.policy, self.resolver)
+            connector = aiohttp.TCPConnector(resolver=self._guard)
             self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
         return self._session
 
@@ -260,6 +262,9 @@ class EgressClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._guard is not None:
+            await self._guard.close()  # the connector does not close a resolver it was given
+            self._guard = None
 
     async def request(
         self,
