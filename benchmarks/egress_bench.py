@@ -96,9 +96,13 @@ async def deliveries(args: argparse.Namespace) -> list[str]:
 
     results: dict[str, tuple[list[float], list[float]]] = {}
     try:
-        for _ in range(args.rounds):
-            for name, send in (("plain aiohttp", via_plain), ("egress, literal", via_egress_ip),
-                               ("egress, resolved name", via_egress_name)):  # fmt: skip
+        order = [
+            ("plain aiohttp", via_plain),
+            ("egress, literal", via_egress_ip),
+            ("egress, resolved name", via_egress_name),
+        ]
+        for n in range(args.rounds):
+            for name, send in order[n % 3 :] + order[: n % 3]:  # each client goes first in turn
                 rate, lat = await timed(send, args.requests, args.concurrency)
                 rates, lats = results.setdefault(name, ([], []))
                 rates.append(rate)
