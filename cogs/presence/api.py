@@ -51,8 +51,11 @@ _WEBHOOK_REFUSALS = {
 _NOT_PUBLIC = "the host is a {} address; webhooks go to public addresses only unless [http] egress_allow lists it"
 
 
+_KINDS = {"link_local": "link-local", "shared": "shared (CGNAT)", "not_global": "non-public"}
+
+
 def _refusal_text(reason: str) -> str:
-    return _WEBHOOK_REFUSALS.get(reason) or _NOT_PUBLIC.format(reason.replace("_", "-"))
+    return _WEBHOOK_REFUSALS.get(reason) or _NOT_PUBLIC.format(_KINDS.get(reason, reason))
 
 
 class _TooLarge(Exception):
