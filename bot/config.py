@@ -19,6 +19,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from functools import cached_property
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.egress import parse_allow_entry
 from bot.plugins import installed
 from domain import Room
 
@@ -60,6 +62,32 @@ class HttpSettings(_Section):
     host: str = Field(default="127.0.0.1", description="Address to listen on (0.0.0.0 to reach it from outside)")
     port: int = Field(default=8080, ge=0, le=65535, description="Port to listen on (0 picks a free one)")
     max_body_bytes: int = Field(default=64 * 1024, gt=0, description="Largest request body accepted")
+    egress_allow: list[str] = Field(
+        default_factory=list,
+        description="Non-public hosts or networks (names, addresses, CIDRs) that agents' webhooks may reach; "
+        "by default only public addresses",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Proxies (addresses, CIDRs) whose X-Forwarded-For names the client; else the peer is the client",
+    )
+
+    @field_validator("egress_allow")
+    @classmethod
+    def _egress_entries(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            parse_allow_entry(entry)
+        return entries
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            try:
+                ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address or CIDR network") from None
+        return entries
 
 
 class BusSettings(_Section):

@@ -1,10 +1,12 @@
 """The agent API on Steward's HTTP server (``/api/v1/``), for agent services that run outside Steward.
 
 Every request carries ``Authorization: Bearer <token>`` (issued by ``agent token <name>``, stored hashed). A wrong
-or missing token gets 401 with nothing else to learn from. Bodies are JSON validated with pydantic
+or missing token gets 401 with nothing else to learn from, and too many of those from one client address get 429
+(``api_guard``). Bodies are JSON validated with pydantic
 (``api_bodies``; 422 names the problem) and limited in size (413), and each agent is rate limited by the core's
 token bucket (``bot.ratelimit.RateLimiter``; 429 with ``Retry-After``). The events agents read
-(``GET /api/v1/events``) wait in the ``Outbox``.
+(``GET /api/v1/events``) wait in the ``Outbox``; a webhook URL must pass the egress policy (``bot.egress``) when it
+is set, and again at every delivery.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from bot.cog import CogContext
+from bot.egress import EgressRefused
 from bot.publisher import UnknownAgent
 from bot.ratelimit import RateLimiter
 from cogs.presence.api_bodies import InvitationIn, MessageIn, WebhookIn
+from cogs.presence.api_guard import ClientGuard
 from cogs.presence.config import PresenceSettings
 from cogs.presence.coordinator import Coordinator
 from cogs.presence.errors import PresenceError
@@ -38,6 +42,22 @@ def _error(status: int, message: str, **extra: Any) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status)
 
 
+_WEBHOOK_REFUSALS = {
+    "scheme": "only http and https URLs are delivered to",
+    "no_host": "the URL names no host",
+    "userinfo": "a URL with a user name or password is not accepted",
+    "metadata": "the host is the cloud metadata address",
+}
+_NOT_PUBLIC = "the host is a {} address; webhooks go to public addresses only unless [http] egress_allow lists it"
+
+
+_KINDS = {"link_local": "link-local", "shared": "shared (CGNAT)", "not_global": "non-public"}
+
+
+def _refusal_text(reason: str) -> str:
+    return _WEBHOOK_REFUSALS.get(reason) or _NOT_PUBLIC.format(_KINDS.get(reason, reason))
+
+
 class _TooLarge(Exception):
     pass
 
@@ -53,6 +73,7 @@ class AgentApi:
         self.log = ctx.log
         cfg = ctx.config()
         self.limiter = RateLimiter(rate=cfg.api_rate_per_minute / 60.0, capacity=cfg.api_burst)
+        self.guard = ClientGuard(ctx)
         m = ctx.metrics
         self._requests = m.counter("steward_agent_api_requests_total", "Agent API requests", ["route", "status"])
         self._auth_failures = m.counter("steward_agent_api_auth_failures_total", "Requests with a bad token", [])
@@ -76,22 +97,21 @@ class AgentApi:
 
     def _wrap(self, name: str, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def run(request: web.Request) -> web.StreamResponse:
-            response = await self._guarded(request, handler)
+            response = await self._guarded(request, name, handler)
             self._requests.labels(name, str(response.status)).inc()
             return response
 
         return run
 
-    async def _guarded(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        agent = await self._authenticate(request)
+    async def _guarded(self, request: web.Request, route: str, handler: Handler) -> web.StreamResponse:
+        agent, problem = await self._authenticate(request)
         if agent is None:
             self._auth_failures.inc()
-            return web.json_response(
-                {"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": 'Bearer realm="steward"'}
-            )
+            return self.guard.unauthorized(request, route, problem)
         taken = self.limiter.take(agent, self.ctx.clock.now())
         if not taken.allowed:
             self.coordinator.notify.rejected("agent_api", "rate_limited")
+            self.guard.agent_limited()
             wait = math.ceil(taken.retry_after)
             return web.json_response(
                 {"error": "rate limited", "retry_after": wait}, status=429, headers={"Retry-After": str(wait)}
@@ -102,15 +122,16 @@ class AgentApi:
             self.coordinator.notify.rejected("agent_api", "too_large")
             return _error(413, f"the body is larger than {self.ctx.config().api_max_body_bytes} bytes")
 
-    async def _authenticate(self, request: web.Request) -> str | None:
+    async def _authenticate(self, request: web.Request) -> tuple[str | None, str]:
+        """(the agent, "") or (None, why not: missing or invalid)."""
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return None
+            return None, "missing"
         agent = await self.store.tokens.verify(token.strip())
         if agent is None or await self.ctx.agents.get(agent) is None:
-            return None
-        return agent
+            return None, "invalid"
+        return agent, ""
 
     async def _read(self, request: web.Request) -> bytes:
         limit = self.ctx.config().api_max_body_bytes
@@ -237,6 +258,12 @@ class AgentApi:
         body = await self._body(request, WebhookIn)
         if isinstance(body, web.Response):
             return body
+        try:
+            self.outbox.egress.policy.check_url(body.url)
+        except EgressRefused as exc:
+            self.coordinator.notify.rejected("agent_api", "webhook_refused")
+            self.log.info("agent_webhook_refused_at_set", agent=agent, host=exc.host, reason=exc.reason)
+            return _error(400, f"webhook URL refused: {_refusal_text(exc.reason)}", reason=exc.reason)
         hook = await self.store.tokens.set_webhook(agent, body.url, at=self.ctx.clock.now())
         self.outbox.webhooks[agent] = hook
         self.log.info("agent_webhook_set", agent=agent)

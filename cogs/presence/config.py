@@ -52,6 +52,14 @@ class PresenceSettings(BaseModel):
         default=60.0, gt=0, description="Sustained requests per minute one agent may make to the agent API"
     )
     api_burst: int = Field(default=10, ge=1, description="Requests one agent may make at once before being limited")
+    api_auth_failure_burst: int = Field(
+        default=10,
+        ge=1,
+        description="Requests without a valid token one client address may make before it gets 429",
+    )
+    api_auth_failures_per_minute: float = Field(
+        default=6.0, gt=0, description="How fast a client address earns back failed requests (per minute)"
+    )
     api_require_presence: bool = Field(
         default=True, description="An agent may post through the API only in rooms it has joined"
     )

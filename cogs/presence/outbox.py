@@ -1,5 +1,7 @@
 """Events for agents that run outside Steward: a bounded in-memory queue per agent for long-polling, and signed
-webhook deliveries (one attempt each, HMAC-SHA256 of the raw body with the agent's secret).
+webhook deliveries (one attempt each, HMAC-SHA256 of the raw body with the agent's secret), sent through the
+egress client (``bot.egress``: public addresses only unless ``[http] egress_allow`` lists the host; a refused
+delivery is a failed one, logged with the reason and counted).
 
 Events are queued only for agents that have a token or a webhook; the oldest are dropped first (counted).
 """
@@ -18,6 +20,7 @@ from typing import Any
 import aiohttp
 
 from bot.cog import CogContext
+from bot.egress import EgressClient, EgressPolicy, EgressRefused
 from cogs.presence.config import PresenceSettings
 from storage.presence import PresenceStore, Webhook
 
@@ -52,7 +55,7 @@ class Outbox:
         self.inboxes: dict[str, Inbox] = {}
         self.api_agents: set[str] = set()
         self.webhooks: dict[str, Webhook] = {}
-        self._session: aiohttp.ClientSession | None = None
+        self.egress = EgressClient(EgressPolicy.parse(ctx.settings.http.egress_allow), ctx.metrics)
         self._deliveries: set[asyncio.Task[None]] = set()
         m = ctx.metrics
         self._dropped = m.counter("steward_agent_api_events_dropped_total", "Events dropped from full inboxes", [])
@@ -67,9 +70,7 @@ class Outbox:
             task.cancel()
         if self._deliveries:
             await asyncio.gather(*self._deliveries, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.egress.close()
 
     def inbox(self, agent: str) -> Inbox:
         inbox = self.inboxes.get(agent)
@@ -101,27 +102,25 @@ class Outbox:
     async def _deliver(self, hook: Webhook, event: Mapping[str, Any]) -> None:
         body = json.dumps({"agent": hook.agent, **event}, separators=(",", ":")).encode()
         signature = hmac.new(hook.secret.encode(), body, hashlib.sha256).hexdigest()
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        timeout = aiohttp.ClientTimeout(total=self.ctx.config().webhook_timeout_seconds)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Steward-Event": str(event["id"]),
+            "X-Steward-Signature": f"sha256={signature}",
+        }
         try:
-            async with self._session.post(
-                hook.url,
-                data=body,
-                timeout=timeout,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Steward-Event": str(event["id"]),
-                    "X-Steward-Signature": f"sha256={signature}",
-                },
-            ) as response:
-                ok = 200 <= response.status < 300
+            response = await self.egress.request(
+                "POST", hook.url, data=body, headers=headers, time_limit=self.ctx.config().webhook_timeout_seconds
+            )
+        except EgressRefused as exc:
+            self._webhook.labels("blocked").inc()
+            self.log.warning("agent_webhook_failed", agent=hook.agent, error="egress refused", reason=exc.reason)
+            return
         except (aiohttp.ClientError, TimeoutError) as exc:
             self._webhook.labels("error").inc()
             self.log.warning("agent_webhook_failed", agent=hook.agent, error=repr(exc))
             return
-        self._webhook.labels("ok" if ok else "refused").inc()
-        if not ok:
+        self._webhook.labels("ok" if response.ok else "refused").inc()
+        if not response.ok:
             self.log.warning("agent_webhook_refused", agent=hook.agent, status=response.status)
 
     async def drain(self) -> None:

@@ -24,7 +24,8 @@ from .conftest import ALICE, BOB, OTHER_ROOM, ROOM, last_prompt, register, run
 async def api_app(make_settings, adapter, clock) -> AsyncIterator[StewardApp]:
     settings = make_settings(
         cogs={"enabled": ["presence"]},
-        http={"enabled": True, "port": 0},
+        # The webhook test's receiver listens on loopback: allowed here, as an operator would allow an internal host.
+        http={"enabled": True, "port": 0, "egress_allow": ["127.0.0.1"]},
         presence={"default_join_cooldown_seconds": 0, "api_burst": 5, "api_rate_per_minute": 60},
     )
     app = StewardApp(settings, adapters=[adapter], clock=clock)
