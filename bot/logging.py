@@ -38,9 +38,25 @@ def _record_fields(logger: Any, method: str, event_dict: structlog.typing.EventD
     return event_dict
 
 
+class _NamedPrintLogger(structlog.PrintLogger):
+    """structlog's print logger, keeping the name it was asked for (``structlog.get_logger("steward.storage")``)."""
+
+    def __init__(self, file: TextIO, name: str) -> None:
+        super().__init__(file)
+        self.name = name
+
+
+class _NamedPrintLoggerFactory:
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+
+    def __call__(self, *args: Any) -> _NamedPrintLogger:
+        return _NamedPrintLogger(self._file, str(args[0]) if args else "steward")
+
+
 def _default_logger(logger: Any, method: str, event_dict: structlog.typing.EventDict) -> structlog.typing.EventDict:
-    """Every line names a logger: Steward's own name theirs; a bare structlog logger is ``steward``."""
-    event_dict.setdefault("logger", "steward")
+    """Every line names a logger: the field a Steward ``Logger`` set, else the name structlog was asked for."""
+    event_dict.setdefault("logger", getattr(logger, "name", "steward"))
     return event_dict
 
 
@@ -56,7 +72,7 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "auto", stream: Text
     structlog.configure(
         processors=[*_shared_processors(), _default_logger, *tail],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        logger_factory=_NamedPrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
     # Libraries log through stdlib logging: same stream, same processors and renderer, at least INFO (their DEBUG
@@ -71,6 +87,8 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "auto", stream: Text
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(logging.getLevelName(level.upper()), logging.INFO))
+    # Off and on again: the hook is installed even where something (a test runner) put its own in since.
+    logging.captureWarnings(False)
     logging.captureWarnings(True)
     sys.excepthook = _uncaught
     threading.excepthook = _uncaught_in_thread
