@@ -342,7 +342,9 @@ def summary(report: Mapping[str, Any]) -> str:
     for name, entry in report.get("components", {}).items():
         state = "up" if entry.get("up") else f"down ({entry.get('reason')})"
         optional = "" if entry.get("required", True) else " [optional]"
-        details = ", ".join(f"{k}={v}" for k, v in entry.items() if k not in _SHOWN)
+        # The error a reason already quotes is not repeated.
+        shown = _SHOWN | ({"error"} if str(entry.get("error")) in str(entry.get("reason")) else set())
+        details = ", ".join(f"{k}={v}" for k, v in entry.items() if k not in shown)
         lines.append(f"{name}: {state}{optional}" + (f"; {details}" if details else ""))
     return "\n".join(lines)
 
