@@ -276,7 +276,8 @@ class HealthMonitor:
                 adapter.platform, "adapter", adapter.health, default_reason="not connected"
             )
         for name, probe in list(self.core.health_probes.items()):
-            found[name] = probed(name, "cog", probe)
+            # A probe named like a core part or an adapter never hides it.
+            found.setdefault(name, probed(name, "cog", probe))
         for name, error in self._cogs.failed.items():
             found.setdefault(name, {"up": False, "required": True, "kind": "cog", "reason": f"not loaded: {error}"})
         self._gauge(found)

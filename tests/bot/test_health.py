@@ -156,6 +156,7 @@ async def test_a_probe_that_raises_is_that_component_down_never_a_traceback(http
         raise KeyError("rooms")
 
     http_app.core.health_probes["presence"] = broken
+    http_app.core.health_probes["database"] = lambda: {"up": True, "path": "elsewhere"}
     http_app.core.health_probes["sentiment"] = lambda: {"up": False, "required": False, "reason": "webhook slow"}
     status, body = await get(http_app, "/healthz")
     assert status == 503
@@ -166,6 +167,7 @@ async def test_a_probe_that_raises_is_that_component_down_never_a_traceback(http
         "reason": "KeyError('rooms')",
     }
     assert body["problems"] == ["presence: KeyError('rooms')"]
+    assert body["components"]["database"]["kind"] == "core"
     assert body["notes"] == ["sentiment: webhook slow"]
     assert "Traceback" not in json.dumps(body)
     del http_app.core.health_probes["presence"]
