@@ -132,3 +132,28 @@ def test_steward_run_logs_nothing_but_json_on_stderr(tmp_path) -> None:
     loggers = {r["logger"] for r in parsed}
     assert {"apscheduler.scheduler", "steward.app", "steward.storage", "steward.http"} <= loggers
     assert [r["event"] for r in parsed].count("steward_started") == 1
+
+
+def test_steward_run_ends_normally_when_the_log_reader_goes_away(tmp_path) -> None:
+    """``steward run --log-stderr 2>&1 | head -1``: the closed pipe drops the log lines, it does not wedge the bot."""
+    (tmp_path / "steward.toml").write_text(
+        '[database]\npath = "state/steward.db"\n[http]\nport = 0\n[logging]\nformat = "json"\n'
+        "[toxicity]\nenabled = false\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--log-stderr"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=steward_env(),
+    )
+    try:
+        assert proc.stderr is not None
+        assert json.loads(proc.stderr.readline())["event"] == "migration_applied"
+        proc.stderr.close()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
