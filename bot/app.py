@@ -17,6 +17,7 @@ from bot.commands import Command, CommandInvocation, CommandRegistry, CommandRep
 from bot.config import ConfigError, Settings
 from bot.core import Core
 from bot.events import Event
+from bot.health import HealthMonitor, summary
 from bot.http import HttpServer
 from bot.interactions import InteractionRouter
 from bot.logging import get_logger
@@ -105,6 +106,8 @@ class StewardApp:
         self.http: HttpServer | None = (
             HttpServer(
                 health=self.health,
+                ready=lambda: self.monitor.readiness(),
+                live=lambda: self.monitor.liveness(),
                 metrics=self.metrics,
                 host=settings.http.host,
                 port=settings.http.port,
@@ -133,6 +136,9 @@ class StewardApp:
         )
         self.health_probes = self.core.health_probes
         self.cogs = CogRegistry(self.core, self.plugins.cogs)
+        self.monitor = HealthMonitor(
+            self.core, adapters=lambda: self.adapters, cogs=self.cogs, started=lambda: self.started_at is not None
+        )
         self._adapters_given = list(adapters) if adapters is not None else None
         self.adapters: list[Adapter] = []
         self.started_at: float | None = None
@@ -160,14 +166,13 @@ class StewardApp:
         for adapter in self.adapters:
             self.router.add(adapter)
             await adapter.setup(self.core)
+        await self.monitor.start()
         if self.http is not None:
             try:
                 await self.http.start()
             except OSError as exc:
-                # The chat and the moderation go on without /healthz and /metrics; health says so.
-                problem = {"up": False, "error": str(exc)}
+                # The chat and the moderation go on without /healthz and /metrics; health (`status`) says so.
                 log.error("http_unavailable", host=self.http.host, port=self.http.port, error=str(exc))
-                self.health_probes["http"] = lambda: problem
         for adapter in self.adapters:
             await adapter.start(self.core)
             log.info("adapter_started", platform=adapter.platform)
@@ -190,6 +195,7 @@ class StewardApp:
         await self.scheduler.shutdown()
         if self.http is not None:
             await self.http.stop()
+        await self.monitor.stop()
         await self.db.close()
         self._stopped.set()
         log.info("steward_stopped")
@@ -211,40 +217,17 @@ class StewardApp:
     # --- health and core commands ----------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        components: dict[str, Any] = {}
-        for name, probe in self.health_probes.items():
-            try:
-                components[name] = probe()
-            except Exception as exc:
-                components[name] = {"up": False, "error": repr(exc)}
-        adapters = {a.platform: a.health() for a in self.adapters}
-        ok = all(a.get("up") for a in adapters.values()) and not self.cogs.failed
-        return {
-            "status": "ok" if ok else "degraded",
-            "adapters": adapters,
-            "cogs": {"loaded": sorted(self.cogs.cogs), "failed": self.cogs.failed},
-            "components": components,
-            "bus": {"pending": self.bus.pending},
-            "uptime_seconds": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
-        }
+        """The full health report (``/healthz``, ``status``): see ``bot.health``."""
+        report = self.monitor.report()
+        report["uptime_seconds"] = round(time.time() - self.started_at, 1) if self.started_at else 0.0
+        return report
 
     def _register_core_commands(self) -> None:
         async def help_command(inv: CommandInvocation) -> CommandReply:
             return CommandReply(self.commands.help_text(include_admin=inv.is_admin))
 
         async def status_command(inv: CommandInvocation) -> CommandReply:
-            report = self.health()
-            lines = [f"status: {report['status']}"]
-            lines.append(
-                "adapters: "
-                + ", ".join(f"{p} ({'up' if h.get('up') else 'down'})" for p, h in report["adapters"].items())
-            )
-            lines.append("cogs: " + (", ".join(report["cogs"]["loaded"]) or "none"))
-            for name, error in report["cogs"]["failed"].items():
-                lines.append(f"cog {name} failed to load: {error}")
-            for name, info in report["components"].items():
-                lines.append(f"{name}: " + ", ".join(f"{k}={v}" for k, v in info.items()))
-            return CommandReply("\n".join(lines))
+            return CommandReply(summary(self.health()))
 
         self.commands.register(Command("help", "list the commands", help_command))
         self.commands.register(Command("status", "show what is running and its health", status_command))

@@ -67,6 +67,7 @@ class EventBus:
         self.metrics = metrics
         self.put_timeout = put_timeout
         self.listener_timeout = listener_timeout
+        self.queue_size = queue_size
         self.action_sink: ActionSink | None = None
         self._subs: list[Subscription] = []
         self._cache: dict[type[Event], tuple[Subscription, ...]] = {}
@@ -134,6 +135,11 @@ class EventBus:
     @property
     def pending(self) -> int:
         return sum(s.queue.qsize() for s in self._shards)
+
+    @property
+    def queue_depths(self) -> list[int]:
+        """Events waiting in each shard's queue (health reads it to tell a full queue)."""
+        return [s.queue.qsize() for s in self._shards]
 
     # --- publishing ----------------------------------------------------------------------------------------------
 

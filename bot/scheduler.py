@@ -39,6 +39,18 @@ class Scheduler:
     def started(self) -> bool:
         return bool(self.aps.running)
 
+    @property
+    def health(self) -> dict[str, Any]:
+        """Up while APScheduler runs; the jobs armed and the timer kinds handled."""
+        info: dict[str, Any] = {
+            "up": self.started,
+            "jobs": len(self.aps.get_jobs()),
+            "timer_kinds": len(self._handlers),
+        }
+        if not self.started:
+            info["reason"] = "APScheduler is not running"
+        return info
+
     def start(self) -> None:
         if not self.aps.running:
             self.aps.start()

@@ -129,6 +129,13 @@ class Database:
         async with self.conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
+    async def ping(self) -> float:
+        """Ask ``SELECT 1``; the seconds the answer took (the health check bounds the wait). Raises RuntimeError
+        when the database is not open, sqlite3.Error when it fails."""
+        started = time.perf_counter()
+        await self.fetchone("SELECT 1")
+        return time.perf_counter() - started
+
     # --- migrations ----------------------------------------------------------------------------------------------
 
     async def schema_version(self, component: str) -> int:

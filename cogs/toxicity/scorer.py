@@ -190,21 +190,42 @@ class DetoxifyScorer:
     # --- health -----------------------------------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
+        """The ``toxicity`` component: up when the model is ready (or the cog is disabled); required when the
+        section is enabled and some label acts on messages, so a model that did not load degrades Steward."""
         info: dict[str, Any] = {
             "up": self._state in (ScorerState.READY, ScorerState.DISABLED),
             "state": str(self._state),
         }
         if self._state is ScorerState.DISABLED:
+            info["required"] = False
             return info
+        info["required"] = _acts(self._settings)
+        info["loaded"] = self.model is not None
         info["backend"] = self.spec.backend
         info["model"] = self.spec.source
         info["fail_mode"] = self._settings.fail_mode
-        if self._state is ScorerState.LOADING and self._step:
-            info["step"] = self._step
+        if self._state is ScorerState.LOADING:
+            info["reason"] = "model loading" + (f" ({self._step})" if self._step else "")
+            if self._step:
+                info["step"] = self._step
         if self.model is not None:
             info["labels"] = ",".join(self.model.judged_labels)
             info["load_seconds"] = round(self.model.load_seconds, 2)
             info["pending"] = self._batcher.pending if self._batcher else 0
         if self.error:
             info["error"] = self.error
+            info["reason"] = f"model not loaded: {self.error}"
+        if self._state is not ScorerState.READY:
+            info["effect"] = (
+                "agents' messages are rejected (fail_mode closed)"
+                if self._settings.fail_mode == "closed"
+                else "agents' messages are posted unscored (fail_mode open)"
+            ) + "; humans' messages are not scored"
         return info
+
+
+def _acts(settings: ToxicitySettings) -> bool:
+    """Whether any label does something to a message (reject, timeout, delete, warn), not only log or ignore."""
+    quiet = {"log", "ignore"}
+    actions = [*settings.agent_actions.as_dict().values(), *settings.human_actions.as_dict().values()]
+    return any(action not in quiet for action in actions)

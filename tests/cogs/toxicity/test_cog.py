@@ -37,7 +37,8 @@ async def test_disabled_by_default_in_tests_provides_a_disabled_scorer(app) -> N
     assert scorer.state is ScorerState.DISABLED
     result = await scorer.assess("anything", ROOM, agent=True)
     assert (result.available, result.action) == (False, None)
-    assert app.health()["components"]["toxicity"] == {"up": True, "state": "disabled"}
+    assert app.health()["components"]["toxicity"] == {"up": True, "state": "disabled", "required": False, "kind": "cog"}
+    assert app.health()["status"] == "ok"
 
 
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
@@ -138,7 +139,7 @@ async def test_a_model_that_cannot_load_leaves_the_bot_running_and_says_so(
         human = await scorer.assess("hello", ROOM, agent=False)
         assert (human.available, human.action) == (False, None)
         status = await app.commands.invoke(CommandInvocation.parse("status", actor=ADMIN, room=ROOM, is_admin=True))
-        assert "toxicity: up=False, state=failed" in status.text
+        assert "toxicity: down (model not loaded: " in status.text and "state=failed" in status.text
         assert "missing.ckpt" in status.text
         assert app.metrics.value("steward_toxicity_unavailable_total", audience="agent", reason="failed") == 1
     finally:
