@@ -98,14 +98,41 @@ class SuspensionRepository:
         reason: str,
         case_number: int | None,
     ) -> Suspension:
-        suspension_id = await self.db.execute(
+        async with self.db.transaction() as conn:
+            return await self.add_in(
+                conn,
+                agent=agent,
+                server=server,
+                room=room,
+                started_at=started_at,
+                until=until,
+                reason=reason,
+                case_number=case_number,
+            )
+
+    async def add_in(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        agent: str,
+        server: str,
+        room: str | None,
+        started_at: float,
+        until: float,
+        reason: str,
+        case_number: int | None,
+    ) -> Suspension:
+        """Write a suspension inside the caller's transaction (with its case and end timer) and return it."""
+        cursor = await conn.execute(
             "INSERT INTO agent_suspensions (agent, server, room, started_at, until, reason, case_number) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (agent, server, room, started_at, until, reason, case_number),
         )
-        found = await self.get(suspension_id)
-        assert found is not None
-        return found
+        async with conn.execute("SELECT * FROM agent_suspensions WHERE id = ?", (cursor.lastrowid,)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise LookupError("a suspension was just written but cannot be read")
+        return _suspension(row)
 
     async def get(self, suspension_id: int) -> Suspension | None:
         row = await self.db.fetchone("SELECT * FROM agent_suspensions WHERE id = ?", (suspension_id,))

@@ -75,8 +75,9 @@ class DraftRepository:
         self.db = db
         self.store_text = store_text
 
-    async def create(
+    async def insert_in(
         self,
+        conn: aiosqlite.Connection,
         *,
         agent: str,
         room: Room,
@@ -92,8 +93,9 @@ class DraftRepository:
         source: str,
         created_at: float,
         expires_at: float,
-    ) -> DraftRecord:
-        new_id = await self.db.execute(
+    ) -> int:
+        """Insert a pending draft inside the caller's transaction (to store its expiry timer with it)."""
+        cursor = await conn.execute(
             "INSERT INTO drafts (agent, room, decision_id, text, text_hash, reply_to, thread_id, submitted_at, "
             "verdict, rule, reason, scores, source, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -115,10 +117,9 @@ class DraftRepository:
                 expires_at,
             ),
         )
-        found = await self.get(new_id)
-        if found is None:
-            raise LookupError(f"draft #{new_id} was just written but cannot be read")
-        return found
+        if cursor.lastrowid is None:
+            raise LookupError("the draft insert returned no row id")
+        return cursor.lastrowid
 
     async def close(
         self,
