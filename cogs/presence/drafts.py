@@ -29,6 +29,7 @@ from storage.core import AgentRecord
 from storage.presence import DraftRecord, DraftStatus, PresenceStore
 
 DRAFT_TIMER = "presence.draft_expiry"
+_SUSPENDED = "presence.suspension"  # who refused the draft of a suspended agent
 # Prompts must fit the platforms' message limits (Discord 2,000 characters, a Slack section 3,000); the whole text
 # is what gets posted on approval.
 PROMPT_TEXT_MAX = 1500
@@ -101,18 +102,19 @@ class DraftDesk:
                 created_at=now,
                 expires_at=expires_at,
             )
-            if not suspended:
+            if suspended:
+                # Without the moderator's gate in front, a suspended agent's message would reach here: keep it
+                # back, record why, and do not bother the owner with it.
+                await self.store.drafts.close_in(
+                    conn, draft_id, DraftStatus.REJECTED, outcome="the agent is suspended here", at=now, by=_SUSPENDED
+                )
+            else:
                 payload = {"agent": submission.agent.name}
                 await self.ctx.scheduler.schedule_in(conn, DRAFT_TIMER, str(draft_id), expires_at, payload)
         draft = await self.store.drafts.get(draft_id)
         if draft is None:
             raise PresenceError(f"draft #{draft_id} was just written but cannot be read")
         if suspended:
-            # Without the moderator's gate in front, a suspended agent's message would reach here: keep it back,
-            # record why, and do not bother the owner with it.
-            await self.store.drafts.close(
-                draft.id, DraftStatus.REJECTED, outcome="the agent is suspended here", at=now, by="presence.suspension"
-            )
             self._held.labels("suspended").inc()
             self.log.info("draft_refused_suspended", draft_id=draft.id, agent=draft.agent, room=draft.room)
             self.notify.emit(draft.agent, "draft", {"draft_id": draft.id, "room": draft.room, "status": "rejected"})

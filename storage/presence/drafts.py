@@ -134,19 +134,33 @@ class DraftRepository:
         """Decide a draft once; None when it was no longer in ``from_status``. Returns the record as it was
         claimed (with its text, which is then erased from the table unless text storage is on)."""
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE drafts SET status = ?, outcome = ?, decided_at = ?, decided_by = ? WHERE id = ? AND status = ?",
-                (status.value, outcome, at, by, draft_id, from_status.value),
-            )
-            if cursor.rowcount != 1:
-                return None
-            async with conn.execute("SELECT * FROM drafts WHERE id = ?", (draft_id,)) as cur:
-                row = await cur.fetchone()
-            if row is None:
-                return None
-            claimed = _draft(row)
-            if not self.store_text:
-                await conn.execute("UPDATE drafts SET text = NULL WHERE id = ?", (draft_id,))
+            return await self.close_in(conn, draft_id, status, outcome=outcome, at=at, by=by, from_status=from_status)
+
+    async def close_in(
+        self,
+        conn: aiosqlite.Connection,
+        draft_id: int,
+        status: DraftStatus,
+        *,
+        outcome: str,
+        at: float,
+        by: str | None,
+        from_status: DraftStatus = DraftStatus.PENDING,
+    ) -> DraftRecord | None:
+        """``close`` inside the caller's transaction."""
+        cursor = await conn.execute(
+            "UPDATE drafts SET status = ?, outcome = ?, decided_at = ?, decided_by = ? WHERE id = ? AND status = ?",
+            (status.value, outcome, at, by, draft_id, from_status.value),
+        )
+        if cursor.rowcount != 1:
+            return None
+        async with conn.execute("SELECT * FROM drafts WHERE id = ?", (draft_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        claimed = _draft(row)
+        if not self.store_text:
+            await conn.execute("UPDATE drafts SET text = NULL WHERE id = ?", (draft_id,))
         return claimed
 
     async def set_outcome(
