@@ -3,6 +3,8 @@
 The moderator opens a case for each rejection and each action on a person; presence records forced leaves and
 the conversation moderator its interventions. Each case is written once (``storage/cases.py``), logged, counted
 (``steward_moderation_cases_total``) and announced on the bus as a ``ModerationDecision`` other cogs can hear.
+``record(entry, suspend=terms)`` writes a case together with the suspension it causes and that suspension's end
+timer, in one transaction, and announces both after the commit.
 """
 
 from __future__ import annotations

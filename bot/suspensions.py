@@ -3,7 +3,9 @@
 The moderator's escalation suspends an agent in a room or a whole server; a durable timer (or a pardon) ends it.
 The open suspensions are held in memory for the gate's hot path (the database is the source of truth, loaded at
 start); presence reads the same records to refuse invitations. Each start and end is logged, counted
-(``steward_moderation_suspensions_total``) and announced (``AgentSuspended`` / ``AgentUnsuspended``).
+(``steward_moderation_suspensions_total``) and announced (``AgentSuspended`` / ``AgentUnsuspended``). A suspension
+and its end timer are written in one transaction (``add_in`` joins the caller's, for the case that causes it); at
+load, an open suspension without its timer gets one, or is ended when its end passed.
 """
 
 from __future__ import annotations
@@ -190,10 +192,13 @@ class SuspensionService:
 
     async def end(self, suspension: Suspension, *, at: float, by: str) -> bool:
         """End a suspension early or on time; False when it had already ended."""
-        if not await self.repo.end(suspension.id, at=at, by=by):
+        async with self.repo.db.transaction() as conn:
+            ended = await self.repo.end_in(conn, suspension.id, at=at, by=by)
+            if ended:
+                await self.scheduler.cancel_in(conn, SUSPENSION_END_TIMER, str(suspension.id))
+        if not ended:
             return False
         self._release(suspension.id)
-        await self.scheduler.cancel(SUSPENSION_END_TIMER, str(suspension.id))
         self._events.labels("ended").inc()
         platform, _, server = suspension.server.partition(":")
         room = Room.parse(suspension.room) if suspension.room else None

@@ -143,8 +143,14 @@ class SuspensionRepository:
         return [_suspension(r) for r in rows]
 
     async def end(self, suspension_id: int, *, at: float, by: str) -> bool:
-        changed = await self.db.execute(
+        async with self.db.transaction() as conn:
+            return await self.end_in(conn, suspension_id, at=at, by=by)
+
+    async def end_in(self, conn: aiosqlite.Connection, suspension_id: int, *, at: float, by: str) -> bool:
+        """End an open suspension inside the caller's transaction (with its timer's removal); False if it had
+        ended."""
+        cursor = await conn.execute(
             "UPDATE agent_suspensions SET ended_at = ?, ended_by = ? WHERE id = ? AND ended_at IS NULL",
             (at, by, suspension_id),
         )
-        return changed > 0
+        return cursor.rowcount > 0
