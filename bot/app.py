@@ -96,11 +96,15 @@ class StewardApp:
         self.commands = CommandRegistry()
         self.services = ServiceRegistry()
         self.interactions = InteractionRouter(self.bus, self.metrics)
-        self.cases = CaseService(
-            CaseRepository(self.db), bus=self.bus, metrics=self.metrics, store_text=settings.database.store_message_text
-        )
         self.suspensions = SuspensionService(
             SuspensionRepository(self.db), bus=self.bus, scheduler=self.scheduler, metrics=self.metrics
+        )
+        self.cases = CaseService(
+            CaseRepository(self.db),
+            bus=self.bus,
+            metrics=self.metrics,
+            store_text=settings.database.store_message_text,
+            suspensions=self.suspensions,
         )
         use_http = settings.http.enabled if http is None else http
         self.http: HttpServer | None = (

@@ -2,8 +2,9 @@
 
 *Durable timers* survive a restart: ``schedule_at(kind, key, due_at, payload)`` writes the timer to the database
 before arming the job, the handler registered for ``kind`` runs when it is due, and the row is deleted only after
-the handler returned. At start, ``rearm()`` arms every stored timer again; one that fell due while the bot was down
-runs at once.
+the handler returned. ``schedule_in(conn, ...)`` writes the timer inside the caller's transaction instead, so a
+row and the timer that ends it are committed together; the job is armed after the commit. At start, ``rearm()``
+arms every stored timer again; one that fell due while the bot was down runs at once.
 
 With a ``ManualClock`` (replays, tests) time is not the wall's: durable timers are not armed on APScheduler and
 fire when ``fire_due()`` is called after the clock moved.
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import aiosqlite
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock, ManualClock, SystemClock
@@ -80,11 +82,35 @@ class Scheduler:
         await self.timers.upsert(kind, key, due_at, payload or {})
         self._arm(kind, key, due_at)
 
+    async def schedule_in(
+        self,
+        conn: aiosqlite.Connection,
+        kind: str,
+        key: str,
+        due_at: float,
+        payload: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write a durable timer inside the caller's write transaction (``db.transaction()``), so that it is
+        committed with the row it is for; the job is armed once that transaction commits, never if it rolls back."""
+        if kind not in self._handlers:
+            raise KeyError(f"no handler registered for timer kind {kind!r}")
+        await self.timers.upsert_in(conn, kind, key, due_at, payload or {})
+        self.timers.db.after_commit(lambda: self._arm(kind, key, due_at))
+
     async def cancel(self, kind: str, key: str) -> bool:
+        self._disarm(kind, key)
+        return await self.timers.delete(kind, key)
+
+    async def cancel_in(self, conn: aiosqlite.Connection, kind: str, key: str) -> bool:
+        """Delete a durable timer inside the caller's write transaction; its job goes once that commits."""
+        deleted = await self.timers.delete_in(conn, kind, key)
+        self.timers.db.after_commit(lambda: self._disarm(kind, key))
+        return deleted
+
+    def _disarm(self, kind: str, key: str) -> None:
         job = self.aps.get_job(self._job_id(kind, key))
         if job is not None:
             job.remove()
-        return await self.timers.delete(kind, key)
 
     async def rearm(self) -> int:
         """Arm every stored timer; return how many were armed."""
@@ -130,7 +156,8 @@ class Scheduler:
         except Exception as exc:
             log.exception("timer_failed", kind=kind, key=key, error=repr(exc))
             return False
-        await self.timers.delete(kind, key)
+        # A handler that scheduled the same timer again (a retry moved later) keeps the new one.
+        await self.timers.delete(kind, key, due_at=timer.due_at)
         return True
 
     async def fire_due(self) -> int:
@@ -138,9 +165,8 @@ class Scheduler:
         fired = 0
         for timer in await self.timers.all():
             if timer.due_at <= self.clock.now() and await self.fire_now(timer.kind, timer.key):
-                job = self.aps.get_job(self._job_id(timer.kind, timer.key))
-                if job is not None:
-                    job.remove()
+                if await self.timers.get(timer.kind, timer.key) is None:
+                    self._disarm(timer.kind, timer.key)
                 fired += 1
         return fired
 

@@ -3,13 +3,18 @@
 The moderator's escalation suspends an agent in a room or a whole server; a durable timer (or a pardon) ends it.
 The open suspensions are held in memory for the gate's hot path (the database is the source of truth, loaded at
 start); presence reads the same records to refuse invitations. Each start and end is logged, counted
-(``steward_moderation_suspensions_total``) and announced (``AgentSuspended`` / ``AgentUnsuspended``).
+(``steward_moderation_suspensions_total``) and announced (``AgentSuspended`` / ``AgentUnsuspended``). A suspension
+and its end timer are written in one transaction (``add_in`` joins the caller's, for the case that causes it); at
+load, an open suspension without its timer gets one, or is ended when its end passed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+import aiosqlite
 
 from bot.bus import EventBus
 from bot.events import AgentSuspended, AgentUnsuspended
@@ -25,6 +30,18 @@ log = get_logger("steward.suspensions")
 SUSPENSION_END_TIMER = "moderator.unsuspend"
 
 
+@dataclass(frozen=True, slots=True)
+class SuspensionTerms:
+    """A suspension to start: whom, where (the room, or its whole server), from when, for how long, why."""
+
+    agent: str
+    room: Room
+    whole_server: bool
+    at: float
+    seconds: float
+    reason: str
+
+
 class SuspensionService:
     def __init__(self, repo: SuspensionRepository, *, bus: EventBus, scheduler: Scheduler, metrics: Metrics) -> None:
         self.repo = repo
@@ -36,11 +53,42 @@ class SuspensionService:
         )
 
     async def load(self) -> None:
-        """Read the open suspensions and take over their end timers (call before the scheduler re-arms)."""
+        """Read the open suspensions, take over their end timers and repair what a crash or an older version left
+        (call before the scheduler re-arms)."""
         self._by_agent.clear()
-        for suspension in await self.repo.open():
+        held = await self.repo.open()
+        for suspension in held:
             self._hold(suspension)
         self.scheduler.register_handler(SUSPENSION_END_TIMER, self._on_timer)
+        await self._repair(held)
+
+    async def _repair(self, held: list[Suspension]) -> None:
+        """An open suspension without an end timer gets one, or is ended when its end has passed; the timer of a
+        suspension that ended or is gone is deleted."""
+        now = self.scheduler.clock.now()
+        timed = {t.key for t in await self.scheduler.timers.of_kind(SUSPENSION_END_TIMER)}
+        by_key = {str(s.id): s for s in held}
+        stale = sorted(timed - by_key.keys())
+        untimed = [s for key, s in by_key.items() if key not in timed]
+        if stale or untimed:
+            async with self.repo.db.transaction() as conn:
+                for key in stale:
+                    await self.scheduler.cancel_in(conn, SUSPENSION_END_TIMER, key)
+                for s in untimed:
+                    if s.until > now:
+                        await self.scheduler.schedule_in(
+                            conn, SUSPENSION_END_TIMER, str(s.id), s.until, {"suspension": s.id}
+                        )
+        past = [s for s in untimed if s.until <= now]
+        for suspension in past:
+            await self.end(suspension, at=suspension.until, by="expired")
+        log.info(
+            "repaired",
+            component="suspensions",
+            ended=len(past),
+            timers_added=len(untimed) - len(past),
+            timers_deleted=len(stale),
+        )
 
     # --- reading (hot path: no I/O) -------------------------------------------------------------------------------
 
@@ -85,49 +133,72 @@ class SuspensionService:
         reason: str,
         case_number: int | None,
     ) -> Suspension:
-        """Suspend ``agent`` in ``room`` (or its whole server) for ``seconds``; stored before the timer is armed."""
-        suspension = await self.repo.add(
-            agent=agent,
+        """Suspend ``agent`` in ``room`` (or its whole server) for ``seconds``; the record and its end timer are
+        written in one transaction."""
+        terms = SuspensionTerms(
+            agent=agent, room=room, whole_server=whole_server, at=at, seconds=seconds, reason=reason
+        )
+        async with self.repo.db.transaction() as conn:
+            suspension = await self.add_in(conn, terms, case_number=case_number)
+        await self.announce(suspension, terms)
+        return suspension
+
+    async def add_in(
+        self, conn: aiosqlite.Connection, terms: SuspensionTerms, *, case_number: int | None
+    ) -> Suspension:
+        """Write a suspension and its end timer inside the caller's transaction (with the case that caused it, say);
+        it is held for the gate once the transaction commits. Call ``announce`` after the commit."""
+        room = terms.room
+        suspension = await self.repo.add_in(
+            conn,
+            agent=terms.agent,
             server=room.server_key,
-            room=None if whole_server else room.key,
-            started_at=at,
-            until=at + seconds,
-            reason=reason,
+            room=None if terms.whole_server else room.key,
+            started_at=terms.at,
+            until=terms.at + terms.seconds,
+            reason=terms.reason,
             case_number=case_number,
         )
-        self._hold(suspension)
-        await self.scheduler.schedule_at(
-            SUSPENSION_END_TIMER, str(suspension.id), suspension.until, {"suspension": suspension.id}
+        await self.scheduler.schedule_in(
+            conn, SUSPENSION_END_TIMER, str(suspension.id), suspension.until, {"suspension": suspension.id}
         )
+        self.repo.db.after_commit(lambda: self._hold(suspension))
+        return suspension
+
+    async def announce(self, suspension: Suspension, terms: SuspensionTerms) -> None:
+        """Count, log and publish a suspension that was committed."""
         self._events.labels("started").inc()
         log.warning(
             "agent_suspended",
-            agent=agent,
+            agent=suspension.agent,
             server=suspension.server,
             room=suspension.room,
             until=suspension.until,
-            reason=reason,
-            case=case_number,
+            reason=suspension.reason,
+            case=suspension.case_number,
         )
+        room = terms.room
         await self.bus.publish(
             AgentSuspended(
-                at=at,
-                agent=agent,
+                at=terms.at,
+                agent=suspension.agent,
                 platform=room.platform,
                 server=room.server,
-                room=None if whole_server else room,
+                room=None if terms.whole_server else room,
                 until=suspension.until,
-                reason=reason,
+                reason=suspension.reason,
             )
         )
-        return suspension
 
     async def end(self, suspension: Suspension, *, at: float, by: str) -> bool:
         """End a suspension early or on time; False when it had already ended."""
-        if not await self.repo.end(suspension.id, at=at, by=by):
+        async with self.repo.db.transaction() as conn:
+            ended = await self.repo.end_in(conn, suspension.id, at=at, by=by)
+            if ended:
+                await self.scheduler.cancel_in(conn, SUSPENSION_END_TIMER, str(suspension.id))
+        if not ended:
             return False
         self._release(suspension.id)
-        await self.scheduler.cancel(SUSPENSION_END_TIMER, str(suspension.id))
         self._events.labels("ended").inc()
         platform, _, server = suspension.server.partition(":")
         room = Room.parse(suspension.room) if suspension.room else None

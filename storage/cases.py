@@ -142,41 +142,46 @@ class CaseRepository:
         self.db = db
 
     async def open(self, case: NewCase) -> CaseRecord:
-        # The number is allocated inside the write transaction, so two writers can never take the same one.
         async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM cases WHERE server = ?", (case.server,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            number = int(row["n"]) if row is not None else 1
-            cursor = await conn.execute(
-                "INSERT INTO cases (server, number, room, at, target_kind, target_id, target_name, "
-                "verdict, rule, reason, action, scores, text_hash, text, message_id, log_only, points) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    case.server,
-                    number,
-                    case.room,
-                    case.at,
-                    case.target_kind,
-                    case.target_id,
-                    case.target_name,
-                    case.verdict,
-                    case.rule,
-                    case.reason,
-                    case.action,
-                    json.dumps(dict(case.scores or {}), sort_keys=True),
-                    case.text_hash,
-                    case.text,
-                    case.message_id,
-                    int(case.log_only),
-                    case.points,
-                ),
-            )
-            case_id = cursor.lastrowid or 0
-        found = await self.get_by_id(case_id)
-        assert found is not None
-        return found
+            return await self.open_in(conn, case)
+
+    async def open_in(self, conn: aiosqlite.Connection, case: NewCase) -> CaseRecord:
+        """Write a case inside the caller's transaction (with the suspension it causes, say) and return it."""
+        # The number is allocated inside the write transaction, so two writers can never take the same one.
+        async with conn.execute(
+            "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM cases WHERE server = ?", (case.server,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        number = int(row["n"]) if row is not None else 1
+        cursor = await conn.execute(
+            "INSERT INTO cases (server, number, room, at, target_kind, target_id, target_name, "
+            "verdict, rule, reason, action, scores, text_hash, text, message_id, log_only, points) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                case.server,
+                number,
+                case.room,
+                case.at,
+                case.target_kind,
+                case.target_id,
+                case.target_name,
+                case.verdict,
+                case.rule,
+                case.reason,
+                case.action,
+                json.dumps(dict(case.scores or {}), sort_keys=True),
+                case.text_hash,
+                case.text,
+                case.message_id,
+                int(case.log_only),
+                case.points,
+            ),
+        )
+        async with conn.execute("SELECT * FROM cases WHERE id = ?", (cursor.lastrowid,)) as cursor:
+            found = await cursor.fetchone()
+        if found is None:
+            raise LookupError("a case was just written but cannot be read")
+        return _case(found)
 
     async def get_by_id(self, case_id: int) -> CaseRecord | None:
         row = await self.db.fetchone("SELECT * FROM cases WHERE id = ?", (case_id,))
@@ -200,7 +205,11 @@ class CaseRepository:
         return [_case(r) for r in rows]
 
     async def link_suspension(self, case_id: int, suspension_id: int) -> None:
-        await self.db.execute("UPDATE cases SET suspension_id = ? WHERE id = ?", (suspension_id, case_id))
+        async with self.db.transaction() as conn:
+            await self.link_suspension_in(conn, case_id, suspension_id)
+
+    async def link_suspension_in(self, conn: aiosqlite.Connection, case_id: int, suspension_id: int) -> None:
+        await conn.execute("UPDATE cases SET suspension_id = ? WHERE id = ?", (suspension_id, case_id))
 
     async def pardon(self, case_id: int, *, at: float, by: str, reason: str) -> bool:
         """Record a pardon; False when the case was already pardoned."""

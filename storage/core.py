@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiosqlite
+
 from domain import AgentIdentity, Room
 from storage.db import Database, Migration, Row
 
@@ -257,23 +259,49 @@ class TimerRecord:
 
 
 class TimerRepository:
+    """Durable timers. The ``*_in`` methods write inside the caller's transaction, so that a timer and the row it
+    is for are committed together or not at all."""
+
+    _UPSERT = (
+        "INSERT INTO timers (kind, key, due_at, payload) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(kind, key) DO UPDATE SET due_at = excluded.due_at, payload = excluded.payload"
+    )
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def upsert(self, kind: str, key: str, due_at: float, payload: Mapping[str, Any]) -> None:
-        await self.db.execute(
-            "INSERT INTO timers (kind, key, due_at, payload) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(kind, key) DO UPDATE SET due_at = excluded.due_at, payload = excluded.payload",
-            (kind, key, due_at, json.dumps(dict(payload), sort_keys=True)),
-        )
+        async with self.db.transaction() as conn:
+            await self.upsert_in(conn, kind, key, due_at, payload)
 
-    async def delete(self, kind: str, key: str) -> bool:
-        return await self.db.execute("DELETE FROM timers WHERE kind = ? AND key = ?", (kind, key)) > 0
+    async def upsert_in(
+        self, conn: aiosqlite.Connection, kind: str, key: str, due_at: float, payload: Mapping[str, Any]
+    ) -> None:
+        await conn.execute(self._UPSERT, (kind, key, due_at, json.dumps(dict(payload), sort_keys=True)))
+
+    async def delete(self, kind: str, key: str, *, due_at: float | None = None) -> bool:
+        """Delete a timer; with ``due_at``, only if it is still due then (its handler may have moved it)."""
+        if due_at is None:
+            return await self.db.execute("DELETE FROM timers WHERE kind = ? AND key = ?", (kind, key)) > 0
+        sql = "DELETE FROM timers WHERE kind = ? AND key = ? AND due_at = ?"
+        return await self.db.execute(sql, (kind, key, due_at)) > 0
+
+    async def delete_in(self, conn: aiosqlite.Connection, kind: str, key: str) -> bool:
+        cursor = await conn.execute("DELETE FROM timers WHERE kind = ? AND key = ?", (kind, key))
+        return cursor.rowcount > 0
 
     async def all(self) -> list[TimerRecord]:
         rows = await self.db.fetchall("SELECT * FROM timers ORDER BY due_at")
-        return [TimerRecord(r["kind"], r["key"], r["due_at"], json.loads(r["payload"])) for r in rows]
+        return [_timer(r) for r in rows]
+
+    async def of_kind(self, kind: str) -> list[TimerRecord]:
+        rows = await self.db.fetchall("SELECT * FROM timers WHERE kind = ? ORDER BY due_at", (kind,))
+        return [_timer(r) for r in rows]
 
     async def get(self, kind: str, key: str) -> TimerRecord | None:
         row = await self.db.fetchone("SELECT * FROM timers WHERE kind = ? AND key = ?", (kind, key))
-        return TimerRecord(row["kind"], row["key"], row["due_at"], json.loads(row["payload"])) if row else None
+        return _timer(row) if row else None
+
+
+def _timer(row: Row) -> TimerRecord:
+    return TimerRecord(row["kind"], row["key"], row["due_at"], json.loads(row["payload"]))

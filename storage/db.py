@@ -63,6 +63,7 @@ class Database:
         self.path = Path(path)
         self._conn: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._after_commit: list[Callable[[], None]] | None = None
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -98,16 +99,29 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back if the block raises."""
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back if the block raises. What the block
+        registered with ``after_commit`` runs once the COMMIT returned (never after a rollback)."""
         async with self._write_lock:
             conn = self.conn
             await conn.execute("BEGIN IMMEDIATE")
+            callbacks: list[Callable[[], None]] = []
+            self._after_commit = callbacks
             try:
                 yield conn
             except BaseException:
+                self._after_commit = None
                 await conn.execute("ROLLBACK")
                 raise
+            self._after_commit = None
             await conn.execute("COMMIT")
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the write transaction in progress commits (to arm a timer written in it)."""
+        if self._after_commit is None:
+            raise RuntimeError("after_commit needs a write transaction in progress")
+        self._after_commit.append(callback)
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Run one write statement in its own transaction; return lastrowid (or rowcount for updates)."""

@@ -98,14 +98,41 @@ class SuspensionRepository:
         reason: str,
         case_number: int | None,
     ) -> Suspension:
-        suspension_id = await self.db.execute(
+        async with self.db.transaction() as conn:
+            return await self.add_in(
+                conn,
+                agent=agent,
+                server=server,
+                room=room,
+                started_at=started_at,
+                until=until,
+                reason=reason,
+                case_number=case_number,
+            )
+
+    async def add_in(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        agent: str,
+        server: str,
+        room: str | None,
+        started_at: float,
+        until: float,
+        reason: str,
+        case_number: int | None,
+    ) -> Suspension:
+        """Write a suspension inside the caller's transaction (with its case and end timer) and return it."""
+        cursor = await conn.execute(
             "INSERT INTO agent_suspensions (agent, server, room, started_at, until, reason, case_number) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (agent, server, room, started_at, until, reason, case_number),
         )
-        found = await self.get(suspension_id)
-        assert found is not None
-        return found
+        async with conn.execute("SELECT * FROM agent_suspensions WHERE id = ?", (cursor.lastrowid,)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise LookupError("a suspension was just written but cannot be read")
+        return _suspension(row)
 
     async def get(self, suspension_id: int) -> Suspension | None:
         row = await self.db.fetchone("SELECT * FROM agent_suspensions WHERE id = ?", (suspension_id,))
@@ -116,8 +143,14 @@ class SuspensionRepository:
         return [_suspension(r) for r in rows]
 
     async def end(self, suspension_id: int, *, at: float, by: str) -> bool:
-        changed = await self.db.execute(
+        async with self.db.transaction() as conn:
+            return await self.end_in(conn, suspension_id, at=at, by=by)
+
+    async def end_in(self, conn: aiosqlite.Connection, suspension_id: int, *, at: float, by: str) -> bool:
+        """End an open suspension inside the caller's transaction (with its timer's removal); False if it had
+        ended."""
+        cursor = await conn.execute(
             "UPDATE agent_suspensions SET ended_at = ?, ended_by = ? WHERE id = ? AND ended_at IS NULL",
             (at, by, suspension_id),
         )
-        return changed > 0
+        return cursor.rowcount > 0

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from cachetools import LRUCache
 
 from bot.actions import Action, DeleteMessage
+from bot.cases import CaseEntry
 from bot.cog import CogContext
 from bot.events import MessageCreated, MessageEdited, MessageScored
 from bot.publisher import Decision, Verdict
@@ -101,14 +102,14 @@ class AgentModeration:
                 await self.publish_scores(event, decision.scores)
             return None
         settings = self.ctx.config(room)
-        case = await self.open_case(
+        await self.open_case(
             room=room,
             target=event.author,
             decision=decision,
             text=event.text,
             at=event.at,
             action="delete",
-            log_only=settings.log_only,
+            settings=settings,
             message_id=event.message_id,
         )
         if decision.scores:
@@ -118,8 +119,6 @@ class AgentModeration:
                 room, agent, event.message_id, event.at, reply_to=event.reply_to, payload=context.payload
             )
             return None
-        if decision.verdict is Verdict.REJECT and decision.rule != "suspended":
-            await self.escalation.count_rejection(agent, room, event.at, case, settings)
         return [DeleteMessage(room=room, message_id=event.message_id, reason=f"{decision.rule}: {decision.reason}")]
 
     # --- shared -----------------------------------------------------------------------------------------------------
@@ -133,10 +132,12 @@ class AgentModeration:
         text: str,
         at: float,
         action: str,
-        log_only: bool,
+        settings: ModeratorSettings,
         message_id: str | None = None,
     ) -> CaseRecord:
-        return await self.ctx.cases.open(
+        """Open the decision's case; a rejection (not log-only, not for an existing suspension) counts towards a
+        suspension, which is then written in the same transaction as the case."""
+        entry = CaseEntry(
             room=room,
             target=target,
             at=at,
@@ -147,8 +148,11 @@ class AgentModeration:
             action=action,
             scores=decision.scores,
             message_id=message_id,
-            log_only=log_only,
+            log_only=settings.log_only,
         )
+        counts = not settings.log_only and decision.verdict is Verdict.REJECT and decision.rule != "suspended"
+        case, _ = await self.escalation.open_case(entry, settings, counts=counts)
+        return case
 
     async def publish_scores(self, event: MessageCreated | MessageEdited, scores: Mapping[str, float]) -> None:
         await self.ctx.bus.publish(

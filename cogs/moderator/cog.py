@@ -46,7 +46,7 @@ class ModeratorCog(Cog[ModeratorSettings]):
         self.service = ModeratorService(
             config=ctx.config, state=self.state, suspensions=ctx.suspensions, scorer=self._scorer
         )
-        escalation = Escalation(state=self.state, suspensions=ctx.suspensions, cases=ctx.cases)
+        escalation = Escalation(state=self.state, cases=ctx.cases)
         self.agents = AgentModeration(ctx, self.service, escalation)
         points = WarningPoints(PointsRepository(ctx.db))
         metrics = ctx.metrics

@@ -2,14 +2,15 @@
 
 Rejections are counted in the hot state per agent and scope (the room, or the server with ``scope = "server"``),
 over a sliding window of event time. The ``escalation.rejections``-th within ``escalation.window_seconds``
-suspends the agent through the core's ``SuspensionService`` (which stores it, arms its end timer and announces it)
-and links the suspension to the case that tipped it over, so that pardoning that case lifts it.
+suspends the agent. The count is taken before the rejection's case is written, so that the case, the suspension it
+causes (linked to it, so that pardoning the case lifts it) and the suspension's end timer are written in one
+transaction by the core's ``CaseService.record``: a crash leaves all of them or none.
 """
 
 from __future__ import annotations
 
-from bot.cases import CaseService
-from bot.suspensions import SuspensionService
+from bot.cases import CaseEntry, CaseService
+from bot.suspensions import SuspensionTerms
 from cogs.moderator.config import ModeratorSettings
 from domain import Room
 from policy.moderation import within_window
@@ -19,15 +20,14 @@ from storage.suspensions import Suspension
 
 
 class Escalation:
-    def __init__(self, *, state: RoomStateStore, suspensions: SuspensionService, cases: CaseService) -> None:
+    def __init__(self, *, state: RoomStateStore, cases: CaseService) -> None:
         self.state = state
-        self.suspensions = suspensions
         self.cases = cases
 
-    async def count_rejection(
-        self, agent: str, room: Room, at: float, case: CaseRecord, settings: ModeratorSettings
-    ) -> Suspension | None:
-        """Count one rejection of ``agent`` (recorded as ``case``); the suspension it led to, if it did."""
+    def count_rejection(
+        self, agent: str, room: Room, at: float, rule: str, settings: ModeratorSettings
+    ) -> SuspensionTerms | None:
+        """Count one rejection of ``agent`` (for ``rule``); the suspension it tips over into, if it does."""
         esc = settings.escalation
         if not esc.enabled:
             return None
@@ -38,14 +38,21 @@ class Escalation:
             self.state.set_rejections(agent, scope, times)
             return None
         self.state.set_rejections(agent, scope, [])
-        suspension = await self.suspensions.suspend(
+        return SuspensionTerms(
             agent=agent,
             room=room,
             whole_server=not per_room,
             at=at,
             seconds=esc.suspend_seconds,
-            reason=f"{len(times)} rejected messages within {esc.window_seconds:g}s (last: {case.rule})",
-            case_number=case.number,
+            reason=f"{len(times)} rejected messages within {esc.window_seconds:g}s (last: {rule})",
         )
-        await self.cases.link_suspension(case.id, suspension.id)
-        return suspension
+
+    async def open_case(
+        self, entry: CaseEntry, settings: ModeratorSettings, *, counts: bool
+    ) -> tuple[CaseRecord, Suspension | None]:
+        """Open the case of a decision; when it ``counts`` towards a suspension and tips the agent over, the
+        suspension is written with the case."""
+        suspend = None
+        if counts:
+            suspend = self.count_rejection(entry.target.id, entry.room, entry.at, entry.rule, settings)
+        return await self.cases.record(entry, suspend=suspend)

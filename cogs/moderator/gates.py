@@ -91,17 +91,16 @@ class ModeratorGates:
             agents.stash(room, agent, Pending(context.payload, context.depth, decision.scores, decision.text))
             return decision
         settings = agents.ctx.config(room)
-        log_only = settings.log_only
-        case = await agents.open_case(
+        await agents.open_case(
             room=room,
             target=submission.actor,
             decision=decision,
             text=text,
             at=submission.at,
             action="reject" if decision.verdict is Verdict.REJECT else "edit",
-            log_only=log_only,
+            settings=settings,
         )
-        if log_only:
+        if settings.log_only:
             agents.stash(room, agent, Pending(context.payload, context.depth, decision.scores, text))
             return Decision.approve(
                 text,
@@ -109,8 +108,6 @@ class ModeratorGates:
                 reason=f"log-only: would {decision.verdict.value} ({decision.rule}: {decision.reason})",
                 scores=decision.scores,
             )
-        if decision.verdict is Verdict.REJECT and decision.rule != "suspended":
-            await agents.escalation.count_rejection(agent, room, submission.at, case, settings)
         if decision.allowed:
             agents.stash(room, agent, Pending(context.payload, context.depth, decision.scores, decision.text))
         return decision

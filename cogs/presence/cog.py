@@ -1,9 +1,9 @@
 """The presence cog: wires presence's parts into the core.
 
 It builds the store, the coordinator (invitations, joins and leaves), the drafts desk, the agent API and its
-outbox; registers the timers, the drafts holder, the owner's buttons (``invite``, ``draft``), the services it
-offers (``AgentDirectory``, ``DraftReview``), the health probe and the API routes. Its commands and listeners live
-in ``commands/`` and ``listeners.py`` as mixins of this class.
+outbox; registers the timers (and repairs what a crash left, ``repair.py``), the drafts holder, the owner's buttons
+(``invite``, ``draft``), the services it offers (``AgentDirectory``, ``DraftReview``), the health probe and the API
+routes. Its commands and listeners live in ``commands/`` and ``listeners.py`` as mixins of this class.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from cogs.presence.coordinator import EXPIRY_TIMER, RETRY_TIMER, Coordinator
 from cogs.presence.drafts import DRAFT_TIMER, DraftDesk
 from cogs.presence.listeners import PresenceListeners
 from cogs.presence.outbox import Outbox
+from cogs.presence.repair import repair
 from storage.presence import PresenceStore
 
 
@@ -55,6 +56,7 @@ class PresenceCog(
         self.ctx.add_timer_handler(EXPIRY_TIMER, self.coordinator.expire)
         self.ctx.add_timer_handler(RETRY_TIMER, self.coordinator.retry)
         self.ctx.add_timer_handler(DRAFT_TIMER, self.drafts.expire)
+        await repair(self.ctx, self.store)
         self.ctx.add_holder(self.drafts)
         self.ctx.add_interaction("invite", self.buttons.invite)
         self.ctx.add_interaction("draft", self.buttons.draft)

@@ -190,18 +190,25 @@ class Coordinator:
         return InvitationResult("joined" if done.joined else "failed", done.reason, done.invitation)
 
     async def _open(self, req: _Request, verdict: Verdict) -> InvitationResult:
-        """Store a pending (ask the owner) or deferred (cooldown) invitation and arm its timers."""
+        """Store a pending (ask the owner) or deferred (cooldown) invitation with its timers, in one transaction:
+        an open invitation without an expiry would block every later one of the agent to the room."""
         deferred = verdict.outcome is Outcome.DEFER
         status = InvitationStatus.DEFERRED if deferred else InvitationStatus.PENDING
+        new = req.new(status, verdict.rule, verdict.reason, verdict.retry_at)
+        agent, scheduler = req.record.name, self.ctx.scheduler
         try:
-            inv = await self.store.invitations.create(req.new(status, verdict.rule, verdict.reason, verdict.retry_at))
-        except DuplicateInvitation as dup:
-            return await self._duplicate(req, dup.existing)
-        agent = req.record.name
-        await self.ctx.scheduler.schedule_at(EXPIRY_TIMER, str(inv.id), inv.expires_at, {"agent": agent})
+            async with self.ctx.db.transaction() as conn:
+                key = str(await self.store.invitations.insert_in(conn, new))
+                await scheduler.schedule_in(conn, EXPIRY_TIMER, key, new.expires_at, {"agent": agent})
+                if deferred:
+                    retry_at = min(verdict.retry_at or req.now, new.expires_at)
+                    await scheduler.schedule_in(conn, RETRY_TIMER, key, retry_at, {"agent": agent})
+        except DuplicateInvitation:
+            return await self._duplicate(req, await self.store.invitations.open_for(agent, req.room))
+        inv = await self.store.invitations.get(int(key))
+        if inv is None:
+            raise PresenceError(f"invitation #{key} was just written but cannot be read")
         if deferred:
-            retry_at = min(verdict.retry_at or req.now, inv.expires_at)
-            await self.ctx.scheduler.schedule_at(RETRY_TIMER, str(inv.id), retry_at, {"agent": agent})
             if req.tell:
                 text = f"Invitation #{inv.id} of {agent} to {where(req.room)} is deferred: {verdict.reason}."
                 await self.notify.tell_inviter(inv, text)
@@ -303,8 +310,9 @@ class Coordinator:
         self.notify.decisions.labels(verdict.outcome.value, verdict.rule).inc()
         if verdict.outcome is Outcome.DEFER:
             retry_at = min(verdict.retry_at or now, inv.expires_at)
-            await self.store.invitations.defer_again(inv.id, retry_at=retry_at, reason=verdict.reason)
-            await self.ctx.scheduler.schedule_at(RETRY_TIMER, key, retry_at, dict(payload))
+            async with self.ctx.db.transaction() as conn:
+                if await self.store.invitations.defer_again_in(conn, inv.id, retry_at=retry_at, reason=verdict.reason):
+                    await self.ctx.scheduler.schedule_in(conn, RETRY_TIMER, key, retry_at, dict(payload))
         elif verdict.outcome is Outcome.DECLINE:
             await self._decline_deferred(inv, verdict)
         elif verdict.outcome is Outcome.AUTO_JOIN:

@@ -29,6 +29,7 @@ from storage.core import AgentRecord
 from storage.presence import DraftRecord, DraftStatus, PresenceStore
 
 DRAFT_TIMER = "presence.draft_expiry"
+_SUSPENDED = "presence.suspension"  # who refused the draft of a suspended agent
 # Prompts must fit the platforms' message limits (Discord 2,000 characters, a Slack section 3,000); the whole text
 # is what gets posted on approval.
 PROMPT_TEXT_MAX = 1500
@@ -80,36 +81,50 @@ class DraftDesk:
         self, submission: AgentSubmission, decision: Decision, decision_id: int, *, source: str
     ) -> DraftRecord:
         now = self.ctx.clock.now()
-        cfg = self.ctx.config(submission.room)
-        draft = await self.store.drafts.create(
-            agent=submission.agent.name,
-            room=submission.room,
-            decision_id=decision_id,
-            text=decision.text,
-            reply_to=submission.reply_to,
-            thread_id=submission.thread_id,
-            submitted_at=submission.at,
-            verdict=decision.verdict.value,
-            rule=decision.rule,
-            reason=decision.reason,
-            scores=decision.scores,
-            source=source,
-            created_at=now,
-            expires_at=now + cfg.draft_ttl_seconds,
-        )
-        if self.facts.suspended_until(draft.agent, submission.room, now) is not None:
-            # Without the moderator's gate in front, a suspended agent's message would reach here: keep it back,
-            # record why, and do not bother the owner with it.
-            await self.store.drafts.close(
-                draft.id, DraftStatus.REJECTED, outcome="the agent is suspended here", at=now, by="presence.suspension"
+        expires_at = now + self.ctx.config(submission.room).draft_ttl_seconds
+        suspended = self.facts.suspended_until(submission.agent.name, submission.room, now) is not None
+        # The draft and its expiry timer are committed together: a pending draft without one would wait forever.
+        async with self.ctx.db.transaction() as conn:
+            draft_id = await self.store.drafts.insert_in(
+                conn,
+                agent=submission.agent.name,
+                room=submission.room,
+                decision_id=decision_id,
+                text=decision.text,
+                reply_to=submission.reply_to,
+                thread_id=submission.thread_id,
+                submitted_at=submission.at,
+                verdict=decision.verdict.value,
+                rule=decision.rule,
+                reason=decision.reason,
+                scores=decision.scores,
+                source=source,
+                created_at=now,
+                expires_at=expires_at,
             )
+            if suspended:
+                # Without the moderator's gate in front, a suspended agent's message would reach here: keep it
+                # back, record why, and do not bother the owner with it.
+                await self.store.drafts.close_in(
+                    conn, draft_id, DraftStatus.REJECTED, outcome="the agent is suspended here", at=now, by=_SUSPENDED
+                )
+            else:
+                payload = {"agent": submission.agent.name}
+                await self.ctx.scheduler.schedule_in(conn, DRAFT_TIMER, str(draft_id), expires_at, payload)
+        draft = await self.store.drafts.get(draft_id)
+        if draft is None:
+            raise PresenceError(f"draft #{draft_id} was just written but cannot be read")
+        if suspended:
             self._held.labels("suspended").inc()
             self.log.info("draft_refused_suspended", draft_id=draft.id, agent=draft.agent, room=draft.room)
             self.notify.emit(draft.agent, "draft", {"draft_id": draft.id, "room": draft.room, "status": "rejected"})
             return draft
-        await self.ctx.scheduler.schedule_at(DRAFT_TIMER, str(draft.id), draft.expires_at, {"agent": draft.agent})
         self._held.labels("held").inc()
         self.log.info("draft_held", draft_id=draft.id, agent=draft.agent, room=draft.room, source=source)
+        await self._ask_owner(draft, submission, decision)
+        return draft
+
+    async def _ask_owner(self, draft: DraftRecord, submission: AgentSubmission, decision: Decision) -> None:
         record = submission.agent
         shown = decision.text if len(decision.text) <= PROMPT_TEXT_MAX else decision.text[: PROMPT_TEXT_MAX - 1] + "…"
         text = (
@@ -134,7 +149,6 @@ class DraftDesk:
         if not result.ok or result.note:
             self.log.warning("owner_prompt_degraded", what="draft", id=draft.id, note=note)
         self.notify.emit(record.name, "draft", {"draft_id": draft.id, "room": draft.room, "status": "pending"})
-        return draft
 
     # --- deciding -----------------------------------------------------------------------------------------------
 

@@ -75,8 +75,9 @@ class DraftRepository:
         self.db = db
         self.store_text = store_text
 
-    async def create(
+    async def insert_in(
         self,
+        conn: aiosqlite.Connection,
         *,
         agent: str,
         room: Room,
@@ -92,8 +93,9 @@ class DraftRepository:
         source: str,
         created_at: float,
         expires_at: float,
-    ) -> DraftRecord:
-        new_id = await self.db.execute(
+    ) -> int:
+        """Insert a pending draft inside the caller's transaction (to store its expiry timer with it)."""
+        cursor = await conn.execute(
             "INSERT INTO drafts (agent, room, decision_id, text, text_hash, reply_to, thread_id, submitted_at, "
             "verdict, rule, reason, scores, source, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -115,10 +117,9 @@ class DraftRepository:
                 expires_at,
             ),
         )
-        found = await self.get(new_id)
-        if found is None:
-            raise LookupError(f"draft #{new_id} was just written but cannot be read")
-        return found
+        if cursor.lastrowid is None:
+            raise LookupError("the draft insert returned no row id")
+        return cursor.lastrowid
 
     async def close(
         self,
@@ -133,19 +134,33 @@ class DraftRepository:
         """Decide a draft once; None when it was no longer in ``from_status``. Returns the record as it was
         claimed (with its text, which is then erased from the table unless text storage is on)."""
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE drafts SET status = ?, outcome = ?, decided_at = ?, decided_by = ? WHERE id = ? AND status = ?",
-                (status.value, outcome, at, by, draft_id, from_status.value),
-            )
-            if cursor.rowcount != 1:
-                return None
-            async with conn.execute("SELECT * FROM drafts WHERE id = ?", (draft_id,)) as cur:
-                row = await cur.fetchone()
-            if row is None:
-                return None
-            claimed = _draft(row)
-            if not self.store_text:
-                await conn.execute("UPDATE drafts SET text = NULL WHERE id = ?", (draft_id,))
+            return await self.close_in(conn, draft_id, status, outcome=outcome, at=at, by=by, from_status=from_status)
+
+    async def close_in(
+        self,
+        conn: aiosqlite.Connection,
+        draft_id: int,
+        status: DraftStatus,
+        *,
+        outcome: str,
+        at: float,
+        by: str | None,
+        from_status: DraftStatus = DraftStatus.PENDING,
+    ) -> DraftRecord | None:
+        """``close`` inside the caller's transaction."""
+        cursor = await conn.execute(
+            "UPDATE drafts SET status = ?, outcome = ?, decided_at = ?, decided_by = ? WHERE id = ? AND status = ?",
+            (status.value, outcome, at, by, draft_id, from_status.value),
+        )
+        if cursor.rowcount != 1:
+            return None
+        async with conn.execute("SELECT * FROM drafts WHERE id = ?", (draft_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        claimed = _draft(row)
+        if not self.store_text:
+            await conn.execute("UPDATE drafts SET text = NULL WHERE id = ?", (draft_id,))
         return claimed
 
     async def set_outcome(

@@ -139,10 +139,21 @@ class InvitationRepository:
         """Store an invitation with its first decision. An open one raises ``DuplicateInvitation`` when another
         open invitation of the same agent to the same room exists."""
         try:
-            new_id = await self.db.execute(self._INSERT, self._params(inv))
-        except sqlite3.IntegrityError:
+            async with self.db.transaction() as conn:
+                new_id = await self.insert_in(conn, inv)
+        except DuplicateInvitation:
             raise DuplicateInvitation(await self.open_for(inv.agent, inv.room)) from None
         return await self._stored(new_id)
+
+    async def insert_in(self, conn: aiosqlite.Connection, inv: NewInvitation) -> int:
+        """Insert an invitation inside the caller's transaction (to store its timers with it); return its id.
+        Raises ``DuplicateInvitation`` (without the existing one: read it after the rollback) when another open
+        invitation of the agent to the room exists."""
+        try:
+            cursor = await conn.execute(self._INSERT, self._params(inv))
+        except sqlite3.IntegrityError:
+            raise DuplicateInvitation(None) from None
+        return _row_id(cursor.lastrowid)
 
     async def create_joined(self, inv: NewInvitation, *, max_rooms: int) -> tuple[JoinResult, InvitationRecord]:
         """Store an auto-accepted invitation and the join together, atomically with the capacity check. When the
@@ -221,10 +232,18 @@ class InvitationRepository:
         return await self.get(invitation_id) if changed == 1 else None
 
     async def defer_again(self, invitation_id: int, *, retry_at: float, reason: str) -> None:
-        await self.db.execute(
+        async with self.db.transaction() as conn:
+            await self.defer_again_in(conn, invitation_id, retry_at=retry_at, reason=reason)
+
+    async def defer_again_in(
+        self, conn: aiosqlite.Connection, invitation_id: int, *, retry_at: float, reason: str
+    ) -> bool:
+        """Move a deferred invitation's retry inside the caller's transaction (with its retry timer)."""
+        cursor = await conn.execute(
             "UPDATE invitations SET retry_at = ?, reason = ? WHERE id = ? AND status = ?",
             (retry_at, reason, invitation_id, InvitationStatus.DEFERRED.value),
         )
+        return cursor.rowcount == 1
 
     async def set_prompt(
         self, invitation_id: int, *, platform: str, channel_id: str | None, message_id: str | None, note: str | None
@@ -251,6 +270,10 @@ class InvitationRepository:
             (agent, room.key, *OPEN_STATUSES),
         )
         return _invitation(row) if row else None
+
+    async def open_all(self) -> list[InvitationRecord]:
+        rows = await self.db.fetchall("SELECT * FROM invitations WHERE status IN (?, ?) ORDER BY id", OPEN_STATUSES)
+        return [_invitation(r) for r in rows]
 
     async def open_of_agent(self, agent: str) -> list[InvitationRecord]:
         rows = await self.db.fetchall(
