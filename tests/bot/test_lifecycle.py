@@ -1,0 +1,171 @@
+"""``StewardApp`` start, run and stop on every path: a platform refusing us at connect or ending the session later,
+a start that fails half-way, a database that another Steward holds or a newer one wrote."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+
+import pytest
+
+from bot.app import StewardApp
+from bot.core import Core
+from bot.errors import AdapterFatal, AlreadyRunning, DatabaseError, ExitCode
+from storage.db import Database
+from tests.support import RecordingAdapter
+
+
+class Platform(RecordingAdapter):
+    """A platform adapter that can be told to fail at each step; it remembers which steps it went through."""
+
+    def __init__(self, platform: str = "fake", *, fail_at: str = "", error: BaseException | None = None) -> None:
+        super().__init__(platform)
+        self.fail_at = fail_at
+        self.error = error or AdapterFatal("fake", "the token was refused", hint="check FAKE_TOKEN", code=3)
+        self.steps: list[str] = []
+        self.closed = asyncio.Event()
+
+    def _step(self, name: str) -> None:
+        self.steps.append(name)
+        if self.fail_at == name:
+            raise self.error
+
+    async def setup(self, app: Core) -> None:
+        await super().setup(app)
+        self._step("setup")
+
+    async def start(self, app: Core) -> None:
+        await super().start(app)
+        self._step("start")
+
+    async def stop(self) -> None:
+        self.steps.append("stop")
+
+    async def wait_closed(self) -> None:
+        await self.closed.wait()
+        self._step("wait_closed")
+
+
+async def started(app: StewardApp, run: asyncio.Task[None]) -> None:
+    while app.started_at is None and not run.done():
+        await asyncio.sleep(0.01)
+    assert not run.done(), run
+
+
+async def assert_all_closed(app: StewardApp) -> None:
+    assert not app.db.is_open
+    assert not app.scheduler.started
+    assert not app.cogs.cogs
+    # The database is free for the next process: a writer can take it at once.
+    async with Database(app.settings.database.path) as db:
+        await db.open(exclusive=True)
+
+
+async def test_a_platform_refusing_the_token_at_start_ends_the_run_with_its_error(make_settings) -> None:
+    platform = Platform(fail_at="start")
+    app = StewardApp(make_settings(), adapters=[platform])
+    with pytest.raises(AdapterFatal) as caught:
+        await app.run()
+    assert caught.value.code == ExitCode.CREDENTIALS
+    assert caught.value.line() == "steward: fake: the token was refused (check FAKE_TOKEN)"
+    assert platform.steps == ["setup", "start", "stop"]  # stopped although its start failed
+    await assert_all_closed(app)
+
+
+async def test_a_platform_ending_the_session_later_stops_everything_and_the_error_goes_on(make_settings) -> None:
+    platform = Platform(fail_at="wait_closed", error=AdapterFatal("fake", "intents not allowed"))
+    other = Platform("other")
+    app = StewardApp(make_settings(), adapters=[platform, other])
+    run = asyncio.create_task(app.run())
+    await started(app, run)
+    assert run.done() is False
+    platform.closed.set()
+    with pytest.raises(AdapterFatal) as caught:
+        await run
+    assert caught.value.code == ExitCode.PLATFORM and "intents not allowed" in caught.value.problem
+    assert platform.steps[-1] == "stop" and other.steps == ["setup", "start", "stop"]
+    await assert_all_closed(app)
+
+
+async def test_an_adapter_ending_on_its_own_ends_the_run_normally(make_settings) -> None:
+    platform = Platform()
+    platform.closed.set()  # like the console at the end of its input
+    app = StewardApp(make_settings(), adapters=[platform])
+    await app.run()
+    assert platform.steps == ["setup", "start", "wait_closed", "stop"]
+    await assert_all_closed(app)
+
+
+async def test_an_unexpected_failure_half_way_through_start_closes_what_was_opened(make_settings) -> None:
+    platform = Platform(fail_at="setup", error=RuntimeError("a bug in setup"))
+    app = StewardApp(make_settings(), adapters=[platform])
+    with pytest.raises(RuntimeError, match="a bug in setup"):
+        await app.run()
+    assert platform.steps == ["setup", "stop"]
+    await assert_all_closed(app)
+    # Stopping again (a caller's own cleanup) is harmless.
+    await app.stop()
+
+
+async def test_a_cancelled_run_stops_everything(make_settings) -> None:
+    platform = Platform()
+    app = StewardApp(make_settings(), adapters=[platform])
+    run = asyncio.create_task(app.run())
+    await started(app, run)
+    run.cancel()  # what SIGTERM does in ``steward run``
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert platform.steps == ["setup", "start", "stop"]
+    await assert_all_closed(app)
+
+
+async def test_a_second_app_on_the_same_database_is_refused_with_the_owner(make_settings) -> None:
+    settings = make_settings()
+    first = StewardApp(settings, adapters=[Platform()])
+    await first.start()
+    try:
+        second = StewardApp(settings, adapters=[Platform()])
+        with pytest.raises(AlreadyRunning) as caught:
+            await second.start()
+        assert caught.value.code == ExitCode.ALREADY_RUNNING
+        path = settings.database.path
+        assert caught.value.line() == (
+            f"steward: another Steward (pid {os.getpid()}) is using {path} "
+            "(stop it or give this one its own [database] path)"
+        )
+        assert not second.db.is_open
+        # A reader (an export of a cog's data) still opens the database while the bot runs.
+        async with Database(path) as reader:
+            assert await reader.schema_version("core") >= 1
+    finally:
+        await first.stop()
+    # Once the first has stopped, the database is free.
+    third = StewardApp(settings, adapters=[Platform()])
+    await third.start()
+    await third.stop()
+
+
+async def test_an_in_memory_database_takes_no_lock(make_settings) -> None:
+    settings = make_settings(database={"path": ":memory:"})
+    apps = [StewardApp(settings, adapters=[Platform()]) for _ in range(2)]
+    for app in apps:
+        await app.start()
+    for app in apps:
+        await app.stop()
+
+
+async def test_a_database_written_by_a_newer_steward_is_refused_with_what_to_do(make_settings) -> None:
+    settings = make_settings()
+    with sqlite3.connect(settings.database.path) as conn:
+        conn.execute("CREATE TABLE schema_version (component TEXT PRIMARY KEY, version INTEGER, updated_at REAL)")
+        conn.execute("INSERT INTO schema_version VALUES ('core', 50, 0)")
+    platform = Platform()
+    app = StewardApp(settings, adapters=[platform])
+    with pytest.raises(DatabaseError) as caught:
+        await app.run()
+    assert caught.value.code == ExitCode.DATABASE
+    assert str(settings.database.path) in caught.value.problem and "schema version 50" in caught.value.problem
+    assert "restore a backup" in caught.value.hint
+    assert platform.steps == []  # no platform was touched
+    await assert_all_closed(app)
