@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -13,7 +15,8 @@ from bot.app import StewardApp
 from bot.core import Core
 from bot.errors import AdapterFatal, AlreadyRunning, DatabaseError, ExitCode
 from storage.db import Database
-from tests.support import RecordingAdapter
+from storage.lock import lock_path_for
+from tests.support import RecordingAdapter, steward_env
 
 
 class Platform(RecordingAdapter):
@@ -57,9 +60,8 @@ async def assert_all_closed(app: StewardApp) -> None:
     assert not app.db.is_open
     assert not app.scheduler.started
     assert not app.cogs.cogs
-    # The database is free for the next process: a writer can take it at once.
-    async with Database(app.settings.database.path) as db:
-        await db.open(exclusive=True)
+    # The database is free for the next process: its lock was given back (the pid is wiped when it is).
+    assert lock_path_for(app.settings.database.path).read_text() == ""
 
 
 async def test_a_platform_refusing_the_token_at_start_ends_the_run_with_its_error(make_settings) -> None:
@@ -120,30 +122,61 @@ async def test_a_cancelled_run_stops_everything(make_settings) -> None:
     await assert_all_closed(app)
 
 
-async def test_a_second_app_on_the_same_database_is_refused_with_the_owner(make_settings) -> None:
+# Another process holding a database's lock the way a running Steward does, until its input closes.
+HOLDER = """
+import sys
+from pathlib import Path
+from storage.lock import FileLock, lock_path_for
+FileLock(lock_path_for(Path(sys.argv[1]))).acquire()
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+async def test_a_database_another_process_holds_is_refused_with_its_pid(make_settings) -> None:
     settings = make_settings()
-    first = StewardApp(settings, adapters=[Platform()])
-    await first.start()
+    path = settings.database.path
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        env=steward_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        second = StewardApp(settings, adapters=[Platform()])
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        platform = Platform()
+        app = StewardApp(settings, adapters=[platform])
         with pytest.raises(AlreadyRunning) as caught:
-            await second.start()
+            await app.run()
         assert caught.value.code == ExitCode.ALREADY_RUNNING
-        path = settings.database.path
         assert caught.value.line() == (
-            f"steward: another Steward (pid {os.getpid()}) is using {path} "
+            f"steward: another Steward (pid {holder.pid}) is using {path} "
             "(stop it or give this one its own [database] path)"
         )
-        assert not second.db.is_open
-        # A reader (an export of a cog's data) still opens the database while the bot runs.
+        assert platform.steps == [] and not app.db.is_open
+        # A reader (an export of a cog's data) still opens the database.
         async with Database(path) as reader:
-            assert await reader.schema_version("core") >= 1
+            assert await reader.schema_version("core") == 0
     finally:
-        await first.stop()
-    # Once the first has stopped, the database is free.
-    third = StewardApp(settings, adapters=[Platform()])
-    await third.start()
-    await third.stop()
+        holder.communicate("", timeout=30)
+    # Once the holder has ended, the database is free.
+    again = StewardApp(settings, adapters=[Platform()])
+    await again.start()
+    await again.stop()
+
+
+async def test_apps_in_one_process_share_the_lock_and_release_it_with_the_last(make_settings) -> None:
+    settings = make_settings()
+    first, second = (StewardApp(settings, adapters=[Platform(name)]) for name in ("one", "two"))
+    await first.start()
+    await second.start()
+    lock = lock_path_for(settings.database.path)
+    assert lock.read_text() == f"{os.getpid()}\n"
+    await first.stop()
+    assert lock.read_text() == f"{os.getpid()}\n"  # the second still holds it
+    await second.stop()
+    assert lock.read_text() == ""
 
 
 async def test_an_in_memory_database_takes_no_lock(make_settings) -> None:
