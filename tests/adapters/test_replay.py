@@ -123,7 +123,7 @@ def test_killing_a_replay_half_way_keeps_every_reported_decision(tmp_path) -> No
 
 def test_timestamps_that_are_no_time_are_malformed_lines() -> None:
     for raw in ("NaN", "Infinity", "-Infinity", "-1", "1e12", "1700000000000", "true", '"yesterday"', "null"):
-        bad = parse_line(4, '{"ts": %s, "room": "r", "author": "a", "text": "hi"}' % raw)
+        bad = parse_line(4, '{"ts": ' + raw + ', "room": "r", "author": "a", "text": "hi"}')
         assert isinstance(bad, BadLine) and bad.number == 4 and bad.problem.startswith("ts: "), (raw, bad)
     assert "milliseconds?" in parse_line(1, '{"ts": 1700000000000, "room": "r", "author": "a", "text": ""}').problem
     latest = parse_line(1, '{"ts": "9999-12-31T23:59:59Z", "room": "r", "author": "a", "text": ""}')

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -28,6 +29,7 @@ class Platform(RecordingAdapter):
         self.error = error or AdapterFatal("fake", "the token was refused", hint="check FAKE_TOKEN", code=3)
         self.steps: list[str] = []
         self.closed = asyncio.Event()
+        self.running = asyncio.Event()
 
     def _step(self, name: str) -> None:
         self.steps.append(name)
@@ -41,6 +43,7 @@ class Platform(RecordingAdapter):
     async def start(self, app: Core) -> None:
         await super().start(app)
         self._step("start")
+        self.running.set()
 
     async def stop(self) -> None:
         self.steps.append("stop")
@@ -50,10 +53,12 @@ class Platform(RecordingAdapter):
         self._step("wait_closed")
 
 
-async def started(app: StewardApp, run: asyncio.Task[None]) -> None:
-    while app.started_at is None and not run.done():
-        await asyncio.sleep(0.01)
+async def started(app: StewardApp, platform: Platform, run: asyncio.Task[None]) -> None:
+    waiter = asyncio.create_task(platform.running.wait())
+    await asyncio.wait([waiter, run], return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
     assert not run.done(), run
+    assert app.started_at is not None
 
 
 async def assert_all_closed(app: StewardApp) -> None:
@@ -80,7 +85,7 @@ async def test_a_platform_ending_the_session_later_stops_everything_and_the_erro
     other = Platform("other")
     app = StewardApp(make_settings(), adapters=[platform, other])
     run = asyncio.create_task(app.run())
-    await started(app, run)
+    await started(app, other, run)
     assert run.done() is False
     platform.closed.set()
     with pytest.raises(AdapterFatal) as caught:
@@ -114,7 +119,7 @@ async def test_a_cancelled_run_stops_everything(make_settings) -> None:
     platform = Platform()
     app = StewardApp(make_settings(), adapters=[platform])
     run = asyncio.create_task(app.run())
-    await started(app, run)
+    await started(app, platform, run)
     run.cancel()  # what SIGTERM does in ``steward run``
     with pytest.raises(asyncio.CancelledError):
         await run
@@ -133,37 +138,46 @@ sys.stdin.read()
 """
 
 
-async def test_a_database_another_process_holds_is_refused_with_its_pid(make_settings) -> None:
-    settings = make_settings()
-    path = settings.database.path
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(path)],
+@pytest.fixture
+def holder(make_settings) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the test database's lock the way a running Steward does."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(make_settings().database.path)],
         env=steward_env(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
-        platform = Platform()
-        app = StewardApp(settings, adapters=[platform])
-        with pytest.raises(AlreadyRunning) as caught:
-            await app.run()
-        assert caught.value.code == ExitCode.ALREADY_RUNNING
-        assert caught.value.line() == (
-            f"steward: another Steward (pid {holder.pid}) is using {path} "
-            "(stop it or give this one its own [database] path)"
-        )
-        assert platform.steps == [] and not app.db.is_open
-        # A reader (an export of a cog's data) still opens the database.
-        async with Database(path) as reader:
-            assert await reader.schema_version("core") == 0
+        assert proc.stdout is not None and proc.stdout.readline() == "locked\n"
+        yield proc
     finally:
-        holder.communicate("", timeout=30)
-    # Once the holder has ended, the database is free.
-    again = StewardApp(settings, adapters=[Platform()])
-    await again.start()
-    await again.stop()
+        proc.communicate("", timeout=30)
+
+
+async def test_a_database_another_process_holds_is_refused_with_its_pid(make_settings, holder) -> None:
+    settings = make_settings()
+    path = settings.database.path
+    platform = Platform()
+    app = StewardApp(settings, adapters=[platform])
+    with pytest.raises(AlreadyRunning) as caught:
+        await app.run()
+    assert caught.value.code == ExitCode.ALREADY_RUNNING
+    assert caught.value.line() == (
+        f"steward: another Steward (pid {holder.pid}) is using {path} "
+        "(stop it or give this one its own [database] path)"
+    )
+    assert platform.steps == [] and not app.db.is_open
+    # A reader (an export of a cog's data) still opens the database.
+    async with Database(path) as reader:
+        assert await reader.schema_version("core") == 0
+
+
+async def test_the_database_is_free_once_the_process_holding_it_has_ended(make_settings, holder) -> None:
+    holder.communicate("", timeout=30)
+    app = StewardApp(make_settings(), adapters=[Platform()])
+    await app.start()
+    await app.stop()
 
 
 async def test_apps_in_one_process_share_the_lock_and_release_it_with_the_last(make_settings) -> None:
