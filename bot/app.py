@@ -213,6 +213,7 @@ class StewardApp:
     async def _start_core(self) -> None:
         await self.suspensions.load()
         await self.cogs.load_all(self.settings.cogs.enabled)
+        self._refuse_newer_cog_schemas()
         for key, error in self.plugins.broken.items():
             # An installed cog that cannot even be imported would otherwise just be missing from the defaults.
             group, _, name = key.partition(":")
@@ -222,6 +223,17 @@ class StewardApp:
         self.scheduler.start()
         self._bus_started = True
         await self.bus.start()
+
+    def _refuse_newer_cog_schemas(self) -> None:
+        """A cog whose tables a newer Steward wrote cannot load; running without it would silently drop its rules,
+        so the start fails as it does for the core's tables."""
+        prefix = f"{MigrationError.__name__}: "
+        for name, error in self.cogs.failed.items():
+            if error.startswith(prefix):
+                raise DatabaseError(
+                    f"{self.db.path}: cog {name}: {error.removeprefix(prefix)}",
+                    hint="run the Steward version that wrote it, or restore a backup made by this one",
+                )
 
     async def _start_adapters(self) -> None:
         self.adapters = self._adapters_given if self._adapters_given is not None else build_adapters(self.settings)

@@ -216,3 +216,14 @@ async def test_a_database_written_by_a_newer_steward_is_refused_with_what_to_do(
     assert "restore a backup" in caught.value.hint
     assert platform.steps == []  # no platform was touched
     await assert_all_closed(app)
+
+
+async def test_a_cog_whose_tables_a_newer_steward_wrote_stops_the_start_too(make_settings) -> None:
+    settings = make_settings(cogs={"enabled": ["moderator"]})
+    async with Database(settings.database.path) as db:
+        await db.execute("INSERT INTO schema_version VALUES ('moderation', 70, 0)")
+    app = StewardApp(settings, adapters=[Platform()])
+    with pytest.raises(DatabaseError) as caught:
+        await app.run()
+    assert "cog moderator: moderation: the database is at schema version 70" in caught.value.problem
+    await assert_all_closed(app)
