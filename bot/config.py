@@ -264,14 +264,37 @@ def _problems(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[str]:
     return lines
 
 
+class ConfigFileError(ConfigError):
+    """The config file itself cannot be read (missing, a directory, not UTF-8, not TOML): said in one line."""
+
+    def __init__(self, path: Path, problem: str, hint: str = "") -> None:
+        super().__init__([f"(file): {problem}"], str(path))
+        self.path = path
+        self.problem = problem
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"cannot read the config file {self.path}: {self.problem}" + (f" ({self.hint})" if self.hint else "")
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError([f"(file): {path} does not exist"], str(path)) from None
+        raise ConfigFileError(
+            path, "it does not exist", "give an existing file; `steward config-example` prints one to start from"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigFileError(path, "it is a directory", "give the path of the TOML file in it") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigFileError(
+            path, f"it is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})", "save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"(syntax): {exc}"], str(path)) from None
+        raise ConfigFileError(path, f"it is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigFileError(path, f"it cannot be read: {exc.strerror or exc}") from None
 
 
 def load_settings(path: Path | str | None = None, data: Mapping[str, Any] | None = None) -> Settings:

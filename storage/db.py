@@ -9,6 +9,7 @@ between.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -19,6 +20,8 @@ from typing import Any
 
 import aiosqlite
 import structlog
+
+from storage.lock import FileLock, lock_path_for
 
 # structlog's lazy proxy: it picks up the configuration in force at the first call, not at import.
 log = structlog.get_logger("steward.storage")
@@ -37,6 +40,51 @@ class Migration:
 
 class MigrationError(Exception):
     pass
+
+
+class DatabaseOpenError(Exception):
+    """The database file cannot be used: ``problem`` says what is wrong with it, ``hint`` what to do."""
+
+    def __init__(self, problem: str, hint: str = "") -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.hint = hint
+
+
+# What SQLite's message says -> what is wrong with the file, and what to do about it.
+_SQLITE_PROBLEMS = (
+    (("readonly", "read-only"), "is read-only", "make the file and its folder writable by the user Steward runs as"),
+    (("disk is full", "disk i/o"), "cannot be written: {error}", "free space on its disk"),
+    (
+        ("not a database", "malformed", "file is encrypted"),
+        "is not a SQLite database or is damaged",
+        "point [database] path at Steward's database, or restore it from a backup",
+    ),
+    (("database is locked",), "is locked by another program", "close the program that holds it"),
+    (
+        ("unable to open",),
+        "cannot be opened",
+        "check that its folder exists and that the user Steward runs as may write there",
+    ),
+)
+
+
+def describe_error(path: Path, exc: BaseException) -> DatabaseOpenError:
+    """A SQLite or file-system error met while opening or migrating ``path``, as a problem and a remedy."""
+    error = str(exc) or type(exc).__name__
+    if isinstance(exc, sqlite3.Error):
+        lowered = error.lower()
+        for needles, problem, hint in _SQLITE_PROBLEMS:
+            if any(needle in lowered for needle in needles):
+                return DatabaseOpenError(f"the database {path} {problem.format(error=error)}", hint)
+        return DatabaseOpenError(f"the database {path} cannot be used: {error}", "")
+    if isinstance(exc, OSError):
+        reason = exc.strerror or error
+        return DatabaseOpenError(
+            f"cannot create the database {path}: {reason}",
+            "give [database] path a file in a folder the user Steward runs as may write",
+        )
+    return DatabaseOpenError(f"the database {path} cannot be used: {error}", "")
 
 
 _BOOTSTRAP = """
@@ -64,6 +112,16 @@ class Database:
         self._conn: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
         self._after_commit: list[Callable[[], None]] | None = None
+        self._file_lock: FileLock | None = None
+
+    @property
+    def is_file(self) -> bool:
+        """A database kept in a file on this machine (the only kind an exclusive lock applies to)."""
+        return str(self.path) != ":memory:" and not str(self.path).startswith("file:")
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -71,22 +129,58 @@ class Database:
             raise RuntimeError("the database is not open")
         return self._conn
 
-    async def open(self) -> None:
-        if self.path != Path(":memory:"):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+    async def open(self, *, exclusive: bool = False) -> None:
+        """Open the connection; raise ``DatabaseOpenError`` naming what is wrong with the file.
+
+        ``exclusive``: this process is the database's one writer (``steward run``, ``steward replay``); a second
+        one gets ``DatabaseLocked``. Readers (exports, summaries) open it without the lock while the bot runs.
+        Only a file database takes the lock: an in-memory one belongs to this process anyway.
+        """
+        if self._conn is not None:
+            return
+        try:
+            if self.is_file:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            if exclusive and self.is_file:
+                lock = FileLock(lock_path_for(self.path))
+                await asyncio.to_thread(lock.acquire)
+                self._file_lock = lock
+            self._conn = await self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            self._release_lock()
+            raise describe_error(self.path, exc) from exc
+        except BaseException:
+            self._release_lock()
+            raise
+
+    async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.executescript(_BOOTSTRAP)
-        self._conn = conn
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            await conn.executescript(_BOOTSTRAP)
+        except BaseException:
+            # The connection's worker thread would keep the interpreter alive: close it before giving up.
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
+        return conn
+
+    def _release_lock(self) -> None:
+        if self._file_lock is not None:
+            self._file_lock.release()
+            self._file_lock = None
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        try:
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                await conn.close()
+        finally:
+            self._release_lock()
 
     async def __aenter__(self) -> Database:
         await self.open()

@@ -3,7 +3,8 @@
 Type to speak as a human; ``/as <agent> <text>`` speaks as an agent through the agent publisher, and the decision
 is shown with its rule and reason. Everything a cog does (deletions, warnings, prompts with buttons) is printed.
 It reads standard input line by line and handles each line completely before reading the next, so piping a script
-into ``steward run`` gives the same output every time.
+into ``steward run`` gives the same output every time. Input is read without a thread (``stdin.LineReader``), so
+Ctrl-C or SIGTERM stops the chat at once, even while it waits for a line.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from adapters.console.config import ConsoleSettings
 from adapters.console.output import ConsoleOutput
+from adapters.console.stdin import LineReader
 from bot.commands import CommandError, CommandInvocation
 from bot.events import ButtonPressed, MemberJoined, MessageCreated, ModerationDecision, ReactionAdded
 from bot.logging import get_logger
@@ -73,8 +75,10 @@ class ConsoleAdapter(ConsoleOutput):
         self._reader = asyncio.create_task(self._read_loop(), name="steward-console-reader")
 
     async def stop(self) -> None:
-        if self._reader is not None and not self._reader.done():
-            self._reader.cancel()
+        reader, self._reader = self._reader, None
+        if reader is not None and not reader.done():
+            reader.cancel()
+            await asyncio.wait([reader])  # the read ends at once: nothing waits on a thread
         self._closed.set()
 
     async def wait_closed(self) -> None:
@@ -84,25 +88,25 @@ class ConsoleAdapter(ConsoleOutput):
         return {"up": self.app is not None and not self._closed.is_set(), "room": self.room.key}
 
     async def _read_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        interactive = self.stdin.isatty()
         try:
-            while True:
-                if interactive:
-                    self.stdout.write("> ")
-                    self.stdout.flush()
-                line = await loop.run_in_executor(None, self.stdin.readline)
-                if not line:
-                    break
-                if not await self.handle_line(line.rstrip("\n")):
-                    break
+            await self._read_lines(LineReader(self.stdin), interactive=self.stdin.isatty())
         except Exception as exc:
             log.exception("console_failed", error=repr(exc))
             self._say(f"! console error: {exc}")
         finally:
-            if self.app is not None:
-                await self.app.bus.join()
+            # Cancelled by stop() (a signal) or at the end of the input: either way the chat is over.
             self._closed.set()
+
+    async def _read_lines(self, reader: LineReader, *, interactive: bool) -> None:
+        while True:
+            if interactive:
+                self.stdout.write("> ")
+                self.stdout.flush()
+            line = await reader.readline()
+            if not line or not await self.handle_line(line.rstrip("\n")):
+                break
+        if self.app is not None:
+            await self.app.bus.join()
 
     # --- input -----------------------------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """``steward replay <file>``: run a recorded conversation (JSONL) through the pipeline and report what it decided.
 
 Registered into the ``steward`` command with ``register(subparsers)``; the replay machinery is imported only when
-the command runs.
+the command runs. Ctrl-C stops it cleanly with exit status 130 and a line saying how far it got; a database that
+another Steward holds is refused (exit 6), like one that cannot be opened (exit 5): ``docs/operations.md``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def run_replay(args: argparse.Namespace) -> int:
     from adapters.replay.runner import ReplayRunner
     from adapters.replay.summary import render_summary
     from bot.config import ConfigError, load_settings
+    from bot.errors import ExitCode
     from bot.logging import configure_logging
 
     path: Path = args.file
@@ -43,12 +45,22 @@ def run_replay(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config, data={"database": {"path": str(db_path)}})
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+        print(f"steward replay: {exc}", file=sys.stderr)
         return EXIT_USAGE
     # Malformed lines are reported on stderr by the runner itself; the log carries only errors unless asked.
     configure_logging(args.log_level or "ERROR", "json")
     runner = ReplayRunner(settings, as_json=args.json)
-    summary = asyncio.run(runner.run(path))
+    try:
+        summary = asyncio.run(runner.run(path))
+    except KeyboardInterrupt:
+        # Ctrl-C: the runner has stopped the app (every reported decision is committed); say how far it got.
+        of = f" of {runner.total}" if runner.total is not None else ""
+        print(
+            f"steward replay: interrupted at line {runner.position}{of} ({runner.summary.lines} messages replayed); "
+            f"the decisions so far are in {db_path}",
+            file=sys.stderr,
+        )
+        return int(ExitCode.INTERRUPTED)
     if args.json:
         print(
             f"{summary.lines} messages replayed, {len(summary.bad_lines)} malformed; decisions in {db_path}",

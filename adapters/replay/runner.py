@@ -44,16 +44,18 @@ class ReplayRunner:
         self.adapter = ReplayAdapter()
         self.app = StewardApp(settings, adapters=[self.adapter], clock=self.clock, http=False)
         self.summary = ReplaySummary(database=str(settings.database.path))
+        self.total: int | None = None  # the transcript's lines, once counted
+        self.position = 0  # the number of the last line handled
         self._authors: dict[str, Actor] = {}
         self._human_decisions: list[ModerationDecision] = []
         self._line_records: list[dict[str, object]] = []
 
     async def run(self, path: Path) -> ReplaySummary:
         started = time.perf_counter()
-        await self.app.start()
+        self.total = total = count_lines(path)
+        await self.app.start()  # closes what it opened when it fails
         self.app.bus.subscribe(ModerationDecision, self._collect, owner="replay", name="replay.collect")
         try:
-            total = count_lines(path)
             if self.progress:
                 from rich.progress import Progress
 
@@ -74,6 +76,7 @@ class ReplayRunner:
         self._human_decisions.append(event)
 
     async def _handle(self, item: Line | BadLine) -> None:
+        self.position = item.number
         if isinstance(item, BadLine):
             self._skip(item)
             return

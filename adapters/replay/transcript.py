@@ -3,7 +3,9 @@
 ``{"ts": 1700000000.5 | "2026-11-22T10:00:00Z", "room": "general", "author": "alice", "kind": "human",
 "text": "hi", "reply_to": "3", "id": "4"}`` — ``kind`` is human, agent or bot; ``reply_to`` and ``id`` are
 optional (a line without ``id`` is known by its line number). Blank lines and lines starting with ``#`` are
-skipped. A malformed line is reported with its number and skipped; it never stops the run.
+skipped. A malformed line is reported with its number and skipped; it never stops the run. A timestamp must be
+epoch seconds from 1970 to the year 9999 (``NaN``, infinities, booleans, negative or millisecond values are
+malformed), or an ISO-8601 time in that range.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# The last second of the year 9999 (what ``datetime`` can show): anything later is not a time a chat was held.
+MAX_TS = 253_402_300_799.0
 
 
 class TranscriptEntry(BaseModel):
@@ -37,6 +42,17 @@ class TranscriptEntry(BaseModel):
                 return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
             except ValueError:
                 raise ValueError(f"not a timestamp: {value!r} (epoch seconds or ISO-8601)") from None
+        if isinstance(value, bool):
+            raise ValueError(f"not a timestamp: {value!r} (epoch seconds or ISO-8601)")
+        return value
+
+    @field_validator("ts")
+    @classmethod
+    def _in_range(cls, value: float) -> float:
+        # NaN fails both comparisons, so it is refused here too.
+        if not 0.0 <= value <= MAX_TS:
+            hint = " (milliseconds? give seconds)" if MAX_TS < value <= MAX_TS * 1000 else ""
+            raise ValueError(f"not a timestamp: {value!r}; epoch seconds from 0 to {MAX_TS:.0f}{hint}")
         return value
 
     @field_validator("reply_to", "id", mode="before")

@@ -119,3 +119,70 @@ def test_killing_a_replay_half_way_keeps_every_reported_decision(tmp_path) -> No
     assert len(rows) < 2000  # it really was cut short
     for record in reported:
         assert rows[record["decision_id"]] == record["verdict"]
+
+
+def test_timestamps_that_are_no_time_are_malformed_lines() -> None:
+    for raw in ("NaN", "Infinity", "-Infinity", "-1", "1e12", "1700000000000", "true", '"yesterday"', "null"):
+        bad = parse_line(4, '{"ts": ' + raw + ', "room": "r", "author": "a", "text": "hi"}')
+        assert isinstance(bad, BadLine) and bad.number == 4 and bad.problem.startswith("ts: "), (raw, bad)
+    assert "milliseconds?" in parse_line(1, '{"ts": 1700000000000, "room": "r", "author": "a", "text": ""}').problem
+    latest = parse_line(1, '{"ts": "9999-12-31T23:59:59Z", "room": "r", "author": "a", "text": ""}')
+    assert isinstance(latest, Line)
+
+
+def test_a_replay_skips_and_counts_lines_whose_time_is_not_a_time(tmp_path) -> None:
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text(
+        '{"ts": 1700000000, "room": "r", "author": "ann", "text": "hello"}\n'
+        '{"ts": NaN, "room": "r", "author": "ann", "text": "when?"}\n'
+        '{"ts": 1e12, "room": "r", "author": "ann", "text": "much later"}\n'
+        '{"ts": 1700000001, "room": "r", "author": "bob", "text": "hi ann"}\n'
+    )
+    (tmp_path / "steward.toml").write_text("[toxicity]\nenabled = false\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "replay", str(transcript), "--json", "--db", str(tmp_path / "r.db")],
+        cwd=tmp_path,
+        env=steward_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["line"] for r in records if "error" in r] == [2, 3]
+    assert [r["author"] for r in records if "verdict" in r] == ["ann", "bob"]
+    assert "2 messages replayed, 2 malformed" in done.stderr
+
+
+def test_ctrl_c_during_a_replay_says_how_far_it_got_and_exits_130(tmp_path) -> None:
+    transcript = tmp_path / "long.jsonl"
+    with transcript.open("w") as fh:
+        for n in range(4000):
+            fh.write(json.dumps({"ts": 1_700_000_000 + n, "room": "r", "author": f"u{n % 3}", "text": f"m {n}"}) + "\n")
+    db = tmp_path / "replay.db"
+    (tmp_path / "steward.toml").write_text("[toxicity]\nenabled = false\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "replay", str(transcript), "--json", "--db", str(db)],
+        cwd=tmp_path,
+        env=steward_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for _ in range(50):
+        proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    try:
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    (line,) = [text for text in err.splitlines() if "interrupted" in text]
+    assert line.startswith("steward replay: interrupted at line ") and " of 4000 (" in line and str(db) in line
+    # Everything was closed: the database is whole and free for the next writer.
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
