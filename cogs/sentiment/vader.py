@@ -73,7 +73,7 @@ def _negation_check(valence: float, words: list[Any], start_i: int, i: int) -> f
             valence = valence * N_SCALAR
     elif start_i == 2:
         three, two, one = _lower(words, i - 3), _lower(words, i - 2), _lower(words, i - 1)
-        if three == "never" and two in ("so", "this") or one in ("so", "this"):
+        if (three == "never" and two in ("so", "this")) or one in ("so", "this"):
             valence = valence * 1.25
         elif three == "without" and (two == "doubt" or one == "doubt"):
             pass
