@@ -57,28 +57,32 @@ def _lower(words: list[Any], i: int) -> str:
     return str(words[i]).lower()
 
 
+def _negated_two_before(valence: float, words: list[Any], i: int) -> float:
+    two, one = _lower(words, i - 2), _lower(words, i - 1)
+    if two == "never" and one in ("so", "this"):
+        return valence * 1.25
+    if two == "without" and one == "doubt":
+        return valence
+    return valence * N_SCALAR if negated([two]) else valence
+
+
+def _negated_three_before(valence: float, words: list[Any], i: int) -> float:
+    three, two, one = _lower(words, i - 3), _lower(words, i - 2), _lower(words, i - 1)
+    if (three == "never" and two in ("so", "this")) or one in ("so", "this"):
+        return valence * 1.25
+    if three == "without" and (two == "doubt" or one == "doubt"):
+        return valence
+    return valence * N_SCALAR if negated([three]) else valence
+
+
 def _negation_check(valence: float, words: list[Any], start_i: int, i: int) -> float:
     """Upstream's ``_negation_check``, reading (and lower-casing) only the three words before ``i``."""
-    before = _lower(words, i - (start_i + 1))
     if start_i == 0:
-        if negated([before]):
-            valence = valence * N_SCALAR
-    elif start_i == 1:
-        two, one = _lower(words, i - 2), _lower(words, i - 1)
-        if two == "never" and one in ("so", "this"):
-            valence = valence * 1.25
-        elif two == "without" and one == "doubt":
-            pass
-        elif negated([before]):
-            valence = valence * N_SCALAR
-    elif start_i == 2:
-        three, two, one = _lower(words, i - 3), _lower(words, i - 2), _lower(words, i - 1)
-        if (three == "never" and two in ("so", "this")) or one in ("so", "this"):
-            valence = valence * 1.25
-        elif three == "without" and (two == "doubt" or one == "doubt"):
-            pass
-        elif negated([before]):
-            valence = valence * N_SCALAR
+        return valence * N_SCALAR if negated([_lower(words, i - 1)]) else valence
+    if start_i == 1:
+        return _negated_two_before(valence, words, i)
+    if start_i == 2:
+        return _negated_three_before(valence, words, i)
     return valence
 
 
