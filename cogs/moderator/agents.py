@@ -20,6 +20,7 @@ from bot.actions import Action, DeleteMessage
 from bot.cases import CaseEntry
 from bot.cog import CogContext
 from bot.events import MessageCreated, MessageEdited, MessageScored
+from bot.offload import run_off_loop
 from bot.publisher import Decision, Verdict
 from cogs.moderator.config import ModeratorSettings
 from cogs.moderator.escalation import Escalation
@@ -92,7 +93,11 @@ class AgentModeration:
     async def moderate_after(self, event: MessageCreated) -> list[Action] | None:
         """An agent that posted with its own bot user, around the gate: the same chain, applied after the fact."""
         room, agent = event.room, event.author.id
-        context = self.service.context(room, event.text, event.at, reply_to=event.reply_to, thread_id=event.thread_id)
+        text = event.text
+        normalized = await run_off_loop(normalize, text)  # a long text's normalising is not the loop's work
+        context = self.service.context(
+            room, text, event.at, reply_to=event.reply_to, thread_id=event.thread_id, normalized=normalized
+        )
         decision = await self.service.evaluate(agent, context)
         if decision.verdict is Verdict.APPROVE:
             self.service.remember_agent(

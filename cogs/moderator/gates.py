@@ -17,10 +17,12 @@ from dataclasses import dataclass
 
 from cachetools import LRUCache
 
+from bot.offload import run_off_loop
 from bot.publisher import AgentSubmission, Decision, Verdict
 from cogs.moderator.agents import AgentModeration, Pending
 from cogs.moderator.service import ModerationContext, ModeratorService
 from policy.moderation_rules import Subject
+from policy.moderation_text import normalize
 
 _HANDOFF_LIMIT = 10_000  # submissions between the gates (one a room at a time; left over only if a gate between
 # the two rejects, and overwritten by the room's next submission)
@@ -46,8 +48,14 @@ class ModeratorGates:
 
     async def rules_stage(self, submission: AgentSubmission) -> Decision:
         room, agent = submission.room, submission.agent.name
+        text = submission.text
         context = self.service.context(
-            room, submission.text, submission.at, reply_to=submission.reply_to, thread_id=submission.thread_id
+            room,
+            text,
+            submission.at,
+            reply_to=submission.reply_to,
+            thread_id=submission.thread_id,
+            normalized=await run_off_loop(normalize, text),  # a long text's normalising is not the loop's work
         )
         checked = self.service.check_text(agent, context)
         key = (room.key, agent)

@@ -23,6 +23,7 @@ from prometheus_client import Counter
 from bot.actions import Action, DeleteMessage, SendDirectMessage, TimeoutMember
 from bot.cases import CaseService
 from bot.events import MessageCreated, MessageEdited
+from bot.offload import run_off_loop
 from bot.scoring import TextAssessment
 from cogs.moderator.config import HumanSettings, ModeratorSettings
 from domain import Actor, ActorKind, Room
@@ -155,7 +156,7 @@ class FilterCheck(HumanStep):
         if settings.enabled:
             filters = compile_filters(settings.words, settings.patterns)
             if not filters.empty:
-                hit = filters.find(normalize(review.event.text))
+                hit = filters.find(await run_off_loop(normalize, review.event.text))
                 if hit is not None:
                     review.found("filters", filter_reason(hit))
         return True

@@ -193,12 +193,15 @@ class ModeratorService:
         *,
         reply_to: str | None = None,
         thread_id: str | None = None,
+        normalized: str | None = None,
     ) -> ModerationContext:
+        """What the rules read of a message; ``normalized``: its ``normalize(text)``, when the caller has it."""
         room_key = room.key
         plan = self.plan(room, room_key)
         history = self.state.recent(room_key)
         parent = history.find(message_hash(reply_to)) if reply_to is not None and history else None
-        normalized = normalize(text)
+        if normalized is None:
+            normalized = normalize(text)
         payload = Payload(
             hash(payload_form(text, normalized, plan.match)) or 1, shingle_sketch(normalized) if plan.near else ()
         )

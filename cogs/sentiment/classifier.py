@@ -1,15 +1,16 @@
-"""Per-message scoring: VADER sentiment plus the offline emotion lexicon. Both run in-process in microseconds;
+"""Per-message scoring: VADER sentiment (bounded: ``vader.py``) plus the offline emotion lexicon. Both run in-process,
+in well under a millisecond for an ordinary message and a few milliseconds at most for any text;
 toxicity is never computed here (it arrives from the moderator as ``MessageScored``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
-
 from cogs.sentiment.lexicon import score_emotions
+from cogs.sentiment.vader import BoundedVader
 
-# VADER's cost grows with the text; a chat message longer than this is scored on its beginning.
+# A chat message longer than this is scored on its beginning (the emotion lexicon's cost grows with the text;
+# VADER's is also capped in tokens, ``cogs.sentiment.vader``).
 MAX_SCORED_CHARS = 2000
 
 
@@ -27,7 +28,7 @@ class TextScores:
 
 class MessageClassifier:
     def __init__(self) -> None:
-        self._vader = SentimentIntensityAnalyzer()
+        self._vader = BoundedVader()
 
     def score(self, text: str) -> TextScores:
         text = text[:MAX_SCORED_CHARS]

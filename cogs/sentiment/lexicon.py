@@ -10,6 +10,9 @@ weights (``emotion_words.py``), plus a few rules:
 * question marks count as confusion (more for "??"), "!!" strengthens anger and frustration already present;
 * a shouted word (all capitals, three letters or more) strengthens anger when anger or frustration is present.
 
+Only the first ``MAX_TOKENS`` tokens are weighed (the word count covers them all): the weights saturate long
+before that, and the cost of a wall of emoji stays bounded.
+
 The raw weight of each emotion saturates into an intensity in [0, 1] as ``1 - exp(-raw)``: one strong word gives
 about 0.6, two about 0.85.
 """
@@ -26,6 +29,7 @@ __all__ = ["EMOJI", "INTENSIFIERS", "NEGATIONS", "PHRASES", "WORDS", "EmotionSco
 
 
 _TOKEN = re.compile(r"[a-z0-9']+[!]?|\?+|!+|>:\(|:-?[()dps]|;\)|<3|\^\^|-_-|o_o|xd|[^\sa-z0-9]", re.IGNORECASE)
+MAX_TOKENS = 512
 _SHOUT = re.compile(r"\b[A-Z]{3,}\b")
 
 _PHRASE_WEIGHTS: dict[str, tuple[tuple[str, float], ...]] = {}
@@ -108,7 +112,11 @@ def score_emotions(text: str) -> EmotionScores:
     words = 0
     boost = 1.0
     negated_until = -1
-    for index, token in enumerate(_TOKEN.findall(lowered)):
+    tokens = _TOKEN.findall(lowered)
+    if len(tokens) > MAX_TOKENS:
+        words = sum(1 for token in tokens[MAX_TOKENS:] if token[0].isalnum())
+        tokens = tokens[:MAX_TOKENS]
+    for index, token in enumerate(tokens):
         if _punctuation(token, raw):
             continue
         word = token.rstrip("!")

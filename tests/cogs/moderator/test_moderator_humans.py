@@ -107,3 +107,14 @@ async def test_an_edit_that_adds_a_filtered_word_is_moderated(make_harness: Make
         MessageEdited(at=h.clock.now(), room=ROOM, message_id=message_id, author=Actor("test", "lee"), text="darn")
     )
     assert [d.message_id for d in h.adapter.of(DeleteMessage)] == [message_id]
+
+
+async def test_long_messages_are_moderated_whole_though_normalised_off_the_loop(make_harness: MakeHarness) -> None:
+    # Past 4,000 characters the text is normalised on a worker thread: what it finds must not change.
+    h = await make_harness(moderator=FILTERS)
+    await h.human("ｌｏｎｇ ｍｅｓｓａｇｅ " * 700 + "ＤＡＲＮ", user="erin")
+    await h.human("daily digest " * 800, user="rogue", kind=ActorKind.AGENT)
+    await h.human("daily digest " * 800, user="rogue", kind=ActorKind.AGENT)
+    deletes = h.adapter.of(DeleteMessage)
+    assert [d.message_id for d in deletes] == ["h1", "h3"]
+    assert "darn" in deletes[0].reason and deletes[1].reason.startswith("duplicate")
