@@ -430,30 +430,11 @@ class FakeDiscord:
             if op == 1:
                 await ws.send_str(json.dumps({"op": 11}))
             elif op == 2:
-                self.identifies.append(data)
-                if self.close_on_identify is not None:
-                    await ws.close(code=self.close_on_identify, message=b"fake discord refused the session")
+                session = await self._identify(ws, data)
+                if session is None:
                     break
-                shard = tuple(data.get("shard") or (0, 1))
-                session = Session(session_id=f"session-{next(self._ids)}", shard=shard)  # type: ignore[arg-type]
-                session.ws = ws
-                self.sessions[session.session_id] = session
-                await self._send_ready(session)
             elif op == 6:
-                self.resumes.append(data)
-                found = self.sessions.get(data.get("session_id", ""))
-                if found is None:
-                    await ws.send_str(json.dumps({"op": 9, "d": False}))
-                    continue
-                session = found
-                session.ws = ws
-                missed = [f for f in session.log if f["s"] > (data.get("seq") or 0)]
-                for missed_frame in missed:
-                    await ws.send_str(json.dumps(missed_frame))
-                session.seq += 1
-                resumed = {"op": 0, "t": "RESUMED", "s": session.seq, "d": {}}
-                session.log.append(resumed)
-                await ws.send_str(json.dumps(resumed))
+                session = await self._resume(ws, data) or session
             elif op == 8 and session is not None:
                 for guild_id in data.get("guild_id") if isinstance(data.get("guild_id"), list) else [data["guild_id"]]:
                     chunk = {"guild_id": guild_id, "members": [], "chunk_index": 0, "chunk_count": 1}
@@ -461,6 +442,34 @@ class FakeDiscord:
                         chunk["nonce"] = data["nonce"]
                     await self.dispatch("GUILD_MEMBERS_CHUNK", chunk, guild_id=guild_id)
         return ws
+
+    async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:
+        self.identifies.append(data)
+        if self.close_on_identify is not None:
+            await ws.close(code=self.close_on_identify, message=b"fake discord refused the session")
+            return None
+        shard = tuple(data.get("shard") or (0, 1))
+        session = Session(session_id=f"session-{next(self._ids)}", shard=shard)  # type: ignore[arg-type]
+        session.ws = ws
+        self.sessions[session.session_id] = session
+        await self._send_ready(session)
+        return session
+
+    async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:
+        self.resumes.append(data)
+        session = self.sessions.get(data.get("session_id", ""))
+        if session is None:
+            await ws.send_str(json.dumps({"op": 9, "d": False}))
+            return None
+        session.ws = ws
+        missed = [f for f in session.log if f["s"] > (data.get("seq") or 0)]
+        for missed_frame in missed:
+            await ws.send_str(json.dumps(missed_frame))
+        session.seq += 1
+        resumed = {"op": 0, "t": "RESUMED", "s": session.seq, "d": {}}
+        session.log.append(resumed)
+        await ws.send_str(json.dumps(resumed))
+        return session
 
     async def _send_ready(self, session: Session) -> None:
         shard_id, count = session.shard

@@ -132,25 +132,29 @@ ready_timeout = 20
 
 
 async def _run_steward(tmp_path: Path, port: int, token: str) -> tuple[int, list[str]]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        "--config",
-        str(_config(tmp_path, port)),
-        env=steward_env(STEWARD_DISCORD__TOKEN=token),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        _out, err = await asyncio.wait_for(process.communicate(), 45)
-    except TimeoutError:  # it must end by itself; a process that hangs is what a supervisor cannot see
-        process.kill()
-        _out, err = await process.communicate()
+    """Run ``steward run`` against the fake; its exit status and its stderr lines."""
+    stderr = tmp_path / "stderr.txt"
+    with stderr.open("wb") as err:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            "--config",
+            str(_config(tmp_path, port)),
+            env=steward_env(STEWARD_DISCORD__TOKEN=token),
+            cwd=ROOT,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=err,
+        )
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:  # it must end by itself: a process that hangs is what a supervisor cannot see
+            process.kill()
+            await process.wait()
     assert process.returncode is not None
-    return process.returncode, err.decode().splitlines()
+    return process.returncode, stderr.read_text().splitlines()
 
 
 async def test_steward_run_exits_3_when_discord_refuses_the_token(world, tmp_path):
