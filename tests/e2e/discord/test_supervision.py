@@ -176,3 +176,13 @@ async def test_steward_run_exits_4_when_discord_disallows_the_intents(world, tmp
 def test_the_gateway_urls_are_checked_in_the_config(make_settings):
     with pytest.raises(Exception, match="ws://"):
         build_adapters(make_settings(discord={"gateway_url": "http://127.0.0.1:1/"}))
+
+
+async def test_a_sharded_bot_reconnects_each_shard_and_counts_each(world, start_steward):
+    app, adapter = await start_steward(shard_count=2)
+    assert adapter.health()["up"] is True and adapter.health()["shards"] == [0, 1]
+    await world.fake.drop_connections(code=4000)
+
+    await eventually(lambda: reconnects(app) == 2, within=10)
+    assert disconnects(app) == 2 and adapter.health()["up"] is True
+    await says_and_arrives(world, app, "both shards are back")
