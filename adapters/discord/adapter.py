@@ -153,7 +153,7 @@ class DiscordAdapter(DiscordPerformers):
             await client.login(token)
         except discord.LoginFailure as exc:  # 401 on the first REST call
             await self.stop()
-            fatal = fatal_of(exc)
+            fatal = self.watch.fatal = fatal_of(exc)
             assert fatal is not None
             log.error("discord_session_ended", problem=fatal.problem, exit_code=int(fatal.code))
             raise fatal from None

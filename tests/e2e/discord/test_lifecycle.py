@@ -30,6 +30,7 @@ async def test_a_wrong_token_fails_start_up_with_a_clear_error(world, make_setti
     finally:
         await app.stop()
     assert refused.value.code == ExitCode.CREDENTIALS and "401" in refused.value.problem
+    assert "refused the bot token" in adapter.health()["reason"]
     assert "STEWARD_DISCORD__TOKEN" in refused.value.hint
     assert world.fake.identifies == []
 
