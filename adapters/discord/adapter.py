@@ -2,7 +2,8 @@
 
 Gateway events are queued and normalised by ``adapters.discord.inbound``; actions are performed by
 ``adapters.discord.outbound``; clicks and slash commands are handled by ``adapters.discord.interactions``; the
-discord.py classes are in ``adapters.discord.client``.
+discord.py classes are in ``adapters.discord.client``; what ends the session and what it survives is in
+``adapters.discord.supervision``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
+import discord.gateway
+import discord.http
+import yarl
 
 from adapters.discord.client import (
     ClientOptions,
@@ -26,8 +31,10 @@ from adapters.discord.identities import Identities
 from adapters.discord.inbound import Inbound, InboundHandler, InboundQueue
 from adapters.discord.interactions import Interactions
 from adapters.discord.outbound import DiscordPerformers
+from adapters.discord.supervision import ConnectionWatch, GatewayGuard, fatal_of
 from adapters.discord.webhooks import Webhooks
 from bot.commands import Command
+from bot.errors import AdapterFatal, ExitCode
 from bot.logging import get_logger
 
 if TYPE_CHECKING:
@@ -49,9 +56,11 @@ class DiscordAdapter(DiscordPerformers):
         self.client: discord.Client | None = None
         self.tree: StewardCommandTree | None = None
         self._runner: asyncio.Task[None] | None = None
-        self._connected = False
+        self._stopping = False
         self._gateway_counts: dict[str, int] = {}
         self.counters = Counters(self)
+        self.guard = GatewayGuard(self.on_payload_rejected)
+        self.watch = ConnectionWatch(self.counters)
         self.webhooks = Webhooks(self, name=settings.webhook_name)
         self.identities = Identities(self, self.webhooks)
         self.interactions = Interactions(self, settings, self.counters)
@@ -74,6 +83,10 @@ class DiscordAdapter(DiscordPerformers):
 
     def _make_client(self) -> discord.Client:
         s = self.settings
+        if s.api_base_url is not None:  # a local fake Discord or a proxy; discord.py reads these class-wide
+            discord.http.Route.BASE = s.api_base_url
+        if s.gateway_url is not None:
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(s.gateway_url)
         intents = self._intents()
         options: ClientOptions = {
             "intents": intents,
@@ -100,7 +113,9 @@ class DiscordAdapter(DiscordPerformers):
     async def setup(self, app: Core) -> None:
         await super().setup(app)
         if not self.settings.configured:
-            raise DiscordStartError("the Discord adapter needs a bot token: set STEWARD_DISCORD__TOKEN")
+            raise DiscordStartError(
+                "the Discord adapter needs a bot token: set STEWARD_DISCORD__TOKEN", code=ExitCode.CONFIG
+            )
         self.client = self._make_client()
 
     async def start(self, app: Core) -> None:
@@ -111,22 +126,18 @@ class DiscordAdapter(DiscordPerformers):
         assert client is not None and token is not None  # setup made the client; it needs a token
         if self._inbound_worker is None or self._inbound_worker.done():
             self._inbound_worker = asyncio.create_task(self._drain_inbound(), name="steward-discord-inbound")
-        try:
-            await client.login(token.get_secret_value())
-        except discord.LoginFailure as exc:
-            await self.stop()
-            raise DiscordStartError(f"Discord refused the bot token: {exc}") from None
-        runner = self._runner = asyncio.create_task(client.connect(reconnect=True), name="steward-discord-gateway")
+        await self._login(client, token.get_secret_value())
+        runner = self._runner = asyncio.create_task(self._run_gateway(client), name="steward-discord-gateway")
         ready = asyncio.create_task(client.wait_until_ready())
         done, _pending = await asyncio.wait(
             {ready, runner}, timeout=self.settings.ready_timeout, return_when=asyncio.FIRST_COMPLETED
         )
         if ready not in done:
             ready.cancel()
-            error = runner.exception() if runner in done else None
+            error = runner.exception() if runner in done and not runner.cancelled() else None
             await self.stop()
-            if error is not None:
-                raise DiscordStartError(f"the gateway connection failed: {error!r}") from error
+            if isinstance(error, AdapterFatal):
+                raise error  # refused for good while connecting: bad token, disallowed intents ...
             raise DiscordStartError(f"the gateway was not ready after {self.settings.ready_timeout}s")
         user = client.user
         log.info(
@@ -136,6 +147,40 @@ class DiscordAdapter(DiscordPerformers):
             shards=self._shard_ids(),
             application_id=str(client.application_id),
         )
+
+    async def _login(self, client: discord.Client, token: str) -> None:
+        try:
+            await client.login(token)
+        except discord.LoginFailure as exc:  # 401 on the first REST call
+            await self.stop()
+            fatal = self.watch.fatal = fatal_of(exc)
+            assert fatal is not None
+            log.error("discord_session_ended", problem=fatal.problem, exit_code=int(fatal.code))
+            raise fatal from None
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            await self.stop()
+            raise DiscordStartError(f"could not log in to Discord: {exc}") from None
+
+    async def _run_gateway(self, client: discord.Client) -> None:
+        """The gateway connection: discord.py reconnects after a transient close (with backoff when Discord cannot
+        be reached); a close it does not reconnect after ends it with ``AdapterFatal``."""
+        try:
+            await client.connect(reconnect=True)
+        except Exception as exc:
+            if self._stopping:
+                return
+            fatal = fatal_of(exc)
+            if fatal is None:  # nothing discord.py or Discord expects: a bug; the traceback is logged
+                log.exception("discord_gateway_crashed")
+                fatal = AdapterFatal(
+                    "discord",
+                    f"the gateway connection ended: {exc!r}",
+                    hint="the log has the traceback; restarting steward connects anew",
+                    code=ExitCode.INTERNAL,
+                )
+            self.watch.fatal = fatal
+            log.error("discord_session_ended", problem=fatal.problem, exit_code=int(fatal.code))
+            raise fatal from exc
 
     async def _run_command(
         self, interaction: Interaction, cmd: Command, values: list[str | None], free_text: bool
@@ -175,6 +220,7 @@ class DiscordAdapter(DiscordPerformers):
         log.info("discord_commands_synced", commands=[c.name for c in synced], guild=guild_id)
 
     async def stop(self) -> None:
+        self._stopping = True
         client, runner, worker = self.client, self._runner, self._inbound_worker
         if client is not None and not client.is_closed():
             await client.close()
@@ -191,16 +237,19 @@ class DiscordAdapter(DiscordPerformers):
                     await task
                 except (asyncio.CancelledError, Exception):
                     pass
-        self._connected = False
 
     async def wait_closed(self) -> None:
-        if self._runner is None:
+        """Returns when the gateway connection ended after ``stop()``; raises ``AdapterFatal`` when Discord ended
+        the session for good (the app then stops and ``steward run`` exits with its code)."""
+        runner = self._runner
+        if runner is None:
             await super().wait_closed()
             return
         try:
-            await asyncio.shield(self._runner)
-        except Exception as exc:
-            log.error("discord_gateway_ended", error=repr(exc))
+            await asyncio.shield(runner)
+        except asyncio.CancelledError:
+            if not runner.cancelled():
+                raise
 
     # --- events in -------------------------------------------------------------------------------------------------
 
@@ -212,13 +261,34 @@ class DiscordAdapter(DiscordPerformers):
         await self._inbound.drain()
 
     def on_gateway(self, what: str) -> None:
+        """A connection event of the client (``connect``, ``ready``, ``resumed``, ``disconnect``)."""
         self._gateway_counts[what] = self._gateway_counts.get(what, 0) + 1
-        self._connected = what != "disconnect"
         self.counters.count("steward_discord_gateway_total", "Gateway connection events", event=what)
+        if not isinstance(self.client, discord.AutoShardedClient):
+            self.on_shard(what, None)  # a sharded client reports each shard (``on_shard``)
+
+    def on_shard(self, what: str, shard: int | None) -> None:
+        """A connection event of one shard (``None``: the one connection of an unsharded client)."""
+        if self._stopping or what == "connect":
+            return
         if what == "disconnect":
-            log.warning("discord_gateway_disconnected")
-        elif what in ("resumed", "ready"):
-            log.info("discord_gateway_" + what)
+            if self.watch.down(shard):
+                log.warning("discord_gateway_disconnected", shard=shard)
+        else:
+            reconnected = self.watch.up(shard)
+            log.info("discord_gateway_" + what, shard=shard, reconnected=reconnected)
+
+    def on_payload_rejected(self, event: str, error: Exception, data: object) -> None:
+        """One gateway payload discord.py could not read: dropped, logged and counted; the connection goes on."""
+        fields = sorted(str(k) for k in data)[:30] if isinstance(data, dict) else type(data).__name__
+        log.warning(
+            "gateway_payload_rejected", event=event, error=f"{type(error).__name__}: {error}"[:300], fields=fields
+        )
+        self.counters.count(
+            "steward_gateway_payload_errors_total",
+            "Gateway payloads dropped: the platform library could not read them",
+            event=event,
+        )
 
     def on_listener_error(self, event_method: str) -> None:
         log.exception("discord_listener_failed", handler=event_method)
@@ -234,18 +304,36 @@ class DiscordAdapter(DiscordPerformers):
             return sorted(client.shards)
         return None
 
-    def _gateway_up(self, client: discord.Client) -> bool:
-        if not client.is_ready() or client.is_closed():
-            return False
+    def _down_reason(self) -> str | None:
+        """Why the adapter is not connected, or None when it is."""
+        client = self.client
+        if self.watch.fatal is not None:
+            return self.watch.fatal.problem
+        if client is None:
+            return "not started"
+        if client.is_closed():
+            return "stopped" if self._stopping else "the gateway connection is closed"
+        if not client.is_ready():
+            return "connecting to the gateway"
+        lost = self.watch.reason()
+        if lost is not None:
+            return lost
         if isinstance(client, discord.AutoShardedClient):
-            return bool(client.shards) and all(not shard.is_closed() for shard in client.shards.values())
-        return self._connected
+            closed = sorted(i for i, shard in client.shards.items() if shard.is_closed())
+            if closed or not client.shards:
+                return f"shards {closed} are not connected"
+        return None
 
     def health(self) -> dict[str, Any]:
         client = self.client
-        latency = client.latency if client is not None and client.is_ready() and not client.is_closed() else None
+        reason = self._down_reason()
+        latency = client.latency if client is not None and reason is None else None
         return {
-            "up": client is not None and self._gateway_up(client),
+            "up": reason is None,
+            **({"reason": reason} if reason is not None else {}),
+            "last_event_age_s": self.guard.last_frame_age(),
+            "disconnects": self.watch.disconnects,
+            "reconnects": self.watch.reconnects,
             "user_id": str(client.user.id) if client is not None and client.user else None,
             "guilds": len(client.guilds) if client is not None else 0,
             "latency_ms": round(latency * 1000, 1) if latency is not None and latency != float("inf") else None,

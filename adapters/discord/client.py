@@ -15,6 +15,7 @@ from discord import app_commands
 
 from adapters.discord.inbound import Inbound, InboundHandler
 from adapters.discord.interactions import Interactions
+from adapters.discord.supervision import GatewayGuard
 from bot.actions import Button, ButtonStyle
 
 BUTTON_TEMPLATE = r"steward:(?P<kind>[a-z_]+):(?P<key>[A-Za-z0-9_.-]+):(?P<choice>[a-z_]+)"
@@ -52,10 +53,13 @@ class GatewayHost(Protocol):
 
     inbound: Inbound
     interactions: Interactions
+    guard: GatewayGuard
 
     async def on_setup_hook(self) -> None: ...
 
     def on_gateway(self, what: str) -> None: ...
+
+    def on_shard(self, what: str, shard: int | None) -> None: ...
 
     def receive(self, kind: str, handler: InboundHandler, *args: object) -> None: ...
 
@@ -114,6 +118,12 @@ class _StewardEvents:
 
     steward: GatewayHost
 
+    def _get_state(self, **options: Any) -> Any:
+        # discord.py makes its ConnectionState (the gateway parsers) here, inside Client.__init__.
+        state = super()._get_state(**options)  # type: ignore[misc]
+        self.steward.guard.install(state)
+        return state
+
     async def setup_hook(self) -> None:
         await self.steward.on_setup_hook()
 
@@ -128,6 +138,16 @@ class _StewardEvents:
 
     async def on_disconnect(self) -> None:
         self.steward.on_gateway("disconnect")
+
+    # A sharded client also reports each shard (an unsharded one never sends these).
+    async def on_shard_ready(self, shard_id: int) -> None:
+        self.steward.on_shard("ready", shard_id)
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self.steward.on_shard("resumed", shard_id)
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        self.steward.on_shard("disconnect", shard_id)
 
     # Gateway events are queued in arrival order and normalised one at a time (see ``GatewayHost.receive``).
     async def on_message(self, message: discord.Message) -> None:

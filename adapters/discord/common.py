@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import discord
 
+from bot.errors import ExitCode, StartupError
 from domain import Room
 
 if TYPE_CHECKING:
@@ -19,8 +20,10 @@ DM_FALLBACK_NOTE = "dm_failed_fallback"
 AnyUser = discord.abc.User | discord.Member | discord.User
 
 
-class DiscordStartError(RuntimeError):
-    """The gateway connection could not be made ready."""
+class DiscordStartError(StartupError):
+    """Discord could not be reached, or the gateway was not ready in time, at start (``steward run`` exits 7)."""
+
+    code = ExitCode.UNAVAILABLE
 
 
 class BadInput(ValueError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 _SNOWFLAKE = re.compile(r"^[0-9]{1,20}$")
 # Discord's rule for application command names (lower case, as Discord stores them).
@@ -118,6 +118,15 @@ class DiscordSettings(BaseModel):
         ge=1,
         description="Gateway events waiting to be normalised, in order; beyond this they are dropped and counted",
     )
+    api_base_url: str | None = Field(
+        default=None,
+        description="Discord's REST API base URL, e.g. 'http://127.0.0.1:8080/api/v10' for a local fake or a proxy "
+        "(default: Discord's own)",
+    )
+    gateway_url: str | None = Field(
+        default=None,
+        description="The gateway websocket URL, e.g. 'ws://127.0.0.1:8080/' (default: Discord's own)",
+    )
     max_pending_interactions: int = Field(
         default=2000,
         ge=1,
@@ -137,6 +146,14 @@ class DiscordSettings(BaseModel):
     @classmethod
     def _ids(cls, value: str | None) -> str | None:
         return None if value is None else _snowflake(value, "the value")
+
+    @field_validator("api_base_url", "gateway_url")
+    @classmethod
+    def _urls(cls, value: str | None, info: ValidationInfo) -> str | None:
+        schemes = ("http://", "https://") if info.field_name == "api_base_url" else ("ws://", "wss://")
+        if value is not None and not value.startswith(schemes):
+            raise ValueError(f"must start with {' or '.join(schemes)}, got {value!r}")
+        return None if value is None else value.rstrip("/") if info.field_name == "api_base_url" else value
 
     @field_validator("dm_fallback_channels")
     @classmethod

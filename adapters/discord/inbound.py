@@ -4,6 +4,11 @@ discord.py runs each gateway event in a task of its own; recognising an author t
 message could overtake an earlier one. Events are put into one bounded queue as they arrive and normalised one at a
 time, so each room's events reach the bus in Discord's order. Steward's own messages and the echoes of its agent
 webhooks are ignored: the publisher has already dispatched the agent's message with ``via_steward=True``.
+
+A message's time is Discord's timestamp when it is plausible: not before Discord existed and not more than
+``MAX_FUTURE_SKEW`` seconds ahead of this machine's clock. Otherwise the message is timed when it was received, and
+the rejected timestamp is logged and counted (rate limits, cooldowns and windows run on event time, so one absurd
+timestamp must not move them).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ log = get_logger("steward.discord")
 
 InboundHandler = Callable[..., Awaitable[None]]
 SPOKEN_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+DISCORD_EPOCH = 1420070400.0  # 2015-01-01T00:00:00Z: no Discord message is older
+MAX_FUTURE_SKEW = 300.0
 
 
 class InboundQueue:
@@ -102,7 +109,7 @@ class Inbound:
         channel = message.channel
         await self._publish(
             MessageCreated(
-                at=message.created_at.timestamp(),
+                at=self._event_time(message),
                 room=room_of(message.guild.id if message.guild else None, channel.id),
                 message_id=str(message.id),
                 author=author,
@@ -113,6 +120,26 @@ class Inbound:
                 mentions=tuple(str(u.id) for u in message.mentions),
             )
         )
+
+    def _event_time(self, message: discord.Message) -> float:
+        """Discord's timestamp of ``message`` when plausible, else the time it was received (logged, counted)."""
+        at = message.created_at.timestamp()
+        now = app_of(self._host).clock.now()
+        if DISCORD_EPOCH <= at <= now + MAX_FUTURE_SKEW:
+            return at
+        reason = "before_discord_epoch" if at < DISCORD_EPOCH else "future"
+        log.warning(
+            "discord_timestamp_rejected",
+            message_id=str(message.id),
+            timestamp=message.created_at.isoformat(),
+            reason=reason,
+        )
+        self._counters.count(
+            "steward_discord_timestamps_rejected_total",
+            "Message timestamps replaced by the receive time: before Discord existed or in the future",
+            reason=reason,
+        )
+        return now
 
     async def _reply_of(self, message: discord.Message) -> tuple[str | None, Actor | None]:
         """The id of the message ``message`` answers, and that message's author when Discord sent it along."""

@@ -8,11 +8,14 @@ messages, webhooks), records every REST call for assertions, and behaves like Di
   heartbeats, and supports RESUME: events dispatched while a session is disconnected are replayed after it;
 * a message created over REST (by the bot or a webhook) comes back as a MESSAGE_CREATE dispatch;
 * DMs to a user in ``dm_blocked`` fail with 403 / code 50007; ``fail_next`` makes a route fail once;
-* a 429 with ``retry_after`` can be injected to exercise discord.py's rate limiter.
+* a 429 with ``retry_after`` can be injected to exercise discord.py's rate limiter;
+* ``close_on_identify`` answers IDENTIFY by closing the gateway with that code (4004, 4014 ...), ``send_raw`` sends
+  any frame at all (not JSON, not a dispatch), and ``restart`` takes the whole server down for a while.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -78,6 +81,7 @@ class FakeDiscord:
         self.fail_next: dict[tuple[str, str], tuple[int, int, str]] = {}  # (method, path regex) -> failure
         self.rate_limit_next: dict[tuple[str, str], float] = {}
         self.token: str | None = None  # when set, the only bot token accepted
+        self.close_on_identify: int | None = None  # when set, IDENTIFY is answered by closing with this code
         self._transports: dict[int, Any] = {}
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -394,6 +398,21 @@ class FakeDiscord:
             else:
                 await ws.close(code=code, message=b"fake discord dropped the connection")
 
+    async def send_raw(self, text: str) -> None:
+        """Send ``text`` as it is to every connected gateway websocket (not recorded for RESUME replays)."""
+        for session in self.sessions.values():
+            if session.ws is not None and not session.ws.closed:
+                await session.ws.send_str(text)
+
+    async def restart(self, down_for: float = 0.5) -> None:
+        """Take the server down (connections cut, the port closed) for ``down_for`` seconds, then serve again on
+        the same port; sessions survive, so a RESUME afterwards succeeds."""
+        await self.drop_connections(abrupt=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await asyncio.sleep(down_for)
+        await self._serve(self.port)
+
     def connected(self) -> int:
         return sum(1 for s in self.sessions.values() if s.ws is not None and not s.ws.closed)
 
@@ -411,27 +430,11 @@ class FakeDiscord:
             if op == 1:
                 await ws.send_str(json.dumps({"op": 11}))
             elif op == 2:
-                self.identifies.append(data)
-                shard = tuple(data.get("shard") or (0, 1))
-                session = Session(session_id=f"session-{next(self._ids)}", shard=shard)  # type: ignore[arg-type]
-                session.ws = ws
-                self.sessions[session.session_id] = session
-                await self._send_ready(session)
+                session = await self._identify(ws, data)
+                if session is None:
+                    break
             elif op == 6:
-                self.resumes.append(data)
-                found = self.sessions.get(data.get("session_id", ""))
-                if found is None:
-                    await ws.send_str(json.dumps({"op": 9, "d": False}))
-                    continue
-                session = found
-                session.ws = ws
-                missed = [f for f in session.log if f["s"] > (data.get("seq") or 0)]
-                for missed_frame in missed:
-                    await ws.send_str(json.dumps(missed_frame))
-                session.seq += 1
-                resumed = {"op": 0, "t": "RESUMED", "s": session.seq, "d": {}}
-                session.log.append(resumed)
-                await ws.send_str(json.dumps(resumed))
+                session = await self._resume(ws, data) or session
             elif op == 8 and session is not None:
                 for guild_id in data.get("guild_id") if isinstance(data.get("guild_id"), list) else [data["guild_id"]]:
                     chunk = {"guild_id": guild_id, "members": [], "chunk_index": 0, "chunk_count": 1}
@@ -439,6 +442,34 @@ class FakeDiscord:
                         chunk["nonce"] = data["nonce"]
                     await self.dispatch("GUILD_MEMBERS_CHUNK", chunk, guild_id=guild_id)
         return ws
+
+    async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:
+        self.identifies.append(data)
+        if self.close_on_identify is not None:
+            await ws.close(code=self.close_on_identify, message=b"fake discord refused the session")
+            return None
+        shard = tuple(data.get("shard") or (0, 1))
+        session = Session(session_id=f"session-{next(self._ids)}", shard=shard)  # type: ignore[arg-type]
+        session.ws = ws
+        self.sessions[session.session_id] = session
+        await self._send_ready(session)
+        return session
+
+    async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:
+        self.resumes.append(data)
+        session = self.sessions.get(data.get("session_id", ""))
+        if session is None:
+            await ws.send_str(json.dumps({"op": 9, "d": False}))
+            return None
+        session.ws = ws
+        missed = [f for f in session.log if f["s"] > (data.get("seq") or 0)]
+        for missed_frame in missed:
+            await ws.send_str(json.dumps(missed_frame))
+        session.seq += 1
+        resumed = {"op": 0, "t": "RESUMED", "s": session.seq, "d": {}}
+        session.log.append(resumed)
+        await ws.send_str(json.dumps(resumed))
+        return session
 
     async def _send_ready(self, session: Session) -> None:
         shard_id, count = session.shard
@@ -544,9 +575,12 @@ class FakeDiscord:
         return app
 
     async def start(self) -> None:
+        await self._serve(0)
+
+    async def _serve(self, port: int) -> None:
         self._runner = web.AppRunner(self.app())
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 

@@ -3,12 +3,13 @@ and the platform-neutral commands run as ``/steward`` subcommands."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 
 from bot.actions import ActionResult, AnswerInteraction, SendApprovalPrompt, SendMessage, UpdatePrompt
-from bot.cog import Cog
+from bot.cog import Cog, listener
 from bot.commands import Command, CommandInvocation, CommandReply, command
-from bot.events import ButtonPressed
+from bot.events import ButtonPressed, MessageCreated
 from bot.interactions import Click
 from storage.core import AgentRecord
 from storage.db import Migration
@@ -272,3 +273,52 @@ async def test_commands_work_in_a_direct_message_too(world, start_steward):
 
     [reply] = await eventually(lambda: [r for r in answers_to(world, interaction) if r["kind"] == "followup"])
     assert reply["body"]["content"] == "args=from|a|DM"
+
+
+class SlowPrompts(Cog):
+    """Owns 'slow' prompts whose decision takes as long as the test wants; its message listener keeps the bot busy
+    the same way."""
+
+    name = "slow_prompts"
+
+    async def cog_load(self) -> None:
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.finished = False
+        self.ctx.add_interaction("slow", self.on_button)
+
+    async def on_button(self, click: Click):
+        self.started.set()
+        await self.release.wait()
+        await asyncio.sleep(0.2)  # and then it takes its time
+        self.finished = True
+        interaction_id = click.press.interaction_id
+        assert interaction_id is not None
+        return AnswerInteraction(target_platform="discord", interaction_id=interaction_id, text="decided, slowly")
+
+    @listener(MessageCreated)
+    async def on_message(self, event: MessageCreated) -> None:
+        await self.release.wait()
+
+
+async def test_a_click_is_acknowledged_before_a_slow_owner_decides(world, start_steward):
+    app, _adapter = await start_steward(cogs={"slow_prompts": SlowPrompts})
+    slow: SlowPrompts = app.cogs.cogs["slow_prompts"]  # type: ignore[assignment]
+    prompt = SendApprovalPrompt(
+        target_platform="discord", user_id=world.alice["id"], text="Slow?", kind="slow", key="s1"
+    )
+    sent = await app.router.perform(prompt)
+    assert sent.ok
+    for n in range(5):  # the bot is busy with messages its listener has not finished
+        await world.fake.user_says(world.general["id"], world.bob, f"busy {n}")
+
+    click = await world.fake.click(sent.message_id, "steward:slow:s1:approve", world.alice)
+
+    # Discord has its acknowledgement while the busy bot has not decided (nor perhaps even begun to).
+    [ack] = await eventually(lambda: answers_to(world, click))
+    assert not slow.finished
+    assert ack["kind"] == "callback" and ack["body"]["type"] == DEFERRED_UPDATE
+    slow.release.set()
+    responses = await eventually(lambda: len(answers_to(world, click)) == 2 and answers_to(world, click))
+    assert [r["kind"] for r in responses] == ["callback", "followup"]
+    assert responses[1]["body"]["content"] == "decided, slowly" and slow.finished and slow.started.is_set()

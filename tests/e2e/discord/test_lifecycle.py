@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.discord.adapter import DiscordAdapter, DiscordStartError
+from adapters.discord.adapter import DiscordAdapter
 from bot.app import StewardApp, build_adapters
+from bot.errors import AdapterFatal, ExitCode
 from bot.events import MessageCreated
 from tests.e2e.discord.conftest import eventually, probe
 
@@ -24,10 +25,13 @@ async def test_a_wrong_token_fails_start_up_with_a_clear_error(world, make_setti
     assert isinstance(adapter, DiscordAdapter)
     app = StewardApp(settings, adapters=[adapter])
     try:
-        with pytest.raises(DiscordStartError, match="refused the bot token"):
+        with pytest.raises(AdapterFatal, match="refused the bot token") as refused:
             await app.start()
     finally:
         await app.stop()
+    assert refused.value.code == ExitCode.CREDENTIALS and "401" in refused.value.problem
+    assert "refused the bot token" in adapter.health()["reason"]
+    assert "STEWARD_DISCORD__TOKEN" in refused.value.hint
     assert world.fake.identifies == []
 
 
@@ -43,7 +47,8 @@ async def test_health_reports_the_connection_and_stop_disconnects(world, start_s
 async def test_when_discord_ends_the_session_for_good_the_adapter_ends_instead_of_hanging(world, start_steward):
     _app, adapter = await start_steward()
     await world.fake.drop_connections(code=4004)  # authentication failed: not resumable
-    await asyncio.wait_for(adapter.wait_closed(), 5)
+    with pytest.raises(AdapterFatal, match="4004"):
+        await asyncio.wait_for(adapter.wait_closed(), 5)
     assert not adapter.health()["up"]
 
 
