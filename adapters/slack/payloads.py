@@ -31,8 +31,9 @@ Kind = Literal[
 
 Id = Annotated[StrictStr, Field(max_length=255)]
 Text = Annotated[StrictStr, Field(max_length=100_000)]
-Url = Annotated[StrictStr, Field(max_length=2_000)]
+Url = Annotated[StrictStr, Field(max_length=2_000, pattern=r"^https?://[^\s]+$")]
 Number = StrictStr | StrictInt | StrictFloat  # a time as Slack writes it: "1700000000.000100" or 1700000000
+_UNION_MEMBERS = frozenset({"constrained-str", "str", "int", "float", "bool", "list", "dict"})
 TS_FORMAT = re.compile(r"^\d{1,12}(\.\d{1,9})?$")
 EVENT_TYPE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
 # Event types Steward translates: their user and channel must be plain ids (some other types carry objects there).
@@ -244,8 +245,14 @@ def _kind(body: dict[str, Any]) -> Kind:
     return "unknown"
 
 
+def _field(loc: tuple[int | str, ...]) -> str:
+    # pydantic's location names the union member tried ("constrained-str", "IdObject"): keep the payload's keys.
+    keys = [p for p in loc if isinstance(p, str) and p not in _UNION_MEMBERS and not p[:1].isupper()]
+    return ".".join(keys) or "body"
+
+
 def _fields(error: ValidationError) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(".".join(str(p) for p in e["loc"] if not isinstance(p, int)) or "body" for e in error.errors()))
+    return tuple(dict.fromkeys(_field(e["loc"]) for e in error.errors()))[:10]
 
 
 def _lookup(body: dict[str, Any], path: str) -> list[object]:
@@ -263,6 +270,16 @@ def _lookup(body: dict[str, Any], path: str) -> list[object]:
 
 def _bad(body: dict[str, Any], paths: tuple[str, ...], good: Any) -> tuple[str, ...]:
     return tuple(path for path in paths if any(not good(v) for v in _lookup(body, path)))
+
+
+def _missing(kind: Kind, body: Body) -> tuple[str, ...]:
+    """Fields without which a payload of ``kind`` cannot be used (bolt indexes ``actions[0]``; a slash command is
+    answered through its ``response_url``)."""
+    if kind == "block_actions" and not body.actions:
+        return ("actions",)
+    if kind == "slash_command" and not body.response_url:
+        return ("response_url",)
+    return ()
 
 
 def _handled(kind: Kind, body: Body, command: str) -> bool:
@@ -285,8 +302,9 @@ def check(body: dict[str, Any], *, command: str, now: float) -> Checked:
         return Checked(kind, reason="invalid_shape", fields=_fields(exc))
     except RecursionError:
         return Checked(kind, reason="invalid_shape", fields=("body",))
-    if kind == "block_actions" and not model.actions:
-        return Checked(kind, reason="invalid_shape", fields=("actions",))
+    missing = _missing(kind, model)
+    if missing:
+        return Checked(kind, reason="invalid_shape", fields=missing)
     bad_ids = _bad(body, IDENTITY_FIELDS, lambda v: slack_ts(v, now))
     if bad_ids:
         return Checked(kind, reason="bad_timestamp", fields=bad_ids)
