@@ -194,7 +194,10 @@ def _raw_garbage(rng: random.Random) -> tuple[bytes, str]:
 def _headers(rng: random.Random) -> dict[str, str]:
     roll = rng.random()
     if roll < 0.15:
-        return {"X-Slack-Retry-Num": rng.choice(("1", "2", "-1", "x", "99999999999")), "X-Slack-Retry-Reason": "timeout"}
+        return {
+            "X-Slack-Retry-Num": rng.choice(("1", "2", "-1", "x", "99999999999")),
+            "X-Slack-Retry-Reason": "timeout",
+        }
     return {}
 
 

@@ -55,6 +55,7 @@ class MockSlack:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     dm_blocked: set[str] = field(default_factory=set)
     fail: dict[str, str] = field(default_factory=dict)  # method -> error Slack answers
+    fail_next: dict[str, list[str]] = field(default_factory=dict)  # method -> errors answered once each, in order
     workspaces: dict[str, Workspace] = field(default_factory=dict)
     user_tokens: dict[str, str] = field(default_factory=dict)  # user token -> team
     oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> oauth.v2.access answer
@@ -140,6 +141,8 @@ class MockSlack:
         self.calls.append(ApiCall(method, params, token))
         if method in self.fail:
             return _json({"ok": False, "error": self.fail[method]})
+        if self.fail_next.get(method):
+            return _json({"ok": False, "error": self.fail_next[method].pop(0)})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return _json({"ok": False, "error": "unknown_method"})

@@ -43,7 +43,9 @@ async def test_fuzzed_payloads_get_no_5xx_and_no_traceback_and_moderation_goes_o
     statuses: Counter[int] = Counter()
     try:
         for case in cases(CASES, h.mock.response_url("fuzz")):
-            async with h.session.post(h.base + "/slack/events", data=case.body, headers=signed(case, SIGNING_SECRET)) as r:
+            async with h.session.post(
+                h.base + "/slack/events", data=case.body, headers=signed(case, SIGNING_SECRET)
+            ) as r:
                 text = await r.text(errors="replace")
                 statuses[r.status] += 1
                 assert r.status < 500, (r.status, case.what)
