@@ -106,11 +106,11 @@ class SocketSupervisor:
                 log.info("slack_socket_mode_reconnected")
             self._connected_once = True
 
-    async def open(self, url: str, timeout: float) -> None:
-        """Connect to ``url`` (from ``apps.connections.open``) within ``timeout`` seconds, or raise TimeoutError."""
+    async def open(self, url: str, limit: float) -> None:
+        """Connect to ``url`` (from ``apps.connections.open``) within ``limit`` seconds, or raise TimeoutError."""
         self.handler.client.wss_uri = url
         try:
-            await asyncio.wait_for(self.handler.connect_async(), timeout)  # type: ignore[no-untyped-call]
+            await asyncio.wait_for(self.handler.connect_async(), limit)  # type: ignore[no-untyped-call]
         except TimeoutError:
             await self.close()
             raise
