@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 
-from adapters.slack.payloads import Checked, check
+from adapters.slack.payloads import Checked, check, kind_of
 from adapters.slack.web import SlackMetrics
 from bot.logging import get_logger
 
@@ -47,7 +47,7 @@ class Edge:
     async def on_bolt_error(self, error: Exception, body: object) -> BoltResponse:
         """bolt's global error handler: a listener or middleware that raised, or a request no listener took. It is
         counted and acknowledged (200, so that Slack does not retry it) instead of bolt's 500 or 404."""
-        kind = str(body.get("type") or "unknown")[:40] if isinstance(body, dict) else "unknown"
+        kind = kind_of(body) if isinstance(body, dict) else "unknown"
         if isinstance(error, BoltUnhandledRequestError):
             self.rejected(kind, "unhandled")
         else:

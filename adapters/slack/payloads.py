@@ -30,7 +30,7 @@ from pydantic import (
 )
 from slack_bolt.request.internals import parse_body
 
-__all__ = ["EARLIEST", "FUTURE_SLACK", "Checked", "Unparseable", "check", "parse", "sane_time", "slack_ts"]
+__all__ = ["EARLIEST", "FUTURE_SLACK", "Checked", "Unparseable", "check", "kind_of", "parse", "sane_time", "slack_ts"]
 
 EARLIEST = 1_356_998_400.0  # 2013-01-01: no Slack timestamp is older
 FUTURE_SLACK = 86_400.0  # a timestamp more than a day ahead of the receive time is not believed
@@ -242,7 +242,8 @@ def slack_ts(value: object, now: float) -> bool:
     return isinstance(value, str) and TS_FORMAT.match(value) is not None and sane_time(value, now) is not None
 
 
-def _kind(body: dict[str, Any]) -> Kind:
+def kind_of(body: dict[str, Any]) -> Kind:
+    """What a parsed payload is, as the ``kind`` label of the counters."""
     kind = body.get("type")
     if kind == "event_callback":
         return "events_api"
@@ -305,7 +306,7 @@ def _handled(kind: Kind, body: Body, command: str) -> bool:
 
 def check(body: dict[str, Any], *, command: str, now: float) -> Checked:
     """Validate a parsed payload's shape and timestamps and say whether a listener of Steward's takes it."""
-    kind = _kind(body)
+    kind = kind_of(body)
     try:
         model = Body.model_validate(body)
     except ValidationError as exc:

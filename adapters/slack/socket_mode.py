@@ -19,6 +19,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.edge import Edge
+from adapters.slack.payloads import kind_of
 from bot.errors import AdapterFatal, ExitCode
 from bot.logging import get_logger
 
@@ -59,7 +60,7 @@ class _ScreenedHandler(AsyncSocketModeHandler):
         try:
             await super().handle(client, req)  # type: ignore[arg-type]
         except Exception as exc:  # bolt failed outside its error handler: count it, and still acknowledge
-            self.edge.rejected(str(payload.get("type") or "unknown")[:40], "internal_error", error=type(exc).__name__)
+            self.edge.rejected(kind_of(payload), "internal_error", error=type(exc).__name__)
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
 
 

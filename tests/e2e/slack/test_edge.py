@@ -209,7 +209,7 @@ async def test_bolts_unhandled_request_is_acknowledged_and_counted():
     request = AsyncBoltRequest(body="{}", headers={"content-type": "application/json"})
     error = BoltUnhandledRequestError(request=request, current_response=None)
 
-    response = await edge.on_bolt_error(error, {"type": "shortcut"})
+    response = await edge.on_bolt_error(error, {"type": "shortcut", "trigger_id": "1.2"})
 
     assert response.status == 200
-    assert metrics.value("steward_slack_payload_rejected_total", kind="shortcut", reason="unhandled") == 1
+    assert metrics.value("steward_slack_payload_rejected_total", kind="interactive", reason="unhandled") == 1

@@ -60,7 +60,7 @@ async def test_fuzzed_payloads_get_no_5xx_and_no_traceback_and_moderation_goes_o
     assert [r.getMessage()[:200] for r in bolt_log.records] == []
     # ... nor Steward's error handler for bolt: every malformed payload was stopped by the screening.
     for reason in ("listener_error", "unhandled", "internal_error"):
-        for kind in ("events_api", "event_callback", "block_actions", "slash_command", "unknown", "request"):
+        for kind in ("events_api", "block_actions", "view_submission", "interactive", "slash_command", "unknown"):
             assert metrics.value("steward_slack_payload_rejected_total", kind=kind, reason=reason) == 0, (kind, reason)
     assert statuses[400] > 0 and statuses[200] > 0
     assert metrics.value("steward_slack_payload_rejected_total", kind="events_api", reason="invalid_shape") > 0
