@@ -76,7 +76,9 @@ async def main(events: int, posts: int) -> None:
         assert app.http is not None
         url = f"http://127.0.0.1:{app.http.bound_port}/slack/events"
         bodies = [
-            json.dumps(event_body(message_event(f"C{i % 50:04d}", f"U{i % 200:04d}", f"message {i}", f"1700.{i:06d}")))
+            json.dumps(
+                event_body(message_event(f"C{i % 50:04d}", f"U{i % 200:04d}", f"message {i}", f"1700000000.{i:06d}"))
+            )
             for i in range(events)
         ]
         latencies: list[float] = []

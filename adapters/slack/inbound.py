@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from adapters.slack.blocks import mentioned_users, unescape_text
 from adapters.slack.memory import SlackObject, UserDirectory
+from adapters.slack.payloads import sane_time
 from bot.events import (
     Event,
     MemberJoined,
@@ -72,7 +73,7 @@ class Translator:
         if not isinstance(event, Mapping):
             return []
         team = str(body.get("team_id") or event.get("team") or "")
-        at = _float(body.get("event_time")) or _float(event.get("event_ts")) or time.time()
+        at = event_time(body, time.time())
         handler = _BY_TYPE.get(str(event.get("type")))
         return await handler(self, _Payload(team, event, me, at)) if handler is not None else []
 
@@ -220,10 +221,9 @@ def _room(p: _Payload) -> Room:
     return Room(PLATFORM, p.team, str(p.event["channel"]))
 
 
-def _float(value: object) -> float | None:
-    if not isinstance(value, str | int | float):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
+def event_time(body: Mapping[str, object], now: float) -> float:
+    """When an event happened: its ``event_time``, else its ``event_ts``, when Slack could have sent it (finite,
+    after 2013, at most a day ahead); else ``now``, the receive time (the edge counted the bad time)."""
+    event = body.get("event")
+    inner = event.get("event_ts") if isinstance(event, Mapping) else None
+    return sane_time(body.get("event_time"), now) or sane_time(inner, now) or now

@@ -65,6 +65,7 @@ class Listeners:
         interactions: InteractionStore,
         workspaces: Workspaces,
         metrics: SlackMetrics,
+        on_revoked: Callable[[str], None] | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
@@ -75,6 +76,7 @@ class Listeners:
         self.metrics = metrics
         self.deduper = EventDeduper(settings.dedupe_ttl, settings.dedupe_max_entries)
         self.last_event_at: float | None = None
+        self.on_revoked = on_revoked  # single workspace: the bot token was revoked or the app uninstalled
 
     def register(self, bolt: AsyncApp) -> None:
         async def on_event(body: SlackObject, context: SlackObject) -> None:
@@ -107,10 +109,25 @@ class Listeners:
         seen.saw_channel(event.get("channel"), team)
         seen.saw_user(event.get("user"), team)
 
+    def _revocation(self, event: SlackObject) -> str | None:
+        """What an event revoked, when it revoked Steward's own bot token (single workspace) or uninstalled it."""
+        if self.settings.oauth or self.on_revoked is None:
+            return None  # several workspaces: bolt's revocation listeners forget that workspace's installation
+        if event.get("type") == "app_uninstalled":
+            return "app_uninstalled"
+        tokens = event.get("tokens")
+        bots = tokens.get("bot") if isinstance(tokens, Mapping) else None
+        return "tokens_revoked" if event.get("type") == "tokens_revoked" and bots else None
+
     async def on_event(self, body: SlackObject, context: SlackObject) -> None:
         event = body.get("event") or {}
         kind = _event_kind(event)
         if not self._first_time(body, kind):
+            return
+        revoked = self._revocation(event)
+        if revoked is not None and self.on_revoked is not None:
+            self.metrics.events.labels(kind, "fatal").inc()
+            self.on_revoked(revoked)
             return
         self.last_event_at = time.time()
         self._note_where(body, event, str(body.get("team_id") or context.get("team_id") or ""))

@@ -48,6 +48,8 @@ class SlackMetrics:
     delete_refused: Counter
     unsupported: Counter
     rejected_input: Counter
+    payload_rejected: Counter
+    reconnects: Counter
 
     @classmethod
     def register(cls, metrics: Metrics) -> SlackMetrics:
@@ -71,6 +73,14 @@ class SlackMetrics:
                 "steward_slack_unsupported_actions_total", "Actions Slack cannot perform (e.g. timeouts)", ["action"]
             ),
             rejected_input=metrics.rejected_input,
+            payload_rejected=metrics.counter(
+                "steward_slack_payload_rejected_total",
+                "Slack payloads refused (4xx) or acknowledged and dropped, by kind and reason",
+                ["kind", "reason"],
+            ),
+            reconnects=metrics.counter(
+                "steward_adapter_reconnects_total", "Platform connections re-established after a drop", ["platform"]
+            ),
         )
 
 

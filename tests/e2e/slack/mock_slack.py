@@ -55,6 +55,7 @@ class MockSlack:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     dm_blocked: set[str] = field(default_factory=set)
     fail: dict[str, str] = field(default_factory=dict)  # method -> error Slack answers
+    fail_next: dict[str, list[str]] = field(default_factory=dict)  # method -> errors answered once each, in order
     workspaces: dict[str, Workspace] = field(default_factory=dict)
     user_tokens: dict[str, str] = field(default_factory=dict)  # user token -> team
     oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> oauth.v2.access answer
@@ -126,20 +127,16 @@ class MockSlack:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        params: dict[str, Any] = dict(request.query)
-        if request.method == "POST" and request.can_read_body:
-            if request.content_type == "application/json":
-                params.update(await request.json())
-            else:
-                params.update(dict(await request.post()))
+        params = await _params(request)
         for key in ("blocks", "attachments"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() or params.pop("token", None) or None
         self.calls.append(ApiCall(method, params, token))
-        if method in self.fail:
-            return _json({"ok": False, "error": self.fail[method]})
+        failure = self._failure(method)
+        if failure is not None:
+            return _json({"ok": False, "error": failure})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return _json({"ok": False, "error": "unknown_method"})
@@ -153,6 +150,13 @@ class MockSlack:
         if workspace is None and token not in self.user_tokens:
             return _json({"ok": False, "error": "not_authed" if not token else "invalid_auth"})
         return _json(handler(params, workspace))
+
+    def _failure(self, method: str) -> str | None:
+        """The error the test asked ``method`` to answer: always (``fail``) or once each (``fail_next``)."""
+        if method in self.fail:
+            return self.fail[method]
+        queued = self.fail_next.get(method)
+        return queued.pop(0) if queued else None
 
     def _m_auth_test(self, params: dict, ws: Workspace | None) -> dict:
         if ws is None:
@@ -263,6 +267,17 @@ def _json(data: dict[str, Any]) -> web.Response:
 
 
 # --- what Slack sends to an app -------------------------------------------------------------------------------------
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    """A Web API call's arguments: its query, then its JSON or form body."""
+    params: dict[str, Any] = dict(request.query)
+    if request.method == "POST" and request.can_read_body:
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        else:
+            params.update(dict(await request.post()))
+    return params
 
 
 def sign(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:

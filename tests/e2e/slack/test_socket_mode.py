@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.slack.adapter import SlackAdapter, SlackStartError
+from adapters.slack.adapter import SlackAdapter
 from bot.app import StewardApp
+from bot.errors import AdapterFatal, ExitCode
 from bot.events import ButtonPressed, MessageCreated
 from domain import Room
 from tests.e2e.slack.mock_slack import APP_TOKEN, BOT_TOKEN, TEAM, event_body, message_event, wait_for
@@ -78,10 +79,11 @@ async def test_a_wrong_app_token_fails_start_up_with_slacks_error(make_settings,
     settings = make_settings(slack={"mode": "socket", "api_base_url": mock_slack.api_url}, cogs={"enabled": []})
     app = StewardApp(settings)
     try:
-        with pytest.raises(SlackStartError, match="invalid_auth"):
+        with pytest.raises(AdapterFatal, match="invalid_auth") as refused:
             await app.start()
     finally:
         await app.stop()
+    assert refused.value.code == ExitCode.CREDENTIALS and "STEWARD_SLACK__APP_TOKEN" in refused.value.hint
     assert [c.token for c in mock_slack.calls_to("apps.connections.open")] == ["xapp-wrong"]
 
 
@@ -91,10 +93,11 @@ async def test_a_wrong_bot_token_fails_start_up_with_slacks_error(make_settings,
     settings = make_settings(slack={"mode": "socket", "api_base_url": mock_slack.api_url}, cogs={"enabled": []})
     app = StewardApp(settings)
     try:
-        with pytest.raises(SlackStartError, match="invalid_auth"):
+        with pytest.raises(AdapterFatal, match="invalid_auth") as refused:
             await app.start()
     finally:
         await app.stop()
+    assert refused.value.code == ExitCode.CREDENTIALS and "STEWARD_SLACK__BOT_TOKEN" in refused.value.hint
     assert not mock_slack.calls_to("apps.connections.open")
 
 

@@ -172,3 +172,15 @@ def test_the_guide_documents_every_configuration_key():
         if f"`{name}`" not in guide and f"STEWARD_SLACK__{name.upper()}" not in guide
     ]
     assert not missing
+
+
+def test_times_slack_could_not_have_sent_are_not_believed():
+    from adapters.slack.payloads import sane_time, slack_ts
+
+    now = 1_700_000_000.0
+    assert sane_time("1699999999.000100", now) == 1699999999.0001
+    assert sane_time(now + 3600, now) == now + 3600  # clocks differ a little
+    for bad in (float("nan"), float("inf"), -1, 0, 10**12, now + 2 * 86400, 1_300_000_000, "NaN", "x", True, None, [1]):
+        assert sane_time(bad, now) is None, bad
+    assert slack_ts("1699999999.000100", now)
+    assert not any(slack_ts(v, now) for v in ("1e9", "NaN", "-1.0", 1699999999, "999999999999.000001", " 1699999999.1"))
