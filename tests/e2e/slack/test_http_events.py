@@ -222,7 +222,7 @@ async def test_health_reports_the_adapter(start_slack):
 
 async def test_an_oversized_request_is_refused_and_counted(start_slack):
     h = await start_slack()
-    body = json.dumps(event_body(message_event(CHANNEL, "U0ALICE", "x" * 70_000, "1700000000.000600")))
+    body = json.dumps(event_body(message_event(CHANNEL, "U0ALICE", "x" * 1_100_000, "1700000000.000600")))
 
     response = await h.send_event(json.loads(body))
 

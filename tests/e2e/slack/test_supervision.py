@@ -99,14 +99,7 @@ async def test_revoking_only_user_tokens_is_not_fatal(start_slack):
     assert adapter.health()["up"] is True
 
 
-# ``steward run`` turns an AdapterFatal into its exit code and one line on stderr once the CLI handles StewardError.
-CLI_HANDLES_FATAL = "StewardError" in (Path(__file__).resolve().parents[3] / "bot" / "cli.py").read_text()
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not CLI_HANDLES_FATAL, reason="this checkout's bot/cli.py does not turn StewardError into exit codes"
-)
 async def test_steward_run_with_a_refused_bot_token_exits_3_with_one_line(tmp_path: Path, mock_slack) -> None:
     """The real process: Slack answers auth.test with invalid_auth; ``steward run`` says so in one line and exits
     with the credentials code."""
