@@ -195,16 +195,13 @@ async def flood(count: int, *, unbounded: bool, rate: float = 20.0) -> dict[str,
 
     import aiohttp
 
+    from benchmarks.slack_env import use_mock_slack_credentials
     from bot.app import StewardApp
     from bot.config import load_settings
     from bot.events import MessageCreated
-    from tests.e2e.slack.mock_slack import BOT_TOKEN, SIGNING_SECRET, MockSlack, event_body, message_event, sign
+    from tests.e2e.slack.mock_slack import MockSlack, event_body, message_event, sign
 
-    for name in list(os.environ):
-        if name.startswith(("SLACK_", "STEWARD_")):
-            del os.environ[name]
-    os.environ["STEWARD_SLACK__BOT_TOKEN"] = BOT_TOKEN
-    os.environ["STEWARD_SLACK__SIGNING_SECRET"] = SIGNING_SECRET
+    use_mock_slack_credentials()
     mock = await MockSlack().start()
     import tempfile
 

@@ -11,7 +11,6 @@ Run: ``.venv/bin/python benchmarks/slack_fuzz.py [cases] [seed]``.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -20,13 +19,15 @@ from pathlib import Path
 
 import aiohttp
 
+from benchmarks.slack_env import use_mock_slack_credentials
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import StewardApp
 from bot.config import load_settings
 from bot.logging import configure_logging
 from tests.e2e.slack.fuzz import cases, signed
-from tests.e2e.slack.mock_slack import BOT_TOKEN, SIGNING_SECRET, MockSlack
+from tests.e2e.slack.mock_slack import SIGNING_SECRET, MockSlack
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -46,11 +47,7 @@ def _rejections(app: StewardApp) -> dict[str, float]:
 
 async def main(count: int, seed: int) -> None:
     configure_logging("ERROR", "json")
-    for name in list(os.environ):
-        if name.startswith(("SLACK_", "STEWARD_")):
-            del os.environ[name]
-    os.environ["STEWARD_SLACK__BOT_TOKEN"] = BOT_TOKEN
-    os.environ["STEWARD_SLACK__SIGNING_SECRET"] = SIGNING_SECRET
+    use_mock_slack_credentials()
     mock = await MockSlack().start()
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
+
+from benchmarks.slack_env import use_mock_slack_credentials
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -26,8 +27,6 @@ from bot.logging import configure_logging
 from domain import Room
 from storage.core import AgentRecord
 from tests.e2e.slack.mock_slack import (
-    BOT_TOKEN,
-    SIGNING_SECRET,
     TEAM,
     MockSlack,
     event_body,
@@ -45,11 +44,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 async def main(events: int, posts: int) -> None:
     configure_logging("ERROR", "json")
-    for name in list(os.environ):
-        if name.startswith(("SLACK_", "STEWARD_")):
-            del os.environ[name]
-    os.environ["STEWARD_SLACK__BOT_TOKEN"] = BOT_TOKEN
-    os.environ["STEWARD_SLACK__SIGNING_SECRET"] = SIGNING_SECRET
+    use_mock_slack_credentials()
     mock = await MockSlack().start()
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(
