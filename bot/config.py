@@ -22,6 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -30,6 +31,9 @@ from bot.plugins import installed
 from domain import Room
 
 ENV_PREFIX = "STEWARD_"
+# Validated sections kept for servers and channels that override them; rooms without overrides share one object
+# per section, so this bounds only what the config itself names (evicted entries are validated again when read).
+OVERRIDDEN_SECTIONS_KEPT = 4096
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -161,8 +165,38 @@ class Settings(BaseSettings):
     # --- sections ------------------------------------------------------------------------------------------------
 
     @cached_property
-    def _section_cache(self) -> dict[tuple[str, str, str], BaseModel]:
+    def _shared_sections(self) -> dict[str, BaseModel]:
+        """Section name -> the one validated object every room without overrides of it shares."""
         return {}
+
+    @cached_property
+    def _overridden_sections(self) -> LRUCache[tuple[str, str, str], BaseModel]:
+        return LRUCache(maxsize=OVERRIDDEN_SECTIONS_KEPT)
+
+    @cached_property
+    def _overrides_of(self) -> dict[str, dict[str, frozenset[str]]]:
+        """Section name -> server -> the channels overriding it, for the servers whose config touches it."""
+        found: dict[str, dict[str, frozenset[str]]] = {}
+        adapters = installed().adapters
+        for server, overrides in self.servers.items():
+            names = set(overrides.model_extra or {})
+            for sections in overrides.channels.values():
+                names.update(sections)
+            for name in names - set(adapters):
+                channels = frozenset(c for c, sections in overrides.channels.items() if name in sections)
+                found.setdefault(name, {})[server] = channels
+        return found
+
+    def section_key(self, name: str, room: Room | None = None) -> tuple[str, str, str]:
+        """The overrides that apply to ``room``: ``(name, "", "")`` for a room that has none of section ``name``,
+        ``(name, server, "")`` when only its server overrides it, else ``(name, server, channel)``."""
+        servers = self._overrides_of.get(name) if room is not None else None
+        if servers is None or room is None:
+            return (name, "", "")
+        channels = servers.get(room.server)
+        if channels is None:
+            return (name, "", "")
+        return (name, room.server, room.channel if room.channel in channels else "")
 
     def raw_section(self, name: str) -> dict[str, Any]:
         extra = self.model_extra or {}
@@ -186,11 +220,21 @@ class Settings(BaseSettings):
         return section
 
     def section(self, name: str, room: Room | None = None) -> BaseModel:
-        """The validated section ``name``, with the server's and the channel's overrides layered on for ``room``."""
-        key = (name, room.server, room.channel) if room is not None else (name, "", "")
-        cached = self._section_cache.get(key)
+        """The validated section ``name``, with the server's and the channel's overrides layered on for ``room``.
+
+        Rooms without overrides of the section share one object (so memory does not grow with the rooms seen);
+        the rest are kept in a bounded LRU keyed by the server and channel whose overrides apply."""
+        if room is None or name not in self._overrides_of:
+            shared = self._shared_sections.get(name)
+            if shared is None:
+                shared = self._shared_sections[name] = section_model(name).model_validate(self.raw_section(name))
+            return shared
+        key = self.section_key(name, room)
+        if key[1] == "":
+            return self.section(name)
+        cached = self._overridden_sections.get(key)
         if cached is None:
-            cached = self._section_cache[key] = section_model(name).model_validate(self.layered_section(*key))
+            cached = self._overridden_sections[key] = section_model(name).model_validate(self.layered_section(*key))
         return cached
 
 
