@@ -212,6 +212,14 @@ class Settings(BaseSettings):
             raw = deep_merge(raw, _as_dict(overrides.channels.get(channel, {}).get(name)))
         return raw
 
+    def variants_as(self, model: type[M], name: str) -> list[M]:
+        """Every form section ``name`` takes: the defaults, then each server's and channel's overrides (what a cog
+        reads to size state that every room's settings must fit, such as the longest window any room uses)."""
+        keys = [("", "")]
+        for server, channels in self._overrides_of.get(name, {}).items():
+            keys += [(server, "")] + [(server, channel) for channel in sorted(channels)]
+        return [self.section_as(model, name, Room("", server, channel)) for server, channel in keys]
+
     def section_as(self, model: type[M], name: str, room: Room | None = None) -> M:
         """``section(name, room)``, checked to be a ``model`` (what its plug-in declared), typed as one."""
         section = self.section(name, room)
