@@ -174,29 +174,32 @@ class Settings(BaseSettings):
         return LRUCache(maxsize=OVERRIDDEN_SECTIONS_KEPT)
 
     @cached_property
-    def _overrides_of(self) -> dict[str, dict[str, frozenset[str]]]:
-        """Section name -> server -> the channels overriding it, for the servers whose config touches it."""
-        found: dict[str, dict[str, frozenset[str]]] = {}
+    def _overrides_of(self) -> dict[str, dict[str, tuple[bool, frozenset[str]]]]:
+        """Section name -> server -> (whether the server itself overrides it, the channels that do), for the
+        servers whose config touches the section."""
+        found: dict[str, dict[str, tuple[bool, frozenset[str]]]] = {}
         adapters = installed().adapters
         for server, overrides in self.servers.items():
-            names = set(overrides.model_extra or {})
+            own = set(overrides.model_extra or {})
+            names = set(own)
             for sections in overrides.channels.values():
                 names.update(sections)
             for name in names - set(adapters):
                 channels = frozenset(c for c, sections in overrides.channels.items() if name in sections)
-                found.setdefault(name, {})[server] = channels
+                found.setdefault(name, {})[server] = (name in own, channels)
         return found
 
     def section_key(self, name: str, room: Room | None = None) -> tuple[str, str, str]:
         """The overrides that apply to ``room``: ``(name, "", "")`` for a room that has none of section ``name``,
         ``(name, server, "")`` when only its server overrides it, else ``(name, server, channel)``."""
         servers = self._overrides_of.get(name) if room is not None else None
-        if servers is None or room is None:
+        found = servers.get(room.server) if servers is not None and room is not None else None
+        if found is None or room is None:
             return (name, "", "")
-        channels = servers.get(room.server)
-        if channels is None:
-            return (name, "", "")
-        return (name, room.server, room.channel if room.channel in channels else "")
+        server_wide, channels = found
+        if room.channel in channels:
+            return (name, room.server, room.channel)
+        return (name, room.server, "") if server_wide else (name, "", "")
 
     def raw_section(self, name: str) -> dict[str, Any]:
         extra = self.model_extra or {}
@@ -216,8 +219,9 @@ class Settings(BaseSettings):
         """Every form section ``name`` takes: the defaults, then each server's and channel's overrides (what a cog
         reads to size state that every room's settings must fit, such as the longest window any room uses)."""
         keys = [("", "")]
-        for server, channels in self._overrides_of.get(name, {}).items():
-            keys += [(server, "")] + [(server, channel) for channel in sorted(channels)]
+        for server, (server_wide, channels) in self._overrides_of.get(name, {}).items():
+            keys += [(server, "")] if server_wide else []
+            keys += [(server, channel) for channel in sorted(channels)]
         return [self.section_as(model, name, Room("", server, channel)) for server, channel in keys]
 
     def section_as(self, model: type[M], name: str, room: Room | None = None) -> M:
