@@ -109,7 +109,7 @@ class _Feed:
         return text
 
 
-async def _child(args: argparse.Namespace) -> None:
+async def _child(args: argparse.Namespace, config: dict[str, Any]) -> None:
     from bot.actions import Action, ActionResult
     from bot.adapter import Adapter
     from bot.app import StewardApp
@@ -137,7 +137,7 @@ async def _child(args: argparse.Namespace) -> None:
         def health(self) -> dict[str, Any]:
             return {"up": True, "actions": self.performed}
 
-    settings = load_settings(data=json.loads(Path(args.config).read_text()))
+    settings = load_settings(data=config)
     configure_logging("ERROR", "json")
     adapter = SinkAdapter()
     app = StewardApp(settings, adapters=[adapter], http=False)
@@ -192,6 +192,7 @@ async def _flood(app: Any, adapter: Any, feed: _Feed, args: argparse.Namespace) 
 
 def _report(path: str, app: Any, adapter: Any, counts: dict[str, int], sent: int, elapsed: float) -> None:
     health = app.health()["components"]
+    conversation = _cog(app, "conversation").rooms
     settings = app.settings
     status = {
         "elapsed": round(elapsed, 1),
@@ -201,7 +202,12 @@ def _report(path: str, app: Any, adapter: Any, counts: dict[str, int], sent: int
         "pending": app.bus.pending,
         "moderator_rooms": health.get("moderator", {}).get("rooms"),
         "sentiment_rooms": health.get("sentiment", {}).get("rooms"),
-        "conversation_rooms": len(_cog(app, "conversation").rooms.states),
+        "conversation_rooms": len(conversation.states),
+        "conversation_modes": len(conversation.modes),
+        "conversation_styles": len(conversation.styles),
+        "suspensions": len(app.suspensions),
+        "jobs": len(app.scheduler.aps.get_jobs()),
+        "agent_messages": len(_cog(app, "sentiment").recorder.agent_messages),
         "shared_sections": len(settings._shared_sections),
         "overridden_sections": len(settings._overridden_sections),
     }
@@ -216,14 +222,20 @@ def _cog(app: Any, name: str) -> Any:
 # --- the parent: the measurement -------------------------------------------------------------------------------
 
 
-def _rss_mib(pid: int) -> float | None:
+def _memory_mib(pid: int) -> dict[str, float] | None:
+    """The process's resident memory from ``/proc/<pid>/status``: all of it, and its anonymous (heap) and
+    file-backed parts, in MiB."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
         return None
-    return None
+    fields = {"VmRSS:": "rss_mib", "RssAnon:": "anon_mib", "RssFile:": "file_mib"}
+    found = {}
+    for line in lines:
+        name = fields.get(line.split(maxsplit=1)[0] if line else "")
+        if name is not None:
+            found[name] = round(int(line.split()[1]) / 1024.0, 2)
+    return found if "rss_mib" in found else None
 
 
 def _slope(points: list[tuple[float, float]]) -> float:
@@ -245,10 +257,10 @@ def sparkline(values: list[float]) -> str:
 
 
 def _sample(pid: int, status_path: Path, started: float) -> dict[str, Any] | None:
-    rss = _rss_mib(pid)
-    if rss is None:
+    memory = _memory_mib(pid)
+    if memory is None:
         return None
-    row: dict[str, Any] = {"t": round(time.time() - started, 1), "rss_mib": round(rss, 2)}
+    row: dict[str, Any] = {"t": round(time.time() - started, 1), **memory}
     try:
         row.update(json.loads(status_path.read_text()))
     except (OSError, ValueError):
@@ -309,7 +321,8 @@ def _summary(rows: list[dict[str, Any]], minutes: float) -> dict[str, Any]:
 
 def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     samples = [r for r in rows if r.get("t") is not None]
-    fields = sorted({k for r in samples for k in r}, key=lambda k: (k not in ("t", "rss_mib"), k))
+    first = ("t", "rss_mib", "anon_mib", "file_mib")
+    fields = sorted({k for r in samples for k in r}, key=lambda k: (k not in first, k))
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
@@ -328,7 +341,7 @@ def main() -> None:
     parser.add_argument("--status", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        asyncio.run(_child(args))
+        asyncio.run(_child(args, json.loads(Path(args.config).read_text())))
         return
     args.out.mkdir(parents=True, exist_ok=True)
     rows = _measure(args, args.out)
