@@ -234,3 +234,19 @@ def test_rate_limiter_forgets_idle_keys_and_forgetting_changes_no_answer() -> No
         assert limiter.take("burst", now=200.0).allowed
     limiter.forget("burst")
     assert limiter.take("burst", now=200.0).allowed  # a forgotten bucket is a full one
+
+
+async def test_a_server_override_with_a_longer_window_keeps_every_room_that_long(
+    start_app: StartApp, clock: ManualClock
+) -> None:
+    app = await start_app(
+        moderator={"state": {"idle_room_seconds": 60}},
+        servers={"slow": {"moderator": {"duplicate": {"window_seconds": 2000}}}},
+    )
+    cog: Any = app.cogs.cogs["moderator"]
+    assert cog.state.idle_seconds == 2000
+    await post(app, clock, "alpha", room(1, "slow"), "said once in the slow server", T0)
+    await post(app, clock, "beta", room("busy"), "time moves on", T0 + 1900)
+    await cog.evict()
+    repeat = await post(app, clock, "alpha", room(1, "slow"), "said once in the slow server", T0 + 1950)
+    assert repeat.decision.rule == "duplicate"
