@@ -36,6 +36,7 @@ from typing import Any
 
 SAMPLE_SECONDS = 10.0
 FLAT_MIB_PER_MINUTE = 0.1  # a slope at most this over the last window counts as levelled off
+FEED_REMEMBERS = 2_000  # agents' last messages the feed keeps to repeat (the last ~50 s of agents' messages)
 WORDS = (
     "the deploy build test release branch merge review ticket issue bug fix patch docs api cache queue worker "
     "server client latency error timeout retry metric alert dashboard config flag rollout rollback schema index "
@@ -104,8 +105,9 @@ class _Feed:
         """Agents repeat themselves now and then (the duplicate rule's work), else say something new."""
         previous = self.last_agent_text.pop((agent, room), None)
         text = previous if previous is not None and self.rng.random() < 0.1 else self.text()
-        if len(self.last_agent_text) < 50_000:  # the feed's own memory stays small and flat
-            self.last_agent_text[(agent, room)] = text
+        self.last_agent_text[(agent, room)] = text
+        if len(self.last_agent_text) > FEED_REMEMBERS:  # the feed's own memory stays small and flat
+            del self.last_agent_text[next(iter(self.last_agent_text))]
         return text
 
 
