@@ -303,11 +303,12 @@ def _summary(rows: list[dict[str, Any]], minutes: float) -> dict[str, Any]:
     tail = [(r["t"], r["rss_mib"]) for r in samples if r["t"] >= tail_from]
     head = [(r["t"], r["rss_mib"]) for r in samples if r["t"] < tail_from]
     slope = _slope(tail)
+    per_minute = final["sent"] / final["elapsed"] * 60.0 if final.get("elapsed") else 0.0
     return {
         "minutes": minutes,
         "samples": len(samples),
         "sent": final.get("sent"),
-        "achieved_per_minute": round(final["sent"] / final["elapsed"] * 60.0) if final.get("elapsed") else None,
+        "achieved_per_minute": round(per_minute),
         "mix": {k: final.get(k) for k in ("human", "agent", "bot", "dropped")},
         "rss_first_mib": samples[0]["rss_mib"],
         "rss_peak_mib": max(r["rss_mib"] for r in samples),
@@ -315,6 +316,8 @@ def _summary(rows: list[dict[str, Any]], minutes: float) -> dict[str, Any]:
         "slope_tail_mib_per_min": round(slope, 3),
         "slope_head_mib_per_min": round(_slope(head), 3),
         "tail_seconds": round(samples[-1]["t"] - tail_from),
+        # What the tail's growth comes to per message handled (a leak of something per message shows here).
+        "tail_bytes_per_message": round(slope * 2**20 / per_minute, 1) if per_minute else None,
         "levels_off": abs(slope) <= FLAT_MIB_PER_MINUTE,
         "rooms_last": {k: samples[-1].get(k) for k in ("moderator_rooms", "sentiment_rooms", "conversation_rooms")},
         "sparkline": sparkline([r["rss_mib"] for r in samples]),
