@@ -23,6 +23,7 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -32,6 +33,9 @@ from bot.plugins import installed
 from domain import Room
 
 ENV_PREFIX = "STEWARD_"
+# Validated sections kept for servers and channels that override them; rooms without overrides share one object
+# per section, so this bounds only what the config itself names (evicted entries are validated again when read).
+OVERRIDDEN_SECTIONS_KEPT = 4096
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -193,8 +197,41 @@ class Settings(BaseSettings):
     # --- sections ------------------------------------------------------------------------------------------------
 
     @cached_property
-    def _section_cache(self) -> dict[tuple[str, str, str], BaseModel]:
+    def _shared_sections(self) -> dict[str, BaseModel]:
+        """Section name -> the one validated object every room without overrides of it shares."""
         return {}
+
+    @cached_property
+    def _overridden_sections(self) -> LRUCache[tuple[str, str, str], BaseModel]:
+        return LRUCache(maxsize=OVERRIDDEN_SECTIONS_KEPT)
+
+    @cached_property
+    def _overrides_of(self) -> dict[str, dict[str, tuple[bool, frozenset[str]]]]:
+        """Section name -> server -> (whether the server itself overrides it, the channels that do), for the
+        servers whose config touches the section."""
+        found: dict[str, dict[str, tuple[bool, frozenset[str]]]] = {}
+        adapters = installed().adapters
+        for server, overrides in self.servers.items():
+            own = set(overrides.model_extra or {})
+            names = set(own)
+            for sections in overrides.channels.values():
+                names.update(sections)
+            for name in names - set(adapters):
+                channels = frozenset(c for c, sections in overrides.channels.items() if name in sections)
+                found.setdefault(name, {})[server] = (name in own, channels)
+        return found
+
+    def section_key(self, name: str, room: Room | None = None) -> tuple[str, str, str]:
+        """The overrides that apply to ``room``: ``(name, "", "")`` for a room that has none of section ``name``,
+        ``(name, server, "")`` when only its server overrides it, else ``(name, server, channel)``."""
+        servers = self._overrides_of.get(name) if room is not None else None
+        found = servers.get(room.server) if servers is not None and room is not None else None
+        if found is None or room is None:
+            return (name, "", "")
+        server_wide, channels = found
+        if room.channel in channels:
+            return (name, room.server, room.channel)
+        return (name, room.server, "") if server_wide else (name, "", "")
 
     def raw_section(self, name: str) -> dict[str, Any]:
         extra = self.model_extra or {}
@@ -210,6 +247,15 @@ class Settings(BaseSettings):
             raw = deep_merge(raw, _as_dict(overrides.channels.get(channel, {}).get(name)))
         return raw
 
+    def variants_as(self, model: type[M], name: str) -> list[M]:
+        """Every form section ``name`` takes: the defaults, then each server's and channel's overrides (what a cog
+        reads to size state that every room's settings must fit, such as the longest window any room uses)."""
+        keys = [("", "")]
+        for server, (server_wide, channels) in self._overrides_of.get(name, {}).items():
+            keys += [(server, "")] if server_wide else []
+            keys += [(server, channel) for channel in sorted(channels)]
+        return [self.section_as(model, name, Room("", server, channel)) for server, channel in keys]
+
     def section_as(self, model: type[M], name: str, room: Room | None = None) -> M:
         """``section(name, room)``, checked to be a ``model`` (what its plug-in declared), typed as one."""
         section = self.section(name, room)
@@ -218,11 +264,21 @@ class Settings(BaseSettings):
         return section
 
     def section(self, name: str, room: Room | None = None) -> BaseModel:
-        """The validated section ``name``, with the server's and the channel's overrides layered on for ``room``."""
-        key = (name, room.server, room.channel) if room is not None else (name, "", "")
-        cached = self._section_cache.get(key)
+        """The validated section ``name``, with the server's and the channel's overrides layered on for ``room``.
+
+        Rooms without overrides of the section share one object (so memory does not grow with the rooms seen);
+        the rest are kept in a bounded LRU keyed by the server and channel whose overrides apply."""
+        if room is None or name not in self._overrides_of:
+            shared = self._shared_sections.get(name)
+            if shared is None:
+                shared = self._shared_sections[name] = section_model(name).model_validate(self.raw_section(name))
+            return shared
+        key = self.section_key(name, room)
+        if key[1] == "":
+            return self.section(name)
+        cached = self._overridden_sections.get(key)
         if cached is None:
-            cached = self._section_cache[key] = section_model(name).model_validate(self.layered_section(*key))
+            cached = self._overridden_sections[key] = section_model(name).model_validate(self.layered_section(*key))
         return cached
 
 

@@ -39,5 +39,16 @@ class RateLimiter:
         bucket = self._buckets.get(key)
         return self.capacity if bucket is None else bucket.level(now=now, rate=self.rate, capacity=self.capacity)
 
+    def forget(self, key: str) -> None:
+        """Drop ``key``'s bucket (a forgotten bucket is a full one): for a key that is gone for good."""
+        self._buckets.pop(key, None)
+
+    def expire(self, now: float | None = None) -> int:
+        """Drop every bucket idle past the TTL at ``now`` (default: the latest event time seen); return how many.
+        Writes expire as they go; this is for a periodic job when writes stop."""
+        if now is not None:
+            self._now = max(self._now, now)
+        return len(self._buckets.expire())
+
     def __len__(self) -> int:
         return len(self._buckets)

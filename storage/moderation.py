@@ -123,6 +123,14 @@ class InMemoryRoomState:
     def room_count(self) -> int:
         return len(self._rooms)
 
+    def __contains__(self, room_key: object) -> bool:
+        return room_key in self._rooms
+
+    @property
+    def agent_count(self) -> int:
+        """Agents with a cross-room bucket or rejections counted (both forgotten with the idle rooms)."""
+        return len(self._buckets) + len(self._rejections)
+
     def _author_id(self, name: str) -> int:
         found = self._author_ids.get(name)
         if found is None:

@@ -249,7 +249,7 @@ class ConversationCog(ConversationCommands, Cog):
                     await self._time_signals(state, now, cfg)
             except Exception as exc:  # one room's failure must not stop the sweep of the others
                 self.ctx.log.exception("conversation_sweep_failed", room=key, error=repr(exc))
-            if now - state.last_activity >= cfg.evict_after_seconds and not state.lock.locked():
+            if now - state.last_activity >= cfg.retention_seconds() and not state.lock.locked():
                 self.rooms.evict(key, now)
         self.metrics.rooms.set(len(self.rooms.states))
 

@@ -51,6 +51,9 @@ class ConversationSettings(BaseModel):
     sweep_seconds: float = Field(
         default=60.0, gt=0, description="How often the idle / unanswered-question sweep runs (an APScheduler job)"
     )
+    max_rooms: int = Field(
+        default=100_000, ge=1, description="Rooms with in-memory state before the least recently active is forgotten"
+    )
     question_timeout_seconds: float = Field(default=600.0, gt=0, description="A question unanswered this long")
     action_item_patterns: list[str] = Field(
         default_factory=lambda: list(DEFAULT_ACTION_ITEM_PATTERNS),
@@ -123,6 +126,19 @@ class ConversationSettings(BaseModel):
         if self.evict_after_seconds < self.idle_seconds:
             raise ValueError("evict_after_seconds must be at least idle_seconds (an evicted room cannot go idle)")
         return self
+
+    def retention_seconds(self) -> float:
+        """How long a quiet room's state is kept: ``evict_after_seconds``, and never less than any window or
+        cooldown the state is read for (so forgetting a room changes no decision)."""
+        return max(
+            self.evict_after_seconds,
+            self.idle_seconds,
+            self.question_timeout_seconds,
+            self.conflict_window_seconds,
+            self.addressed_window_seconds,
+            self.cooldown_seconds,
+            self.invite_cooldown_seconds,
+        )
 
     def thresholds(self) -> Thresholds:
         return Thresholds(

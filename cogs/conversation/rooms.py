@@ -8,8 +8,10 @@ Topics come from the config and from the presence cog's ``agent_directory`` serv
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from bot.services import AgentDirectory
@@ -41,7 +43,8 @@ class Rooms:
         self.ctx = ctx
         self.store = store
         self.metrics = metrics
-        self.states: dict[str, RoomState] = {}
+        # Least recently active first: beyond ``max_rooms`` the front is forgotten.
+        self.states: OrderedDict[str, RoomState] = OrderedDict()
         self.modes: dict[str, RoomModeRecord] = {}
         self.styles: dict[str, dict[str, AgentStyleRecord]] = {}  # room key -> agent -> style
         self.agents: dict[str, AgentName] = {}
@@ -71,11 +74,25 @@ class Rooms:
         return config
 
     def state(self, room: Room, now: float) -> RoomState:
-        state = self.states.get(room.key)
-        if state is None:
-            state = self.states[room.key] = RoomState(room, self.cfg(room).window_messages, now)
-            self.metrics.rooms.set(len(self.states))
+        key = room.key
+        state = self.states.get(key)
+        if state is not None:
+            self.states.move_to_end(key)
+            return state
+        cfg = self.cfg(room)
+        self._make_room(cfg.max_rooms, now)
+        state = self.states[key] = RoomState(room, cfg.window_messages, now)
+        self.metrics.rooms.set(len(self.states))
         return state
+
+    def _make_room(self, max_rooms: int, now: float) -> None:
+        """Forget the least recently active rooms (not one a message is being handled in) until one more fits."""
+        if len(self.states) < max_rooms:
+            return
+        excess = len(self.states) - max_rooms + 1
+        idlest = [k for k, s in itertools.islice(self.states.items(), excess + 16) if not s.lock.locked()]
+        for key in idlest[:excess]:
+            self.evict(key, now, reason="capacity")
 
     def mode_of(self, room: Room) -> Mode:
         record = self.modes.get(room.key)
@@ -181,7 +198,9 @@ class Rooms:
         self.styles.setdefault(room.key, {})[agent] = record
         return record
 
-    def evict(self, key: str, now: float) -> None:
+    def evict(self, key: str, now: float, *, reason: str = "idle") -> None:
         state = self.states.pop(key, None)
         if state is not None:
-            self.ctx.log.info("conversation_room_evicted", room=key, idle_seconds=round(now - state.last_activity))
+            self.ctx.log.info(
+                "conversation_room_evicted", room=key, reason=reason, idle_seconds=round(now - state.last_activity)
+            )

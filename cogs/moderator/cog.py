@@ -21,7 +21,7 @@ from bot.publisher import GateOrder
 from bot.scoring import TextAssessment, TextScorer
 from cogs.moderator.agents import AgentModeration
 from cogs.moderator.commands import CaseCommands
-from cogs.moderator.config import ModeratorSettings
+from cogs.moderator.config import ModeratorSettings, lookback_seconds
 from cogs.moderator.escalation import Escalation
 from cogs.moderator.gates import ModeratorGates
 from cogs.moderator.humans import HumanPipeline, WarningPoints, human_steps
@@ -38,10 +38,13 @@ class ModeratorCog(Cog[ModeratorSettings]):
         ctx = self.ctx
         await ctx.db.migrate("moderation", MODERATION_MIGRATIONS)
         top = ctx.config()
+        # A room is forgotten once it is quieter than both the idle setting and every window any room's rules read
+        # (so eviction changes no decision: a duplicate or a cooldown within its window still finds its history).
+        longest = max(lookback_seconds(cfg) for cfg in ctx.settings.variants_as(ModeratorSettings, self.name))
         self.state = InMemoryRoomState(
             history_size=top.state.history_size,
             max_rooms=top.state.max_rooms,
-            idle_seconds=top.state.idle_room_seconds,
+            idle_seconds=max(top.state.idle_room_seconds, longest),
         )
         self.service = ModeratorService(
             config=ctx.config, state=self.state, suspensions=ctx.suspensions, scorer=self._scorer
@@ -69,7 +72,7 @@ class ModeratorCog(Cog[ModeratorSettings]):
         self.gates = ModeratorGates(self.agents)
         ctx.add_gate(self.gates.rules, order=GateOrder.RULES)
         ctx.add_gate(self.gates.model, order=GateOrder.MODEL)
-        ctx.every(60.0, self._evict, job_id="evict-idle-rooms")
+        ctx.every(top.state.sweep_seconds, self._evict, job_id="evict-idle-rooms")
         ctx.add_health("moderator", self._health)
         ctx.log.info("moderator_ready", open_suspensions=len(ctx.suspensions))
 
@@ -108,10 +111,16 @@ class ModeratorCog(Cog[ModeratorSettings]):
     # --- upkeep -----------------------------------------------------------------------------------------------------
 
     async def _evict(self) -> None:
+        await self.evict()
+
+    async def evict(self) -> int:
+        """Forget the rooms (and agents' counters) idle past every window, and their plans; return how many."""
         gone = self.state.evict_idle()
+        self.service.keep_plans(self.state.__contains__)
         self._rooms_gauge.set(self.state.room_count)
         if gone:
             self.ctx.log.info("moderator_rooms_evicted", count=gone, rooms=self.state.room_count)
+        return gone
 
     def _health(self) -> dict[str, Any]:
         scorer = self._scorer()

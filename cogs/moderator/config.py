@@ -39,6 +39,7 @@ __all__ = [
     "ModeratorSettings",
     "StateSettings",
     "ToxicityRuleSettings",
+    "lookback_seconds",
 ]
 
 
@@ -89,7 +90,12 @@ class StateSettings(_Model):
         default=12, ge=2, le=256, description="Recent messages remembered per room (duplicates, loops, depth)"
     )
     max_rooms: int = Field(default=100_000, ge=1, description="Rooms kept in memory before the idlest is evicted")
-    idle_room_seconds: float = Field(default=3600.0, gt=0, description="A room silent this long is forgotten")
+    idle_room_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="A room silent this long is forgotten (never before the longest window its rules read has passed)",
+    )
+    sweep_seconds: float = Field(default=60.0, gt=0, description="How often idle rooms are looked for and evicted")
 
 
 class ModeratorSettings(_Model):
@@ -127,6 +133,19 @@ class ModeratorSettings(_Model):
                 f"({self.state.history_size}): the room history must hold the exchanges it counts"
             )
         return self
+
+
+def lookback_seconds(settings: ModeratorSettings) -> float:
+    """The furthest back any rule of ``settings`` reads the hot state: a room or an agent's counters quiet for
+    longer than this can be forgotten without changing a decision (a forgotten bucket is a full one)."""
+    cooldown = settings.cooldown
+    return max(
+        settings.duplicate.window_seconds,
+        settings.loop.window_seconds,
+        settings.escalation.window_seconds,
+        cooldown.room_burst * cooldown.room_interval_seconds,
+        cooldown.global_burst * cooldown.global_interval_seconds,
+    )
 
 
 def _with_rule_sections(model: type[ModeratorSettings]) -> type[ModeratorSettings]:

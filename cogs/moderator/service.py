@@ -168,6 +168,15 @@ class ModeratorService:
         self._last = (room, plan)
         return plan
 
+    def keep_plans(self, keep: Callable[[str], bool]) -> int:
+        """Forget the plans of the rooms ``keep`` refuses (those the hot state evicted); return how many went."""
+        before = len(self._plans)
+        self._plans = {key: plan for key, plan in self._plans.items() if keep(key)}
+        self._last = None
+        if not self._plans:
+            self._shared_plans.clear()
+        return before - len(self._plans)
+
     # --- what the rules read (``RuleState``, ``ModelState``) -------------------------------------------------------
 
     def suspension(self, agent: str, room: Room, at: float) -> Suspension | None:

@@ -73,7 +73,12 @@ class SentimentCog(SentimentCommands, Cog):
         self.store = FeedbackStore(ctx.db)
         await self.store.migrate()
         self.classifier = MessageClassifier()
-        self.windows = RoomWindows(ctx.config, max_rooms=cfg.max_rooms, idle_seconds=cfg.idle_evict_seconds)
+        # A room is evicted only once it is quiet for longer than every room's window span T too: its window and its
+        # agents' open turns (which last T) have then closed, so eviction changes no reading of recent messages.
+        longest = max(c.window_seconds for c in ctx.settings.variants_as(SentimentSettings, self.name))
+        self.windows = RoomWindows(
+            ctx.config, max_rooms=cfg.max_rooms, idle_seconds=max(cfg.idle_evict_seconds, longest)
+        )
         self.recorder = FeedbackRecorder(ctx, self.store, cfg)
         self.suggester = Suggester(ctx, self.store)
         m = ctx.metrics

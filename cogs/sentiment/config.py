@@ -39,6 +39,9 @@ DEFAULT_REACTIONS: dict[str, float] = {
 }
 
 
+CONFIGS_KEPT = 256  # tables derived from one config object, kept at most (rooms without overrides share one)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

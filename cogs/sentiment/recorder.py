@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from cachetools import LRUCache
 
 from bot.events import FeedbackRecorded, ReactionAdded
-from cogs.sentiment.config import SentimentSettings
+from cogs.sentiment.config import CONFIGS_KEPT, SentimentSettings
 from cogs.sentiment.forwarder import WebhookForwarder
 from domain import ActorKind, Room
 from policy.feedback import reaction_reward, reaction_table
@@ -117,6 +117,8 @@ class FeedbackRecorder:
         table = cfg.feedback.reactions
         cached = self._reaction_tables.get(id(table))
         if cached is None or cached[0] is not table:
+            if len(self._reaction_tables) >= CONFIGS_KEPT:
+                self._reaction_tables.clear()
             cached = self._reaction_tables[id(table)] = (table, reaction_table(table))
         return cached[1]
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bot.actions import Action, AnswerInteraction, Button, ButtonStyle, SendMessage, UpdatePrompt, button_id
 from bot.events import ButtonPressed, InvitationRequested, MessageCreated
 from bot.services import AgentDirectory
-from cogs.sentiment.config import SentimentSettings
+from cogs.sentiment.config import CONFIGS_KEPT, SentimentSettings
 from cogs.sentiment.suggestions import RoomTopics, TopicIndex, load_topics
 from domain import SYSTEM_ACTOR, ActorKind, Room
 from storage.feedback import FeedbackStore
@@ -89,6 +89,8 @@ class Suggester:
         table = cfg.suggestions.topics
         cached = self._config_indexes.get(id(table))
         if cached is None or cached[0] is not table:
+            if len(self._config_indexes) >= CONFIGS_KEPT:
+                self._config_indexes.clear()
             cached = self._config_indexes[id(table)] = (table, TopicIndex(table))
         self.topics_source = "config"
         return cached[1]

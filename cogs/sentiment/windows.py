@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cogs.sentiment.config import SentimentSettings
+from cogs.sentiment.config import CONFIGS_KEPT, SentimentSettings
 from domain import Room
 from policy.sentiment import (
     EMPTY_SUMMARY_FIELDS,
@@ -57,6 +57,8 @@ def _thresholds(cfg: SentimentSettings) -> dict[str, float]:
     """The shift thresholds of a config as a plain mapping, made once per config object."""
     cached = _THRESHOLDS.get(id(cfg))
     if cached is None or cached[0] is not cfg:
+        if len(_THRESHOLDS) >= CONFIGS_KEPT:
+            _THRESHOLDS.clear()  # configs are shared per section (bot.config); many mean many overrides: start again
         cached = _THRESHOLDS[id(cfg)] = (cfg, cfg.shift_thresholds.as_mapping())
     return cached[1]
 
