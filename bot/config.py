@@ -65,11 +65,8 @@ class HttpSettings(_Section):
     enabled: bool = Field(default=True, description="Serve /healthz, /metrics and the agent API")
     host: str = Field(default="127.0.0.1", description="Address to listen on (0.0.0.0 to reach it from outside)")
     port: int = Field(default=8080, ge=0, le=65535, description="Port to listen on (0 picks a free one)")
-    max_body_bytes: int = Field(
-        default=1024 * 1024,
-        gt=0,
-        description="Largest request body accepted (a Slack event about a 40,000-character message is ~160 KB)",
-    )
+    # A Slack event about a legal 40,000-character message of emoji is ~160 KB.
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0, description="Largest request body accepted")
     egress_allow: list[str] = Field(
         default_factory=list,
         description="Non-public hosts or networks (names, addresses, CIDRs) that agents' webhooks may reach; "
