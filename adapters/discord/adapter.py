@@ -159,7 +159,10 @@ class DiscordAdapter(DiscordPerformers):
             raise fatal from None
         except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
             await self.stop()
-            raise DiscordStartError(f"could not log in to Discord: {exc}") from None
+            raise DiscordStartError(
+                f"could not log in to Discord: {exc}",
+                hint="check this host's network, DNS and proxy, or [discord] api_base_url; a supervisor may retry",
+            ) from None
 
     async def _run_gateway(self, client: discord.Client) -> None:
         """The gateway connection: discord.py reconnects after a transient close (with backoff when Discord cannot
