@@ -155,6 +155,12 @@ def normalize(text: str) -> str:
     return " ".join(folded.split())
 
 
+def canonical(text: str) -> str:
+    """The one form every matcher compares (word filters, the toxicity model's input, duplicate detection):
+    ``normalize`` today."""
+    return normalize(text)
+
+
 @lru_cache(maxsize=4096)
 def _fold_char(char: str) -> str:
     if char.isascii():
