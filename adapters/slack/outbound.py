@@ -143,9 +143,7 @@ class SlackPerformers(Adapter):
         admin = await self.workspaces.admin_client(room.server)
         if admin is None:
             self.metrics.delete_refused.inc()
-            log.warning(
-                "slack_delete_refused", room=room.key, message_id=ts, reason=action.reason, error=outcome.error
-            )
+            log.warning("slack_delete_refused", room=room.key, message_id=ts, reason=action.reason, error=outcome.error)
             return ActionResult.failed(
                 f"slack chat.delete: {outcome.error} (Slack lets a bot delete only its own messages)",
                 code=outcome.error,
