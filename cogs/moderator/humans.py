@@ -297,8 +297,10 @@ class NoticeAction(_Act):
             + f" You have {points} warning point(s){held}; they fade over time."
         )
         notice = SendDirectMessage(target_platform=room.platform, user_id=review.author.id, text=text)
-        if review.timed_out:
-            await self.outcomes.perform(notice, room=room.key, target=review.author.id, rule=review.rule)
+        if review.timed_out:  # the timeout is the action; its notice is recorded only when it could not be sent
+            sent = await self.outcomes.perform(notice, room=room.key, target=review.author.id, rule=review.rule)
+            if not sent.ok:
+                review.done.append(outcome_label("notice", sent))
         else:
             await self.act(review, notice, "warn")
         return True

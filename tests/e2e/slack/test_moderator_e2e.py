@@ -30,6 +30,7 @@ async def test_a_human_message_with_a_filtered_word_is_deleted_and_its_author_wa
     deletes = await wait_for(lambda: len(h.mock.calls_to("chat.delete")) == 2 and h.mock.calls_to("chat.delete"))
     assert [c.token for c in deletes] == [BOT_TOKEN, ADMIN_TOKEN]
     assert all(c.params == {"channel": CHANNEL, "ts": ts} for c in deletes)
+    assert h.app.health()["adapters"]["slack"]["deletes_others"] is True
     # The first step of the warning ladder is a DM to the author.
     await wait_for(lambda: any(c.params.get("users") == "U0ALICE" for c in h.mock.calls_to("conversations.open")))
 
@@ -67,7 +68,7 @@ async def test_without_a_user_token_a_refused_delete_is_told_and_recorded_as_ref
     )
     assert refused == 1.0 and h.app.metrics.value("steward_slack_delete_refused_total") == 1.0
     health = h.app.health()
-    assert health["status"] == "ok"
+    assert health["status"] == "ok" and health["adapters"]["slack"]["deletes_others"] is False
     assert (
         "moderator_actions: slack: Slack cannot delete people's messages without a user token with chat:write; "
         "set slack.admin_token" in " ".join(health["notes"])
