@@ -156,13 +156,19 @@ class RemoveAgentFromChannel(Action):
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
+    """What the platform did with an action. A refused action is ``ok=False`` with the reason in ``error``, the
+    platform's own short error in ``code`` (Slack's ``cant_delete_message``, Discord's ``50013``) and, when an
+    operator can change something so that it works, what to change in ``fix``."""
+
     ok: bool
     message_id: str | None = None
     error: str | None = None
     channel_id: str | None = None  # where the message went (a DM channel, or the fallback room's channel)
     # The adapter did something else than asked and says so (e.g. "dm_failed_posted_in_fallback").
     note: str | None = None
+    code: str | None = None
+    fix: str | None = None
 
     @classmethod
-    def failed(cls, error: str) -> ActionResult:
-        return cls(ok=False, error=error)
+    def failed(cls, error: str, *, code: str | None = None, fix: str | None = None) -> ActionResult:
+        return cls(ok=False, error=error, code=code, fix=fix)

@@ -29,6 +29,9 @@ from storage.core import AgentRecord, AgentRepository, DecisionLog
 log = get_logger("steward.publisher")
 
 
+LOG_ONLY_RULE = "log_only"  # the rule of an approval that log-only mode made of a would-be rejection or edit
+
+
 class Verdict(enum.StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
@@ -54,9 +57,21 @@ class Decision:
     ) -> Decision:
         return cls(Verdict.APPROVE, rule, reason, text, MappingProxyType(dict(scores or {})))
 
+    @classmethod
+    def logged(cls, text: str, would: Decision) -> Decision:
+        """Log-only mode's approval of what ``would`` have rejected or edited: rule ``log_only``, the would-be verdict,
+        rule and reason in the reason. Later gates' approvals keep it (``_carry_forward``)."""
+        reason = f"log-only: would {would.verdict.value} ({would.rule}: {would.reason})"
+        return cls(Verdict.APPROVE, LOG_ONLY_RULE, reason, text, MappingProxyType(dict(would.scores)))
+
     @property
     def allowed(self) -> bool:
         return self.verdict is not Verdict.REJECT
+
+    @property
+    def noted(self) -> bool:
+        """An edit, or a log-only approval: something a gate did or would have done, that a later approval keeps."""
+        return self.verdict is Verdict.EDIT or (self.verdict is Verdict.APPROVE and self.rule == LOG_ONLY_RULE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,11 +271,12 @@ class AgentPublisher:
 
 
 def _carry_forward(earlier: Decision, later: Decision) -> Decision:
-    """A later gate's approval keeps what earlier gates did: an edit stays an edit (with its rule and reason), and
-    the scores every gate saw are kept together."""
+    """A later gate's plain approval keeps what earlier gates did: an edit stays an edit, a log-only approval stays
+    one (with its rule and the would-be verdict in its reason, so the decision log shows what would have been
+    blocked), and the scores every gate saw are kept together."""
     scores = MappingProxyType({**earlier.scores, **later.scores})
-    if earlier.verdict is Verdict.EDIT and later.verdict is Verdict.APPROVE:
-        return Decision(Verdict.EDIT, earlier.rule, earlier.reason, later.text, scores)
+    if earlier.noted and later.verdict is Verdict.APPROVE and not later.noted:
+        return Decision(earlier.verdict, earlier.rule, earlier.reason, later.text, scores)
     return Decision(later.verdict, later.rule, later.reason, later.text, scores)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple, Protocol
 
@@ -49,6 +50,7 @@ __all__ = [
     "duplicate_reason",
     "filter_reason",
     "find_mass_mentions",
+    "held_points",
     "ladder_step",
     "loop_reason",
     "payload_form",
@@ -384,17 +386,24 @@ class LadderStep(NamedTuple):
     seconds: int = 0
 
 
+def held_points(points: float) -> float:
+    """Warning points as they are kept, compared and shown: to the nearest tenth, never below zero (what a person
+    is told, "3.0", is what the ladder reads, though a sliver of earlier points faded: 2.9997 is 3.0)."""
+    return max(0.0, math.floor(points * 10 + 0.5) / 10)
+
+
 def decayed_points(points: float, updated_at: float, at: float, decay_per_hour: float) -> float:
-    """Warning points left at ``at``: they fall linearly by ``decay_per_hour`` and never below zero."""
+    """Warning points left at ``at``: they fall linearly by ``decay_per_hour``, never below zero, held to a tenth."""
     if points <= 0:
         return 0.0
-    return max(0.0, points - max(0.0, at - updated_at) / 3600.0 * decay_per_hour)
+    return held_points(points - max(0.0, at - updated_at) / 3600.0 * decay_per_hour)
 
 
 def ladder_step(points: float, steps: Sequence[LadderStep]) -> LadderStep | None:
-    """The highest step of the warning ladder that ``points`` reach, or None below the first."""
+    """The highest step of the warning ladder that ``points`` (held to a tenth) reach, or None below the first."""
+    held = held_points(points)
     reached = None
     for step in sorted(steps, key=lambda s: s.points):
-        if points + 1e-9 >= step.points:
+        if held + 1e-9 >= step.points:
             reached = step
     return reached

@@ -48,7 +48,7 @@ class RecordingAdapter(Adapter):
         super().__init__()
         self.platform = platform  # type: ignore[misc]
         self.performed: list[Action] = []
-        self.fail: dict[type[Action], str] = {}
+        self.fail: dict[type[Action], str | ActionResult] = {}  # an error, or the refusal as the platform says it
         self._ids = itertools.count(1000)
         for kind in ALL_ACTIONS:
             self._performers[kind] = RecordingAdapter._record
@@ -57,8 +57,9 @@ class RecordingAdapter(Adapter):
         return [a for a in self.performed if isinstance(a, kind)]
 
     async def _record(self, action: Action) -> ActionResult:
-        if type(action) in self.fail:
-            return ActionResult.failed(self.fail[type(action)])
+        refusal = self.fail.get(type(action))
+        if refusal is not None:
+            return refusal if isinstance(refusal, ActionResult) else ActionResult.failed(refusal)
         self.performed.append(action)
         return ActionResult(ok=True, message_id=f"m{next(self._ids)}")
 

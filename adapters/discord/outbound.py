@@ -63,6 +63,28 @@ class _SendOptions(TypedDict, total=False):
     allowed_mentions: discord.AllowedMentions
 
 
+MISSING_PERMISSIONS = 50013
+# What an operator changes when Discord answers an action with 50013 Missing Permissions.
+PERMISSION_FIXES = {
+    "DeleteMessage": "Discord refuses to delete people's messages: give Steward's role Manage Messages in the channel",
+    "TimeoutMember": "Discord refuses to time members out: give Steward's role Moderate Members and place it above "
+    "their roles (the server owner and administrators cannot be timed out)",
+}
+
+
+def _code(exc: Exception) -> str | None:
+    """Discord's JSON error code (``50013``), or the HTTP status when it gave none."""
+    if isinstance(exc, discord.HTTPException):
+        return str(exc.code or exc.status)
+    return None
+
+
+def _fix(action: str, exc: Exception) -> str | None:
+    if isinstance(exc, discord.Forbidden) and exc.code == MISSING_PERMISSIONS:
+        return PERMISSION_FIXES.get(action)
+    return None
+
+
 def _failure(exc: Exception) -> tuple[str, str]:
     """The error kind (a metric label) and the reason of an action that raised."""
     if isinstance(exc, discord.Forbidden):
@@ -97,14 +119,16 @@ class DiscordPerformers(Adapter):
             if not isinstance(exc, discord.HTTPException | ValueError):
                 log.exception("discord_action_crashed", action=name)
             kind, reason = _failure(exc)
-        return self._failed(name, kind, reason)
+            return self._failed(name, kind, reason, code=_code(exc), fix=_fix(name, exc))
 
-    def _failed(self, action: str, kind: str, reason: str) -> ActionResult:
-        log.warning("discord_action_failed", action=action, kind=kind, reason=reason)
+    def _failed(
+        self, action: str, kind: str, reason: str, *, code: str | None = None, fix: str | None = None
+    ) -> ActionResult:
+        log.warning("discord_action_failed", action=action, kind=kind, reason=reason, code=code)
         self.counters.count(
             "steward_discord_action_errors_total", "Discord actions that failed", action=action, reason=kind
         )
-        return ActionResult.failed(reason)
+        return ActionResult.failed(reason, code=code or kind, fix=fix)
 
     def _messageable(self, channel_id: int, guild_id: int | None = None) -> discord.PartialMessageable:
         return client_of(self).get_partial_messageable(channel_id, guild_id=guild_id)

@@ -277,6 +277,10 @@ class SlackAdapter(SlackPerformers):
             mode=self.settings.mode,
             multi_workspace=self.settings.oauth,
             team=self.workspaces.team_id,
+            # Whether Steward can delete people's messages (a user token: slack.admin_token, or OAuth user scopes).
+            deletes_others=("chat:write" in self.settings.user_scopes)
+            if self.settings.oauth
+            else self.settings.secret("admin_token") is not None,
             last_event_at=listeners.last_event_at if listeners is not None else None,
             pending_interactions=len(self.interactions),
             remembered_event_ids=len(listeners.deduper) if listeners is not None else 0,

@@ -1,7 +1,8 @@
 """Core actions out: each action the Slack adapter performs through the Web API.
 
 Everything Steward posts is escaped (no text can ping ``@channel`` or a user group, or hide a link). A Slack error
-never raises out of an action: it becomes a failed ``ActionResult`` naming the method and Slack's error.
+never raises out of an action: it becomes a failed ``ActionResult`` naming the method and Slack's error (its
+``code``), and saying what to change (its ``fix``) when the refusal is a matter of configuration.
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ MAX_USERNAME = 80
 NO_CLIENT = "no Slack client"
 # chat.delete refusals that a workspace admin's user token can overcome.
 NOT_THE_BOTS_MESSAGE = ("cant_delete_message", "not_authed_for_delete")
+NO_USER_TOKEN = {
+    False: "Slack cannot delete people's messages without a user token with chat:write; set slack.admin_token "
+    "(STEWARD_SLACK__ADMIN_TOKEN, a workspace admin's xoxp- token)",
+    True: "Slack cannot delete people's messages without a user token with chat:write; set slack.user_scopes = "
+    '["chat:write"] and have a workspace admin install Steward again',
+}
+NO_TIMEOUT_FIX = "Slack has no member timeout: end the warning ladder at a warn step for Slack servers"
 
 
 class SlackPerformers(Adapter):
@@ -135,10 +143,11 @@ class SlackPerformers(Adapter):
         admin = await self.workspaces.admin_client(room.server)
         if admin is None:
             self.metrics.delete_refused.inc()
-            log.warning("slack_delete_refused", room=room.key, message_id=ts, reason=action.reason)
+            log.warning("slack_delete_refused", room=room.key, message_id=ts, reason=action.reason, error=outcome.error)
             return ActionResult.failed(
-                "Slack lets a bot delete only its own messages; set STEWARD_SLACK__ADMIN_TOKEN (a workspace admin's "
-                "user token) so Steward can delete other people's"
+                f"slack chat.delete: {outcome.error} (Slack lets a bot delete only its own messages)",
+                code=outcome.error,
+                fix=NO_USER_TOKEN[self.settings.oauth],
             )
         outcome = await self.web.call(admin, "chat_delete", channel=room.channel, ts=ts)
         if not outcome.ok:
@@ -151,7 +160,9 @@ class SlackPerformers(Adapter):
         log.warning("slack_timeout_unsupported", room=action.room.key, user=action.user_id, seconds=action.seconds)
         return ActionResult.failed(
             "Slack has no member timeout: the member was not timed out (remove them from the channel or ask a "
-            "workspace admin)"
+            "workspace admin)",
+            code="unsupported",
+            fix=NO_TIMEOUT_FIX,
         )
 
     async def _open_dm(

@@ -37,7 +37,7 @@ class ApiOutcome:
 
     def failed(self, method: str) -> ActionResult:
         """The failed action result that names the Slack method and its error."""
-        return ActionResult.failed(f"slack {method}: {self.error}")
+        return ActionResult.failed(f"slack {method}: {self.error}", code=self.error)
 
 
 @dataclass(frozen=True, slots=True)

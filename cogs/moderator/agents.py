@@ -5,7 +5,8 @@
 - ``remember_echo`` records a posted message in the hot state when the publisher's ``via_steward`` echo arrives
   (with what the gate worked out, stashed until then) and publishes its scores.
 - ``moderate_after`` judges an agent that posted with its own bot user by the same chain, after the fact: a
-  rejected message is deleted and counts towards a suspension like a gated one.
+  rejected message is deleted and counts towards a suspension like a gated one; its case records whether the
+  platform deleted it (``delete``) or refused (``delete_failed: <the platform's error>``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from types import MappingProxyType
 
 from cachetools import LRUCache
 
-from bot.actions import Action, DeleteMessage
+from bot.actions import DeleteMessage
 from bot.cases import CaseEntry
 from bot.cog import CogContext
 from bot.events import MessageCreated, MessageEdited, MessageScored
@@ -24,6 +25,7 @@ from bot.offload import run_off_loop
 from bot.publisher import Decision, Verdict
 from cogs.moderator.config import ModeratorSettings
 from cogs.moderator.escalation import Escalation
+from cogs.moderator.outcomes import ActionOutcomes, outcome_label
 from cogs.moderator.service import ModeratorService, Payload
 from domain import Actor, Room
 from policy.moderation_text import normalize
@@ -45,10 +47,17 @@ class Pending:
 class AgentModeration:
     """The echo and the after-the-fact check of agents' messages, and what the gates share (cases, stash)."""
 
-    def __init__(self, ctx: CogContext[ModeratorSettings], service: ModeratorService, escalation: Escalation) -> None:
+    def __init__(
+        self,
+        ctx: CogContext[ModeratorSettings],
+        service: ModeratorService,
+        escalation: Escalation,
+        outcomes: ActionOutcomes,
+    ) -> None:
         self.ctx = ctx
         self.service = service
         self.escalation = escalation
+        self.outcomes = outcomes
         self._pending: LRUCache[tuple[str, str], Pending] = LRUCache(maxsize=_PENDING_LIMIT)
 
     def stash(self, room: Room, agent: str, pending: Pending) -> None:
@@ -90,7 +99,7 @@ class AgentModeration:
 
     # --- around the gate --------------------------------------------------------------------------------------------
 
-    async def moderate_after(self, event: MessageCreated) -> list[Action] | None:
+    async def moderate_after(self, event: MessageCreated) -> None:
         """An agent that posted with its own bot user, around the gate: the same chain, applied after the fact."""
         room, agent = event.room, event.author.id
         text = event.text
@@ -107,13 +116,18 @@ class AgentModeration:
                 await self.publish_scores(event, decision.scores)
             return None
         settings = self.ctx.config(room)
+        action = "delete"  # log-only: what would have been done
+        if not settings.log_only:
+            delete = DeleteMessage(room=room, message_id=event.message_id, reason=f"{decision.rule}: {decision.reason}")
+            result = await self.outcomes.perform(delete, room=room.key, target=agent, rule=decision.rule)
+            action = outcome_label(action, result)
         await self.open_case(
             room=room,
             target=event.author,
             decision=decision,
             text=event.text,
             at=event.at,
-            action="delete",
+            action=action,
             settings=settings,
             message_id=event.message_id,
         )
@@ -123,8 +137,7 @@ class AgentModeration:
             self.service.remember_agent(
                 room, agent, event.message_id, event.at, reply_to=event.reply_to, payload=context.payload
             )
-            return None
-        return [DeleteMessage(room=room, message_id=event.message_id, reason=f"{decision.rule}: {decision.reason}")]
+        return None
 
     # --- shared -----------------------------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from cogs.moderator.config import ModeratorSettings, lookback_seconds
 from cogs.moderator.escalation import Escalation
 from cogs.moderator.gates import ModeratorGates
 from cogs.moderator.humans import HumanPipeline, WarningPoints, human_steps
+from cogs.moderator.outcomes import ActionOutcomes
 from cogs.moderator.service import ModeratorService
 from domain import ActorKind, Room
 from policy.moderation import AuthorKind
@@ -50,15 +51,17 @@ class ModeratorCog(Cog[ModeratorSettings]):
             config=ctx.config, state=self.state, suspensions=ctx.suspensions, scorer=self._scorer
         )
         escalation = Escalation(state=self.state, cases=ctx.cases)
-        self.agents = AgentModeration(ctx, self.service, escalation)
-        points = WarningPoints(PointsRepository(ctx.db))
         metrics = ctx.metrics
+        self.outcomes = ActionOutcomes(ctx.router.perform, metrics)
+        self.agents = AgentModeration(ctx, self.service, escalation, self.outcomes)
+        points = WarningPoints(PointsRepository(ctx.db))
         self.humans = HumanPipeline(
             human_steps(
                 points=points,
                 cases=ctx.cases,
                 assess=self._assess_human,
                 publish_scores=self.agents.publish_scores,
+                outcomes=self.outcomes,
                 exempt_metric=metrics.counter(
                     "steward_moderation_exempt_total", "Messages not moderated because the author is exempt", []
                 ),
@@ -74,6 +77,7 @@ class ModeratorCog(Cog[ModeratorSettings]):
         ctx.add_gate(self.gates.model, order=GateOrder.MODEL)
         ctx.every(top.state.sweep_seconds, self._evict, job_id="evict-idle-rooms")
         ctx.add_health("moderator", self._health)
+        ctx.add_health("moderator_actions", self.outcomes.health)
         ctx.log.info("moderator_ready", open_suspensions=len(ctx.suspensions))
 
     def commands(self) -> list[Command]:
@@ -89,16 +93,18 @@ class ModeratorCog(Cog[ModeratorSettings]):
             return None
         if kind is ActorKind.HUMAN:
             self.service.remember_other(event.room, event.message_id, event.at, AuthorKind.HUMAN)
-            return await self.humans.run(event, self.ctx.config(event.room))
+            await self.humans.run(event, self.ctx.config(event.room))
+            return None
         if kind is ActorKind.AGENT:
-            return await self.agents.moderate_after(event)
+            await self.agents.moderate_after(event)
+            return None
         self.service.remember_other(event.room, event.message_id, event.at, AuthorKind.BOT)
         return None
 
     @listener(MessageEdited)
-    async def on_edit(self, event: MessageEdited) -> list[Action] | None:
+    async def on_edit(self, event: MessageEdited) -> None:
         """An edit is a new chance to slip something past the filters: humans' edits are judged like new messages."""
-        return await self.humans.run(event, self.ctx.config(event.room))
+        await self.humans.run(event, self.ctx.config(event.room))
 
     # --- services ---------------------------------------------------------------------------------------------------
 

@@ -110,12 +110,7 @@ class ModeratorGates:
         )
         if settings.log_only:
             agents.stash(room, agent, Pending(context.payload, context.depth, decision.scores, text))
-            return Decision.approve(
-                text,
-                rule="log_only",
-                reason=f"log-only: would {decision.verdict.value} ({decision.rule}: {decision.reason})",
-                scores=decision.scores,
-            )
+            return Decision.logged(text, decision)
         if decision.allowed:
             agents.stash(room, agent, Pending(context.payload, context.depth, decision.scores, decision.text))
         return decision

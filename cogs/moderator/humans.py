@@ -3,11 +3,16 @@
 A human's message (or edit) goes through the steps of ``human_steps()`` in order, each one ``HumanStep`` looking
 at and adding to one ``HumanReview``: the guards (a human author, moderation on, not exempt), the checks (filters,
 the toxicity model), the ladder's decision (delete? how many warning points? which rung?), then the actions
-(delete, warn or time out) and the case. A step that returns False ends the pipeline: nothing (more) happens to the
-message. Adding a step is one class and one entry in the list.
+(delete, time out, the notice) and the case. A step that returns False ends the pipeline: nothing (more) happens to
+the message. Adding a step is one class and one entry in the list.
 
-Warning points (``WarningPoints``) are stored per server and fade by the hour; a pardon takes back what its case
-added.
+Each action is performed as its step runs (``outcomes.ActionOutcomes``), so what follows knows what the platform
+did: the notice says "was removed" only when it was, and the case records ``delete_failed: cant_delete_message``
+rather than ``delete`` when the platform refused. In log-only mode nothing is performed; the case records what
+would have been done.
+
+Warning points (``WarningPoints``) are stored per server, held to a tenth and fade by the hour; a pardon takes back
+what its case added.
 """
 
 from __future__ import annotations
@@ -20,14 +25,15 @@ from typing import ClassVar
 
 from prometheus_client import Counter
 
-from bot.actions import Action, DeleteMessage, SendDirectMessage, TimeoutMember
+from bot.actions import DeleteMessage, SendDirectMessage, TimeoutMember
 from bot.cases import CaseService
 from bot.events import MessageCreated, MessageEdited
 from bot.offload import run_off_loop
 from bot.scoring import TextAssessment
 from cogs.moderator.config import HumanSettings, ModeratorSettings
+from cogs.moderator.outcomes import ActionOutcomes, outcome_label
 from domain import Actor, ActorKind, Room
-from policy.moderation import LadderStep, compile_filters, decayed_points, filter_reason, ladder_step
+from policy.moderation import LadderStep, compile_filters, decayed_points, filter_reason, held_points, ladder_step
 from policy.moderation_text import normalize
 from storage.cases import CaseRecord
 from storage.moderation import PointsRepository
@@ -49,10 +55,11 @@ class HumanReview:
     scores: Mapping[str, float] = field(default_factory=dict)
     delete: bool = False
     gained: float = 0.0  # warning points this message adds
-    total: float = 0.0  # the author's points with it
+    total: float = 0.0  # the author's points with it (held to a tenth: what the ladder reads and the notice says)
     rung: LadderStep | None = None  # the ladder's step that applies
-    actions: list[Action] = field(default_factory=list)
-    done: list[str] = field(default_factory=list)  # what was done, as the case records it: delete, warn, timeout 600s
+    removed: bool = False  # the platform deleted the message
+    timed_out: int = 0  # the seconds the platform timed the author out for
+    done: list[str] = field(default_factory=list)  # as the case records it: delete, warn, timeout 600s, *_failed: ...
 
     @property
     def room(self) -> Room:
@@ -215,7 +222,7 @@ class LadderDecision(HumanStep):
             review.room.server_key, review.author.id, review.event.at, humans.decay_points_per_hour
         )
         review.gained = humans.points_per_violation if add_points else 0.0
-        review.total = (current or 0.0) + review.gained
+        review.total = held_points((current or 0.0) + review.gained)
         rung = ladder_step(review.total, [s.step() for s in humans.ladder]) if add_points else None
         if model_action == "timeout" and (rung is None or rung.action != "timeout"):
             timeouts = [s.step() for s in sorted(humans.ladder, key=lambda s: s.points) if s.action == "timeout"]
@@ -227,59 +234,84 @@ class LadderDecision(HumanStep):
 # --- actions and the case ------------------------------------------------------------------------------------------
 
 
-class DeleteAction(HumanStep):
+class _Act(HumanStep):
+    """An action step: performs its action (log-only: only records it) and records the outcome."""
+
+    def __init__(self, outcomes: ActionOutcomes) -> None:
+        self.outcomes = outcomes
+
+    async def act(
+        self, review: HumanReview, action: DeleteMessage | TimeoutMember | SendDirectMessage, done: str
+    ) -> bool:
+        """Whether the platform did it (False in log-only mode, where ``done`` is recorded as would-be)."""
+        if review.settings.log_only:
+            review.done.append(done)
+            return False
+        result = await self.outcomes.perform(action, room=review.room.key, target=review.author.id, rule=review.rule)
+        review.done.append(outcome_label(done, result))
+        return result.ok
+
+
+class DeleteAction(_Act):
     name = "delete"
 
     async def run(self, review: HumanReview) -> bool:
         if review.delete:
-            review.actions.append(
-                DeleteMessage(
-                    room=review.room, message_id=review.event.message_id, reason=f"{review.rule}: {review.reason}"
-                )
+            action = DeleteMessage(
+                room=review.room, message_id=review.event.message_id, reason=f"{review.rule}: {review.reason}"
             )
-            review.done.append("delete")
+            review.removed = await self.act(review, action, "delete")
         return True
 
 
-class WarnAction(HumanStep):
-    """The "warn" rung: a direct message saying why and how many points the author holds."""
-
-    name = "warn"
-
-    async def run(self, review: HumanReview) -> bool:
-        if review.rung is None or review.rung.action != "warn":
-            return True
-        room = review.room
-        review.actions.append(
-            SendDirectMessage(
-                target_platform=room.platform,
-                user_id=review.author.id,
-                text=f"Warning from the moderators of #{room.channel}: your message {review.reason}"
-                + (" and was removed." if review.delete else ".")
-                + f" You have {review.total:.1f} warning point(s); they fade over time.",
-            )
-        )
-        review.done.append("warn")
-        return True
-
-
-class TimeoutAction(HumanStep):
+class TimeoutAction(_Act):
     name = "timeout"
 
     async def run(self, review: HumanReview) -> bool:
         rung = review.rung
         if rung is None or rung.action != "timeout":
             return True
-        review.actions.append(
-            TimeoutMember(
-                room=review.room,
-                user_id=review.author.id,
-                seconds=rung.seconds,
-                reason=f"{review.rule}: {review.reason}",
-            )
+        action = TimeoutMember(
+            room=review.room, user_id=review.author.id, seconds=rung.seconds, reason=f"{review.rule}: {review.reason}"
         )
-        review.done.append(f"timeout {rung.seconds}s")
+        if await self.act(review, action, f"timeout {rung.seconds}s"):
+            review.timed_out = rung.seconds
         return True
+
+
+class NoticeAction(_Act):
+    """The "warn" rung, or a timeout: a direct message saying why, what was done and the points the author holds.
+    It claims only what the platform did; a timeout the platform refused leaves a warning."""
+
+    name = "warn"
+
+    async def run(self, review: HumanReview) -> bool:
+        rung = review.rung
+        if rung is None or (rung.action == "timeout" and review.settings.log_only):
+            return True
+        room, points = review.room, f"{review.total:.1f}"
+        held = f" and are timed out for {_duration(review.timed_out)}" if review.timed_out else ""
+        text = (
+            f"Warning from the moderators of #{room.channel}: your message {review.reason}"
+            + (" and was removed." if review.removed else ".")
+            + f" You have {points} warning point(s){held}; they fade over time."
+        )
+        notice = SendDirectMessage(target_platform=room.platform, user_id=review.author.id, text=text)
+        if review.timed_out:  # the timeout is the action; its notice is recorded only when it could not be sent
+            sent = await self.outcomes.perform(notice, room=room.key, target=review.author.id, rule=review.rule)
+            if not sent.ok:
+                review.done.append(outcome_label("notice", sent))
+        else:
+            await self.act(review, notice, "warn")
+        return True
+
+
+def _duration(seconds: int) -> str:
+    for unit, length in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= length and seconds % length == 0:
+            count = seconds // length
+            return f"{count} {unit}" + ("s" if count != 1 else "")
+    return f"{seconds} seconds"
 
 
 class OpenCase(HumanStep):
@@ -324,7 +356,7 @@ class RecordPoints(HumanStep):
         if review.gained:
             await self.points.set(review.room.server_key, review.author.id, review.total, review.event.at)
         for done in review.done or ["log"]:
-            self.actions_metric.labels(done.split(" ")[0]).inc()
+            self.actions_metric.labels(done.split(":")[0].split(" ")[0]).inc()
         return True
 
 
@@ -334,6 +366,7 @@ def human_steps(
     cases: CaseService,
     assess: Assess,
     publish_scores: PublishScores,
+    outcomes: ActionOutcomes,
     exempt_metric: Counter,
     actions_metric: Counter,
 ) -> list[HumanStep]:
@@ -346,23 +379,23 @@ def human_steps(
         ToxicityCheck(assess, publish_scores),
         Violation(),
         LadderDecision(points),
-        DeleteAction(),
-        WarnAction(),
-        TimeoutAction(),
+        DeleteAction(outcomes),
+        TimeoutAction(outcomes),
+        NoticeAction(outcomes),
         OpenCase(cases),
         RecordPoints(points, actions_metric),
     ]
 
 
 class HumanPipeline:
-    """Runs the steps in order over one message; the actions to perform, or None when a step ended it early."""
+    """Runs the steps in order over one message (the action steps perform their actions) until one ends it."""
 
     def __init__(self, steps: Sequence[HumanStep]) -> None:
         self.steps = tuple(steps)
 
-    async def run(self, event: HumanMessage, settings: ModeratorSettings) -> list[Action] | None:
+    async def run(self, event: HumanMessage, settings: ModeratorSettings) -> HumanReview:
         review = HumanReview(event, settings)
         for step in self.steps:
             if not await step.run(review):
-                return None
-        return review.actions
+                break
+        return review

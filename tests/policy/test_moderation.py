@@ -15,6 +15,7 @@ from policy.moderation import (
     depth_reason,
     duplicate_reason,
     find_mass_mentions,
+    held_points,
     ladder_step,
     loop_reason,
     payload_form,
@@ -328,6 +329,14 @@ LADDER = [LadderStep(1, "warn"), LadderStep(3, "timeout", 600), LadderStep(5, "t
 )
 def test_ladder(points: float, step: LadderStep | None) -> None:
     assert ladder_step(points, LADDER) == step
+
+
+def test_points_are_held_to_a_tenth_so_what_is_shown_is_what_the_ladder_reads() -> None:
+    # Two points held 10 s and 20 s at 0.25 a hour, plus the third violation's point: 2.9997 shows "3.0" and is 3.
+    total = decayed_points(2.0, 0.0, 20.0, decay_per_hour=0.25) + 1.0
+    assert f"{total:.1f}" == "3.0" and ladder_step(total, LADDER) == LADDER[1]
+    assert ladder_step(2.9997, LADDER) == LADDER[1] and ladder_step(2.94, LADDER) == LADDER[0]
+    assert held_points(2.96) == 3.0 and held_points(-0.4) == 0.0
 
 
 def test_patterns_sharing_a_group_name_are_told_apart() -> None:

@@ -251,3 +251,19 @@ async def test_an_edit_stays_an_edit_when_a_later_gate_approves(make_harness: Ma
     assert set(result.decision.scores) == {"toxicity", "insult", "other"}
     logged = (await h.app.decisions.recent(1))[0]
     assert (logged.verdict, logged.rule) == ("edit", "mentions")
+
+
+async def test_log_only_keeps_the_would_be_verdict_when_a_later_gate_approves(make_harness: MakeHarness) -> None:
+    h = await make_harness(moderator={"log_only": True})
+    later = _ApprovingGate()
+    h.app.publisher.add_gate(later, owner="other", order=GateOrder.MODEL + 1)
+    await h.agent("alpha")
+    await h.submit("alpha", "same thing")
+    result = await h.submit("alpha", "same thing")
+    assert result.posted and later.seen == ["same thing", "same thing"]
+    assert result.decision.rule == "log_only" and "would reject (duplicate" in result.decision.reason
+    logged = (await h.app.decisions.recent(1))[0]
+    assert (logged.verdict, logged.rule) == ("approve", "log_only") and "would reject (duplicate" in logged.reason
+    # The first message, that nothing objected to, is the later gate's plain approval.
+    first = (await h.app.decisions.recent(2))[1]
+    assert (first.rule, first.reason) == ("pass", "fine by me")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.actions import DeleteMessage, SendDirectMessage, TimeoutMember
+from bot.actions import ActionResult, DeleteMessage, SendDirectMessage, TimeoutMember
 from bot.events import MessageScored, ModerationDecision
 from domain import ActorKind, Room
 
@@ -17,12 +17,26 @@ async def test_warning_ladder_warn_then_timeouts(make_harness: MakeHarness) -> N
         await h.human("darn it", user="carol", gap=60)
     deletes = h.adapter.of(DeleteMessage)
     assert len(deletes) == 5 and deletes[0].message_id == "h1"
-    warnings = h.adapter.of(SendDirectMessage)
-    assert len(warnings) == 2 and warnings[0].user_id == "carol" and "darn" in warnings[0].text
+    notices = h.adapter.of(SendDirectMessage)
+    assert len(notices) == 5 and notices[0].user_id == "carol" and "darn" in notices[0].text
+    assert ["timed out" in n.text for n in notices] == [False, False, True, True, True]
+    assert "timed out for 1 day" in notices[4].text and "5.0 warning point(s)" in notices[4].text
     timeouts = h.adapter.of(TimeoutMember)
     assert [t.seconds for t in timeouts] == [600, 600, 86400]
     cases = (await h.command("cases carol")).text.splitlines()
     assert len(cases) == 5 and all("carol" in line for line in cases)
+
+
+async def test_three_violations_a_minute_apart_on_the_default_ladder_time_out(make_harness: MakeHarness) -> None:
+    # Default decay (0.25 a hour): two minutes fade 0.008 of the first points, which must not dodge the step at 3.
+    h = await make_harness(moderator=FILTERS)
+    for _ in range(3):
+        await h.human("darn it", user="kim", gap=60)
+    assert [t.seconds for t in h.adapter.of(TimeoutMember)] == [600]
+    notices = [n.text for n in h.adapter.of(SendDirectMessage)]
+    assert "1.0 warning point(s)" in notices[0] and "2.0 warning point(s)" in notices[1]
+    assert "was removed. You have 3.0 warning point(s) and are timed out for 10 minutes" in notices[2]
+    assert "action: delete+timeout 600s" in (await h.command("case 3")).text
 
 
 async def test_warning_points_decay(make_harness: MakeHarness) -> None:
@@ -118,3 +132,49 @@ async def test_long_messages_are_moderated_whole_though_normalised_off_the_loop(
     deletes = h.adapter.of(DeleteMessage)
     assert [d.message_id for d in deletes] == ["h1", "h3"]
     assert "darn" in deletes[0].reason and deletes[1].reason.startswith("duplicate")
+
+
+CANT_DELETE = ActionResult.failed(
+    "Slack lets a bot delete only its own messages",
+    code="cant_delete_message",
+    fix="Slack cannot delete people's messages without a user token with chat:write; set slack.admin_token",
+)
+
+
+async def test_a_refused_delete_is_recorded_as_refused_and_not_claimed(make_harness: MakeHarness) -> None:
+    h = await make_harness(moderator=FILTERS)
+    h.adapter.fail[DeleteMessage] = CANT_DELETE
+    await h.human("darn", user="lou")
+    [notice] = h.adapter.of(SendDirectMessage)
+    assert "removed" not in notice.text and "1.0 warning point(s)" in notice.text
+    assert "action: delete_failed: cant_delete_message+warn" in (await h.command("case 1")).text
+    metric = h.app.metrics.value(
+        "steward_moderation_action_failures_total", action="DeleteMessage", platform="test", code="cant_delete_message"
+    )
+    assert metric == 1.0
+    assert h.app.metrics.value("steward_moderation_human_actions_total", action="delete_failed") == 1.0
+    health = h.app.health()
+    assert any("set slack.admin_token" in note for note in health["notes"]) and health["status"] == "ok"
+    # Once the platform deletes again (the token was set), the note goes.
+    del h.adapter.fail[DeleteMessage]
+    await h.human("darn", user="lou")
+    assert "was removed" in h.adapter.of(SendDirectMessage)[1].text
+    assert not any("admin_token" in note for note in h.app.health()["notes"])
+
+
+async def test_a_refused_timeout_is_not_announced_as_one(make_harness: MakeHarness) -> None:
+    h = await make_harness(moderator=FILTERS)
+    h.adapter.fail[TimeoutMember] = ActionResult.failed("Discord refused (50013): Missing Permissions", code="50013")
+    for _ in range(3):
+        await h.human("darn", user="max", gap=30)
+    third = h.adapter.of(SendDirectMessage)[2].text
+    assert "timed out" not in third and "was removed. You have 3.0 warning point(s)" in third
+    assert "action: delete+timeout_failed: 50013+warn" in (await h.command("case 3")).text
+
+
+async def test_an_agent_posting_around_the_gate_whose_delete_is_refused(make_harness: MakeHarness) -> None:
+    h = await make_harness()
+    h.adapter.fail[DeleteMessage] = CANT_DELETE
+    await h.human("daily digest: 3 new issues", user="rogue", kind=ActorKind.AGENT)
+    await h.human("daily digest: 3 new issues", user="rogue", kind=ActorKind.AGENT)
+    assert "action: delete_failed: cant_delete_message" in (await h.command("case 1")).text

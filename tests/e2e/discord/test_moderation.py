@@ -44,3 +44,23 @@ async def test_an_agents_filtered_message_never_reaches_discord(world, start_ste
 
     assert not result.posted and result.decision.rule == "filters"
     assert world.fake.calls_to("POST", r"/webhooks/\d+/wtoken-\d+") == []
+
+
+async def test_missing_permissions_are_recorded_as_refused_not_done(world, start_steward):
+    ladder = [{"points": 1, "action": "timeout", "seconds": 600}]
+    app, _adapter = await start_steward(sections={"moderator": {**MODERATOR, "humans": {"ladder": ladder}}})
+    guild, general, bob = world.guild["id"], world.general["id"], world.bob["id"]
+    world.fake.fail_next[("DELETE", rf"/channels/{general}/messages/\d+")] = (403, 50013, "Missing Permissions")
+    world.fake.fail_next[("PATCH", rf"/guilds/{guild}/members/{bob}")] = (403, 50013, "Missing Permissions")
+
+    bad = await world.fake.user_says(general, world.bob, "frobnicate it")
+
+    dm = await eventually(lambda: world.fake.dm_channels.get(bob))
+    [notice] = await eventually(lambda: [m for m in world.fake.messages.values() if m["channel_id"] == dm["id"]])
+    assert "removed" not in notice["content"] and "timed out" not in notice["content"]
+    assert bad["id"] in world.fake.messages and not world.fake.members[(guild, bob)].get("communication_disabled_until")
+    await app.bus.join()  # the case is opened once the actions are done
+    [case] = await app.cases.list(f"discord:{guild}")
+    assert case.action == "delete_failed: 50013+timeout_failed: 50013+warn"
+    notes = " ".join(app.health()["notes"])
+    assert "give Steward's role Manage Messages" in notes and "give Steward's role Moderate Members" in notes
