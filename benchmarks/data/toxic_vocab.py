@@ -138,7 +138,7 @@ TOXIC_TEMPLATES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("gonna post your address in every {place} {t}", ("bitch", "loser", "idiot")),
     ],
     "identity": [
-        ("{group} are all {t}s", ("idiot", "moron", "animal", "retard", "parasite")),
+        ("{group} are all {t}", ("idiots", "morons", "animals", "retards", "parasites")),
         ("{group} shouldn't be allowed in this {place}", ()),
         ("typical {group}, too {t} to understand anything", ("stupid", "dumb", "retarded")),
         ("go back to your own {t}", ("country",)),
