@@ -23,7 +23,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,7 @@ class Result:
     tricks: list[Trick]
     seconds: float
     sampled: int | None = None
+    per_text_us: float = 0.0  # scoring time a text, microseconds (batches as the evaluation sends them)
 
 
 @dataclass(slots=True)
@@ -117,8 +118,30 @@ def _rate(flags: Sequence[bool]) -> float:
     return sum(flags) / len(flags) if flags else 0.0
 
 
+class _Timed:
+    """A detector's ``flags`` that also adds up the texts it scored and the time it took."""
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+        self.texts = 0
+        self.seconds = 0.0
+
+    def __call__(self, texts: Sequence[str]) -> list[bool]:
+        started = time.perf_counter()
+        flags = self.detector.flags(texts)
+        self.seconds += time.perf_counter() - started
+        self.texts += len(texts)
+        return flags
+
+    @property
+    def per_text_us(self) -> float:
+        return self.seconds / self.texts * 1e6 if self.texts else 0.0
+
+
 def evaluate(detector: Detector, test: list[dict[str, str]], chat: list[dict[str, str]]) -> Result:
     started = time.perf_counter()
+    timed = _Timed(detector)
+    detector = replace(detector, flags=timed)
     if detector.sample is not None:  # a slow model: an even spread of each set, the same one every run
         test, chat = _spread(test, detector.sample), _spread(chat, detector.sample)
     flagged = detector.flags([r["text"] for r in test])
@@ -139,6 +162,7 @@ def evaluate(detector: Detector, test: list[dict[str, str]], chat: list[dict[str
         tricks,
         time.perf_counter() - started,
         detector.sample,
+        timed.per_text_us,
     )
 
 
@@ -232,11 +256,13 @@ def render(report: Report) -> str:
             f"{r.test.f1:.3f}",
             _pct(r.test.fpr),
             _pct(r.chat.fpr),
+            f"{r.per_text_us:.0f}",
         )
         for r in report.results
     ]
-    rows += [(u.name, u.reason, "-", "-", "-", "-", "-") for u in report.unavailable]
-    lines += _table(("detector", "what", "precision", "recall", "F1", "FPR test", "FPR clean chat"), rows)
+    rows += [(u.name, u.reason, "-", "-", "-", "-", "-", "-") for u in report.unavailable]
+    header = ("detector", "what", "precision", "recall", "F1", "FPR test", "FPR clean chat", "µs a text")
+    lines += _table(header, rows)
     lines += [
         "",
         "Flagged rate by kind of message (test split; for the clean kinds it is the false-positive rate):",
