@@ -57,6 +57,7 @@ SLOTS: dict[str, tuple[str, ...]] = {
     "place": ("server", "channel", "team", "company", "country", "game", "industry", "community"),
     "weapon": ("a knife", "a bat", "my gun", "a hammer", "my fists"),
     "body": ("tits", "ass", "boobs", "body", "legs"),
+    "tail": ("period", "sorry not sorry", "lol", "end of story", "facts"),
     "emoji": ("😂", "🤡", "🖕", "💀", "🙄", "😡", "🤮", "lmao", ":clown:", ":middle_finger:"),
 }
 
@@ -147,7 +148,7 @@ TOXIC_TEMPLATES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("{group} are {t} and everyone knows it", ("subhuman", "disgusting", "vermin", "trash")),
         ("this is why {group} can't code, {t}", ("retards", "morons", "idiots")),
         ("get these {t} {group} out of here", ("filthy", "dirty", "fucking")),
-        ("{group} don't belong in tech, {t}", ("period", "sorry not sorry", "lol")),
+        ("{group} don't belong in tech, {tail}", ()),
         ("{name} you're just a {t} diversity hire", ("retarded", "useless", "stupid")),
     ],
     "sexual": [
