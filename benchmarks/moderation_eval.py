@@ -244,7 +244,8 @@ def render(report: Report) -> str:
     sizes = report.sizes
     lines = [
         f"Test split of `toxicity_labelled.jsonl`: {sizes['test']} messages ({sizes['test toxic']} toxic); "
-        f"`clean_chat.jsonl`: {sizes['chat']} clean messages. Produced by `python -m benchmarks.moderation_eval`.",
+        f"`clean_chat.jsonl`: {sizes['chat']} clean messages.",
+        "Produced by `python -m benchmarks.moderation_eval`.",
         "",
     ]
     rows = [
