@@ -104,6 +104,7 @@ class Result:
 @dataclass(slots=True)
 class Report:
     sizes: dict[str, int]
+    split: str = "test"
     results: list[Result] = field(default_factory=list)
     unavailable: list[Unavailable] = field(default_factory=list)
     other: list[tuple[str, str, Any]] = field(default_factory=list)  # (title, status, result)
@@ -194,12 +195,16 @@ def run(
     limit: int | None = None,
     detoxify_sample: int = 300,
     other_rules: bool = True,
+    split: str = "test",
 ) -> Report:
-    """Every figure, measured: the detectors named, on the sets in ``data`` (the first ``limit`` of each)."""
+    """Every figure, measured: the detectors named, on the sets in ``data`` (the first ``limit`` of each).
+    ``split="tune"`` measures the half meant for choosing thresholds instead of the held-out one."""
     labelled = read_jsonl(data / "toxicity_labelled.jsonl")
-    test = [r for r in labelled if r["split"] == "test"][:limit]
+    test = [r for r in labelled if r["split"] == split][:limit]
     chat = read_jsonl(data / "clean_chat.jsonl")[:limit]
-    report = Report({"test": len(test), "test toxic": sum(r["label"] == "toxic" for r in test), "chat": len(chat)})
+    report = Report(
+        {"test": len(test), "test toxic": sum(r["label"] == "toxic" for r in test), "chat": len(chat)}, split
+    )
     for found in detectors(names, wordlist or data / "wordlist_default.txt", detoxify_sample):
         if isinstance(found, Unavailable):
             report.unavailable.append(found)
@@ -243,7 +248,8 @@ def _cell(value: object) -> str:
 def render(report: Report) -> str:
     sizes = report.sizes
     lines = [
-        f"Test split of `toxicity_labelled.jsonl`: {sizes['test']} messages ({sizes['test toxic']} toxic); "
+        f"{report.split.capitalize()} split of `toxicity_labelled.jsonl`: {sizes['test']} messages "
+        f"({sizes['test toxic']} toxic); "
         f"`clean_chat.jsonl`: {sizes['chat']} clean messages.",
         "Produced by `python -m benchmarks.moderation_eval`.",
         "",
@@ -262,11 +268,11 @@ def render(report: Report) -> str:
         for r in report.results
     ]
     rows += [(u.name, u.reason, "-", "-", "-", "-", "-", "-") for u in report.unavailable]
-    header = ("detector", "what", "precision", "recall", "F1", "FPR test", "FPR clean chat", "µs a text")
-    lines += _table(header, rows)
+    columns = ("detector", "what", "precision", "recall", "F1", f"FPR {report.split}", "FPR clean chat", "µs a text")
+    lines += _table(columns, rows)
     lines += [
         "",
-        "Flagged rate by kind of message (test split; for the clean kinds it is the false-positive rate):",
+        f"Flagged rate by kind of message ({report.split} split; for the clean kinds it is the false-positive rate):",
         "",
     ]
     kinds = [k for k in KINDS if any(k in r.by_kind for r in report.results)]
@@ -303,11 +309,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="replace the figures' block in docs/moderator.md")
     parser.add_argument("--data", type=Path, default=DATA, help="folder of the labelled sets and the word list")
     parser.add_argument("--detectors", default="filter,fast,detoxify", help="comma-separated: filter,fast,detoxify")
+    parser.add_argument("--split", choices=("test", "tune"), default="test", help="which half of the labelled set")
     parser.add_argument("--limit", type=int, default=None, help="only the first N messages of each set")
     parser.add_argument("--detoxify-sample", type=int, default=300, help="texts of each set Detoxify scores")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    report = run(args.data, args.detectors.split(","), limit=args.limit, detoxify_sample=args.detoxify_sample)
+    if args.write and args.split != "test":
+        parser.error("--write publishes the held-out test split's figures only")
+    names = args.detectors.split(",")
+    report = run(args.data, names, limit=args.limit, detoxify_sample=args.detoxify_sample, split=args.split)
     markdown = render(report)
     print(markdown)
     timings = ", ".join(f"{r.detector} {r.seconds:.1f} s" for r in report.results)

@@ -71,6 +71,12 @@ def test_the_figures_of_a_hand_checked_set(tiny: Path) -> None:
     assert tricks["zero_width"].ratio == 1.0
 
 
+def test_the_tune_split_is_measured_apart_from_the_test_split(tiny: Path) -> None:
+    report = run(tiny, ("filter",), other_rules=False, split="tune")
+    assert report.sizes["test"] == 1 and report.results[0].test == Counts(tp=1)
+    assert render(report).startswith("Tune split of")
+
+
 def test_counts_with_nothing_to_count_are_zero_not_an_error() -> None:
     assert Counts().precision == Counts().recall == Counts().f1 == Counts().fpr == 0.0
     assert Counts.of([True, False, True], [True, True, False]) == Counts(tp=1, fp=1, fn=1)
