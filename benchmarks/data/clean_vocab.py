@@ -186,6 +186,36 @@ HARD_HANDWRITTEN: tuple[tuple[str, str], ...] = (
     ("a s a p please, the client is waiting", ""),
     ("p s don't forget the slides", ""),
     ("the scores are a 10, a 9 and a 4", ""),
+    ('the word filter caught "Scunthorpe" again, can we whitelist it?', "Scunthorpe"),
+    ("we killed the old cron jobs and nothing broke", "killed"),
+    ("my therapist recommended this book, it's great", "therapist"),
+    ("the class of 2019 reunion is next month", "class"),
+    ("need to assess whether the migration is safe", "assess"),
+    ("cocktail hour at the offsite starts at 6", "cocktail"),
+    ("shitake risotto is on the menu tonight", "shitake"),
+    ("the hit rate of the cache dropped to 40%", "hit"),
+    ("that speedrun was sick, a new record", "sick"),
+    ("you crushed that presentation, well done", "crushed"),
+    ("the execution plan shows a full table scan", "execution"),
+    ("gg, you destroyed us in the last round, well played", "destroyed"),
+    ("I'm dead serious, the standup is at 9 now", "dead"),
+    ("we should shoot for a friday release", "shoot"),
+    ("this heat is killing me, fans anyone?", "killing"),
+    ("my homework assignment is due at midnight", "assignment"),
+    ("the bass in this mix is too loud", "bass"),
+    ("please stop spamming, it's rule 2 (no spam, no insults)", "insults"),
+    ("a mod timed out the guy who posted slurs, thanks", "slurs"),
+    ("the threat model doc is in the wiki", "threat"),
+    ("if someone harasses you, DM a moderator", "harasses"),
+    ("we need a sexual harassment policy for the event", "sexual"),
+    ("the attack surface of the API is tiny", "attack"),
+    ("the sniper rifle got nerfed again", "sniper"),
+    ("Dick Van Dyke is in that movie", "Dick"),
+    ("bomb the pizza order, I'm starving", "bomb"),
+    ("my son's hamster escaped, he's devastated", "hamster"),
+    ("looks like the build is toast, rerunning", "toast"),
+    ("my cat is a menace, she knocked over my coffee", "menace"),
+    ("that's insane, congrats on the launch!", "insane"),
 )
 
 CHAT: list[str] = [
@@ -272,4 +302,18 @@ CHAT: list[str] = [
     "wifi password is on the board, room {num}",
     "budget for the {thing} is {price}",
     "merged {num} PRs {day}, nice {emoji}",
+    "hey all, quick update: the {thing} is done but the {tool} config still needs review. I'll pick it up {day} "
+    "unless someone beats me to it {emoji}",
+    "so I tried `{tool} --reset` like the docs at https://{domain}/{path} say, and now it hangs at step {num}. "
+    "anyone seen this before? running on a fresh laptop",
+    "{name} thanks for the thorough review! I addressed most comments, the one about the {thing} I'd rather do in "
+    "a follow-up so this doesn't get bigger",
+    "reminder that the office is closed {day}. if you need anything urgent ping {name}, otherwise see you after "
+    "{emoji}",
+    "for anyone asking: the venue is room {num}, doors open at {time}, tickets are {price} and there will be "
+    "{food} {emoji}",
+    "long shot but does anyone have experience migrating from {tool} to {tool}? we have about {num} services and "
+    "I'm trying to estimate the work",
+    "I timed it: the old {thing} took {num} s, the new one {num} s. not bad for a friday afternoon hack {emoji}",
+    "pro tip: `{tool} ps -a | grep Exited` shows the dead containers, then prune them and your disk will thank you",
 ]

@@ -29,7 +29,7 @@ SEED = 20261203
 # Messages to draw per kind (before removing duplicates, which may leave a few fewer).
 TOXIC_QUOTA = {"insult": 230, "profanity": 130, "threat": 120, "harassment": 120, "identity": 95, "sexual": 105}
 CLEAN_QUOTA = {"clean-casual": 640, "clean-hard": 560}
-CLEAN_CHAT_SIZE = 2200
+CLEAN_CHAT_SIZE = 2400
 
 PREFIXES = ("",) * 6 + ("lol ", "ok ", "bro ", "honestly ", "{name} ", "yo ", "srsly ")
 SUFFIXES = ("",) * 6 + (" lol", "!", "!!", " {emoji}", " haha", "...", " tbh", " lmao", ".", " fr")
