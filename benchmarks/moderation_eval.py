@@ -22,7 +22,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.eval_detectors import Detector, Unavailable, detectors, optional_run  # noqa: E402
+from benchmarks.eval_tables import figures, table  # noqa: E402
 from benchmarks.obfuscate import TRANSFORMS, obfuscate  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
@@ -224,27 +225,6 @@ def _pct(value: float) -> str:
     return f"{value:.1%}"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-
-
-def _other(result: Any) -> list[str]:
-    """Another benchmark's result as markdown: as it is when text, else a table of its fields."""
-    if isinstance(result, str):
-        return [result.strip()]
-    if isinstance(result, Mapping):
-        return _table(("figure", "value"), [(k, _cell(v)) for k, v in result.items()])
-    if isinstance(result, Sequence) and result and all(isinstance(row, Mapping) for row in result):
-        header = list(dict.fromkeys(key for row in result for key in row))
-        return _table(header, [[_cell(row.get(key, "")) for key in header] for row in result])
-    return [f"`{result!r}`"]
-
-
-def _cell(value: object) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
 def render(report: Report) -> str:
     sizes = report.sizes
     lines = [
@@ -269,14 +249,14 @@ def render(report: Report) -> str:
     ]
     rows += [(u.name, u.reason, "-", "-", "-", "-", "-", "-") for u in report.unavailable]
     columns = ("detector", "what", "precision", "recall", "F1", f"FPR {report.split}", "FPR clean chat", "µs a text")
-    lines += _table(columns, rows)
+    lines += table(columns, rows)
     lines += [
         "",
         f"Flagged rate by kind of message ({report.split} split; for the clean kinds it is the false-positive rate):",
         "",
     ]
     kinds = [k for k in KINDS if any(k in r.by_kind for r in report.results)]
-    lines += _table(
+    lines += table(
         ("detector", *kinds), [(r.detector, *(_pct(r.by_kind.get(k, 0.0)) for k in kinds)) for r in report.results]
     )
     lines += ["", "Disguised offending words: caught rate disguised / plain on the same messages (aim: >= 90%):", ""]
@@ -288,10 +268,10 @@ def render(report: Report) -> str:
         ]
         n = report.results[0].tricks[index].n if report.results else 0
         trick_rows.append([name, n, *cells])
-    lines += _table(header, trick_rows)
+    lines += table(header, trick_rows)
     for title, status, result in report.other:
         lines += ["", f"{title}:", ""]
-        lines += _other(result) if status == "ok" else [f"{result}."]
+        lines += figures(result) if status == "ok" else [f"{result}."]
     return "\n".join(lines)
 
 

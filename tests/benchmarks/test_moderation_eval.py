@@ -103,14 +103,24 @@ def test_it_runs_end_to_end_on_a_slice_of_the_real_sets() -> None:
 
 def test_other_benchmarks_figures_are_shown_whatever_their_shape() -> None:
     report = Report({"test": 0, "test toxic": 0, "chat": 0})
+    nested = {
+        "threshold": 0.8,
+        "clean_chat": None,
+        "links": {"precision": 0.914, "wrong": ["a", "b", "c", "d", "e"]},
+        "mentions": {"precision": 1.0, "wrong": []},
+        "catch": {"leetspeak": {"rate": 1.0, "cases": 320}, "spaced out": {"rate": 0.94375, "cases": 320}},
+    }
     report.other = [
         ("Duplicate rule", "ok", [{"trick": "leetspeak", "caught": 0.975}, {"trick": "spaced", "caught": 1.0}]),
-        ("Link and mention rules", "ok", {"disguised links caught": 0.9}),
+        ("Link and mention rules", "ok", nested),
         ("Something else", "missing", "not available (No module named 'x')"),
     ]
     markdown = render(report)
     assert "| trick | caught |" in markdown and "| leetspeak | 0.975 |" in markdown
-    assert "| disguised links caught | 0.9 |" in markdown
+    assert "| threshold | 0.8 |" in markdown and "| clean_chat | not measured |" in markdown
+    assert "|  | precision | wrong |" in markdown
+    assert "| links | 0.914 | a, b, c (+2 more) |" in markdown and "| mentions | 1.0 | none |" in markdown
+    assert "catch:" in markdown and "|  | rate | cases |" in markdown and "| spaced out | 0.944 | 320 |" in markdown
     assert "not available (No module named 'x')." in markdown
 
 
