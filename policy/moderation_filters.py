@@ -7,13 +7,15 @@ matchers run. Pure: no I/O, no state beyond the compiled filters' cache.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import re2  # (google-re2 ships no type information)
 
-from policy.moderation_text import normalize, normalize_with_map
+from policy.deobfuscate import deobfuscate_with_map, leet_form
+from policy.moderation_text import canonical, normalize_with_map, skeleton, skeleton_with_map
 
 # --- word and regex filters --------------------------------------------------------------------------------------
 
@@ -44,28 +46,41 @@ class FilterHit:
 class CompiledFilters:
     words: tuple[str, ...]
     patterns: tuple[str, ...]
-    # Built from escaped literals only (an alternation of fixed strings cannot backtrack badly), so the fast
-    # standard engine is safe here; administrators' patterns go to RE2.
-    word_regex: re.Pattern[str] | None
+    # Every filter word as its canonical form with each letter run as "at least that many" (``idiot`` ->
+    # ``i+d+i+o+t+``, ``ass`` -> ``a+s{2,}``): "iddiot" (from "iddddiot") is the word, "idiom" and "as" are not.
+    # On RE2, like the patterns: the forms a text is matched in may hold long runs, and RE2 never backtracks.
+    word_regex: re2._Regexp | None
     pattern_regexes: tuple[re2._Regexp, ...]
     # Every pattern in one RE2 program (one pass over the text); each in a named group to tell which matched.
     any_pattern: re2._Regexp | None
     # Cheap probes that answer "certainly no hit" for most texts before the matchers above run. A whole word can
-    # only be found where the word itself occurs (one alternation without the word-boundary test, which the
-    # engine scans for quickly); an RE2 set says whether any pattern matches without building a match object.
-    word_probe: re.Pattern[str] | None = None
+    # only be found where the word itself occurs (one alternation without the word-boundary test); an RE2 set
+    # says whether any pattern matches without building a match object.
+    word_probe: re2._Regexp | None = None
     pattern_probe: re2.Set | None = None
+    # Each word's own expression, to tell which word a hit is.
+    word_parts: tuple[tuple[str, re2._Regexp], ...] = ()
 
     @property
     def empty(self) -> bool:
         return self.word_regex is None and not self.pattern_regexes
 
     def find(self, normalized: str) -> FilterHit | None:
-        """The first filter the normalised text trips, or None. Linear time: RE2 never backtracks."""
-        if self.word_regex is not None and (self.word_probe is None or self.word_probe.search(normalized)):
-            hit = self._find_word(self.word_regex, normalized)
-            if hit is not None:
-                return hit
+        """The first filter the text trips, or None. ``normalized`` is ``normalize(text)`` (or ``canonical(text)``):
+        words are looked for in its canonical form, its leet form and its skeleton (``word_forms``), patterns in the
+        normalised and the canonical text. Linear time: RE2 never backtracks."""
+        text = canonical(normalized)
+        if self.word_regex is not None:
+            for form in word_forms(text):
+                hit = self._find_word(self.word_regex, form)
+                if hit is not None:
+                    return hit
+        hit = self._find_any_pattern(normalized)
+        if hit is None and text != normalized:
+            hit = self._find_any_pattern(text)
+        return hit
+
+    def _find_any_pattern(self, normalized: str) -> FilterHit | None:
         if self.any_pattern is None:
             return self._find_pattern_one_by_one(normalized)
         # Bytes spare the wrapper its character-offset bookkeeping; only which group matched is needed here.
@@ -74,12 +89,14 @@ class CompiledFilters:
             return None
         return self._find_pattern(self.any_pattern, encoded)
 
-    def _find_word(self, word_regex: re.Pattern[str], normalized: str) -> FilterHit | None:
-        match = word_regex.search(normalized)
+    def _find_word(self, word_regex: re2._Regexp, form: str) -> FilterHit | None:
+        if self.word_probe is not None and self.word_probe.search(form) is None:
+            return None
+        match = word_regex.search(form)
         if match is None:
             return None
         found = match.group(1)
-        return FilterHit("word", next((w for w in self.words if normalize(w) == found), found))
+        return FilterHit("word", next((w for w, part in self.word_parts if part.fullmatch(found)), found))
 
     def _find_pattern(self, any_pattern: re2._Regexp, encoded: bytes) -> FilterHit | None:
         match = any_pattern.search(encoded)
@@ -96,24 +113,22 @@ class CompiledFilters:
         return None
 
     def mask(self, text: str, mask_char: str = "*") -> str | None:
-        """``text`` with every filtered span replaced by ``mask_char``; None when no span maps back to the text."""
+        """``text`` with every filtered span replaced by ``mask_char``; None when no span maps back to the text.
+        The spans are found in the same forms as ``find`` looks at, and mapped back to the characters of ``text``
+        that made them (all of ``i.d.i.o.t``, the ``1`` and ``0`` of ``1d10t``)."""
         folded, index = normalize_with_map(text)
         spans: list[tuple[int, int]] = []
+        canon, canon_index = deobfuscate_with_map(folded, index)
         if self.word_regex is not None:
-            pos = 0
-            while pos <= len(folded):
-                match = self.word_regex.search(folded, pos)
-                if match is None:
-                    break
-                start, end = match.span(1)
-                spans.append((index[start], index[end - 1] + 1))
-                # Continue after the word itself, so the separator it shares with the next word is seen again.
-                pos = max(end, pos + 1)
-        for regex in self.pattern_regexes:
-            for match in regex.finditer(folded):
-                start, end = match.span()
-                if end > start:
-                    spans.append((index[start], index[end - 1] + 1))
+            for form, form_index in word_forms_with_map(canon, canon_index):
+                spans.extend(_word_spans(self.word_regex, form, form_index))
+        pattern_forms = [(folded, index)] + ([(canon, canon_index)] if canon != folded else [])
+        for form, form_index in pattern_forms:
+            for regex in self.pattern_regexes:
+                for match in regex.finditer(form):
+                    start, end = match.span()
+                    if end > start:
+                        spans.append((form_index[start], form_index[end - 1] + 1))
         if not spans:
             return None
         chars = list(text)
@@ -124,20 +139,73 @@ class CompiledFilters:
         return "".join(chars)
 
 
+def _word_spans(word_regex: re2._Regexp, form: str, index: list[int]) -> list[tuple[int, int]]:
+    spans = []
+    pos = 0
+    while pos <= len(form):
+        match = word_regex.search(form, pos)
+        if match is None:
+            break
+        start, end = match.span(1)
+        spans.append((index[start], index[end - 1] + 1))
+        # Continue after the word itself, so the separator it shares with the next word is seen again.
+        pos = max(end, pos + 1)
+    return spans
+
+
+def word_forms(canonical_text: str) -> list[str]:
+    """The forms of a canonical text that word filters look at: the text, its ``leet_form`` (``a55``, ``@ss``)
+    and its ``skeleton`` (words wholly of look-alike letters mapped, ``ѕсаm``), each once."""
+    forms = [canonical_text]
+    for form in (leet_form(canonical_text), skeleton(canonical_text)):
+        if form not in forms:
+            forms.append(form)
+    return forms
+
+
+def word_forms_with_map(text: str, index: list[int]) -> list[tuple[str, list[int]]]:
+    """``word_forms`` with each form's index (which source character made each of its characters)."""
+    forms = [(text, index), (leet_form(text), index), skeleton_with_map(text, index)]
+    unique: dict[str, list[int]] = {}
+    for form, form_index in forms:
+        unique.setdefault(form, form_index)
+    return list(unique.items())
+
+
 _GROUP = "steward_pattern_"
+# A filter word is a whole word: what is around it is not a letter, digit or underscore (in any script).
+_BOUNDARY_BEFORE = r"(?:^|[^\pL\pN_])"
+_BOUNDARY_AFTER = r"(?:[^\pL\pN_]|$)"
+
+
+def word_expression(word: str) -> str:
+    """A canonical filter word as RE2: each run of one letter as "at least as many" (``book`` -> ``b+o{2,}k+``),
+    anything else literally."""
+    parts = []
+    for char, run in itertools.groupby(word):
+        count = len(list(run))
+        if char.isalpha():
+            parts.append(re2.escape(char) + ("+" if count == 1 else f"{{{count},}}"))
+        else:
+            parts.append(re2.escape(char * count))
+    return "".join(parts)
 
 
 @lru_cache(maxsize=256)
 def compile_filters(words: tuple[str, ...], patterns: tuple[str, ...]) -> CompiledFilters:
-    """Compile a server's filters once. Words match whole words of the normalised text; patterns are RE2
-    expressions matched against the normalised text (lower case, confusables mapped, whitespace folded)."""
+    """Compile a server's filters once. Words match whole words of the text's canonical forms (``canonical``:
+    leetspeak, separators, spacing-out and letter runs undone); patterns are RE2 expressions matched against the
+    normalised text (lower case, confusables mapped, whitespace folded) and its canonical form."""
     options = re2_options()
-    folded_words = sorted({normalize(w) for w in words if normalize(w)}, key=len, reverse=True)
+    canonical_words = {w: canonical(w) for w in words if canonical(w)}
+    folded_words = sorted(set(canonical_words.values()), key=len, reverse=True)
     word_regex = word_probe = None
+    parts: tuple[tuple[str, re2._Regexp], ...] = ()
     if folded_words:
-        alternation = "|".join(re.escape(w) for w in folded_words)
-        word_regex = re.compile(rf"(?:^|\W)({alternation})(?:\W|$)")
-        word_probe = re.compile(alternation)
+        alternation = "|".join(word_expression(w) for w in folded_words)
+        word_regex = re2.compile(f"{_BOUNDARY_BEFORE}({alternation}){_BOUNDARY_AFTER}", options)
+        word_probe = re2.compile(alternation, options)
+        parts = tuple((w, re2.compile(word_expression(c), options)) for w, c in canonical_words.items())
     compiled = tuple(re2.compile(p, options) for p in patterns)
     any_pattern = pattern_probe = None
     if patterns:
@@ -160,6 +228,7 @@ def compile_filters(words: tuple[str, ...], patterns: tuple[str, ...]) -> Compil
         any_pattern,
         word_probe=word_probe,
         pattern_probe=pattern_probe,
+        word_parts=parts,
     )
 
 

@@ -1,0 +1,217 @@
+"""Undo the keyboard tricks that slip a word past a filter: leetspeak, separators, spacing-out, repeated letters.
+
+Runs on text that ``policy.moderation_text.normalize`` has already folded (lower case, single spaces, Unicode tricks
+gone) and works word by word, keeping readable words: ``1d10t`` -> ``idiot``, ``i.d.i.o.t`` / ``i-d-i-o-t`` /
+``i_d_i_o_t`` / ``i*d*i*o*t`` -> ``idiot``, ``i d i o t`` -> ``idiot``, ``iddddiot`` -> ``iddiot`` (a run of three or
+more of one letter becomes two: English has no tripled letters, and two keep "good" and "cool" apart from "god" and
+"col"). Words that only look like tricks are left alone: numbers, times and prices (``10:30``, ``$5``, ``4.5``),
+numbers with a unit (``4am``, ``2nd``, ``1080p``, ``5k``), version-like names (``mp3``, ``python3``), URLs, e-mail
+addresses, mentions and markup. Every function also carries an index (the source position of each character), so a
+filter's hit can be masked in the original text. Pure functions, no I/O; linear in the length of the text.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Digits and symbols typed for the letters they resemble. "1" is "l" in a run of ones ("ki11") or beside an "l".
+LEET = {
+    "0": "o",
+    "1": "i",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "8": "b",
+    "9": "g",
+    "@": "a",
+    "$": "s",
+    "!": "i",
+    "|": "l",
+    "+": "t",
+    "€": "e",
+    "¢": "c",
+}
+_LEET_CHARS = "".join(LEET)
+_LEET_CLASS = re.escape(_LEET_CHARS)
+SEPARATORS = ".-_*~·•/,:'"
+_SEP_CLASS = re.escape(SEPARATORS)
+
+# A quick test that a normalised text may hold a trick at all; most chat does not, and returns at once.
+_SUSPECT = re.compile(
+    rf"[a-z][013457890€¢]|[{_LEET_CLASS}][a-z]"  # a leet character against a letter
+    r"|([a-z])\1\1"  # a letter three times
+    rf"|[a-z0-9][{_SEP_CLASS}]+[a-z0-9][{_SEP_CLASS}]+[a-z0-9]"  # single characters between separators
+    r"|(?:^| )\S \S \S(?: |$)"  # three single characters in a row, spaced out
+)
+
+# Leading and trailing punctuation that belongs to the sentence, not the word.
+_LEADING = "\"'([{<«“‘"
+_TRAILING = "\"'.,!?;:)]}>»”’…"
+# Words that are something else than words: left exactly as they are.
+_PROTECTED = re.compile(
+    r"[a-z][a-z0-9+.-]*://\S*|www\.\S*|\S+@\S+\.\S+|<[^>]*>|:[a-z0-9_+-]+:|#[\w-]+|[@#]\w+"
+    r"|[$€£¥]?\d+(?:[.,:/-]\d+)*(?:st|nd|rd|th|am|pm|a\.m\.?|p\.m\.?|k|m|bn|b|g|gb|mb|kb|tb|ms|s|h|hr|hrs|min|mins"
+    r"|sec|px|pt|fps|hz|khz|mhz|ghz|d|x|p|v|w|kw|kg|g|km|cm|mm|ml|l|lb|lbs|oz|ft|mph|kph|yo|y|mo|wk|yr|yrs|x\d+|v\d+)?"
+    # Version-like names: mp3, python3, win10, win11; but a vowel before a doubled digit is "ki11", "she11".
+    r"|[a-z]{2,}(?!(\d)\1$)\d+|[a-z]*[b-df-hj-np-tv-z](\d)\2",
+)
+_SPLIT_SEPARATORS = re.compile(rf"[{_SEP_CLASS}]+")
+_RUN = re.compile(r"([a-z])\1{2,}")
+
+Chars = list[tuple[str, int]]  # a word as (character, source position) pairs
+
+
+def needs_work(normalized: str) -> bool:
+    """Whether ``deobfuscate`` could change ``normalized``: False for most ordinary messages."""
+    return _SUSPECT.search(normalized) is not None
+
+
+def deobfuscate(normalized: str) -> str:
+    """``normalized`` with keyboard tricks undone (see the module's docstring)."""
+    if not needs_work(normalized):
+        return normalized
+    return deobfuscate_with_map(normalized, list(range(len(normalized))))[0]
+
+
+def deobfuscate_with_map(normalized: str, index: list[int]) -> tuple[str, list[int]]:
+    """``deobfuscate``, carrying ``index`` (the source position of each character of ``normalized``) along."""
+    words = _join_spaced(_words(normalized, index))
+    out: list[str] = []
+    out_index: list[int] = []
+    for word in words:
+        if out:
+            out.append(" ")
+            out_index.append(word[0][1])
+        fixed = _fix_word(word)
+        out.extend(c for c, _ in fixed)
+        out_index.extend(i for _, i in fixed)
+    return "".join(out), out_index
+
+
+def leet_form(text: str) -> str:
+    """Every leet character of every word that holds a letter, as the letter (same length, so an index still
+    fits): what word filters also look at, where ``deobfuscate`` kept a word readable (``a55``, ``@ss``)."""
+    if not any(c in text for c in _LEET_CHARS):
+        return text
+    return " ".join(_leet_all(word) if _has_letter(word) else word for word in text.split(" "))
+
+
+def _leet_all(word: str) -> str:
+    core = word.rstrip(_TRAILING)
+    return "".join(LEET.get(c, c) for c in core) + word[len(core) :]
+
+
+def _words(text: str, index: list[int]) -> list[Chars]:
+    words: list[Chars] = []
+    current: Chars = []
+    for char, pos in zip(text, index, strict=True):
+        if char == " ":
+            if current:
+                words.append(current)
+            current = []
+        else:
+            current.append((char, pos))
+    if current:
+        words.append(current)
+    return words
+
+
+def _is_spelled_char(word: Chars) -> bool:
+    """A word of one letter or leet character, perhaps with the sentence's punctuation after it (``t!``)."""
+    char = word[0][0]
+    return (("a" <= char <= "z") or char in LEET) and all(c in _TRAILING for c, _ in word[1:])
+
+
+def _join_spaced(words: list[Chars]) -> list[Chars]:
+    """Runs of three or more single letters (or leet characters, with at least two letters) become one word."""
+    joined: list[Chars] = []
+    run: list[Chars] = []
+    for word in [*words, []]:
+        if word and _is_spelled_char(word):
+            run.append(word)
+            continue
+        if _spelled_out(run):
+            joined.append([w[0] for w in run[:-1]] + run[-1])
+        else:
+            joined.extend(run)
+        run = []
+        if word:
+            joined.append(word)
+    return joined
+
+
+def _spelled_out(run: list[Chars]) -> bool:
+    """Whether a run of single characters spells a word: three or more, two of them letters, and (for three)
+    not only the one-letter words of chat ("u r a", "i c u")."""
+    letters = "".join(w[0][0] for w in run if "a" <= w[0][0] <= "z")
+    if len(run) < 3 or len(letters) < 2:
+        return False
+    return len(run) > 3 or not set(letters) <= _CHAT_LETTERS
+
+
+_CHAT_LETTERS = frozenset("aiurycokmnbx")
+
+
+def _has_letter(word: str) -> bool:
+    return any("a" <= c <= "z" for c in word)
+
+
+def _fix_word(word: Chars) -> Chars:
+    """One word with separators, leetspeak and letter runs undone; punctuation around it kept as it was."""
+    text = "".join(c for c, _ in word)
+    start, end = 0, len(word)
+    while start < end and text[start] in _LEADING:
+        start += 1
+    while end > start and text[end - 1] in _TRAILING:
+        end -= 1
+    core = text[start:end]
+    if not core or not _has_letter(core) or _PROTECTED.fullmatch(core):
+        return word
+    middle = _unleet(_unseparate(word[start:end]))
+    return word[:start] + _squeeze(middle) + word[end:]
+
+
+def _unseparate(chars: Chars) -> Chars:
+    """``i.d.i.o.t`` -> ``idiot``: three or more single characters, each pair split by separators."""
+    text = "".join(c for c, _ in chars)
+    pieces = _SPLIT_SEPARATORS.split(text)
+    if len(pieces) < 3 or any(len(p) != 1 for p in pieces) or sum(p.isalpha() for p in pieces) < 2:
+        return chars
+    return [pair for pair in chars if pair[0] not in SEPARATORS]
+
+
+def _unleet(chars: Chars) -> Chars:
+    """Leet characters as letters, when every character of the word is a letter or a leet character and the word
+    has a letter (``1d10t``, ``sh!t``, ``$hit``); a word starting with ``@`` is a mention and stays."""
+    text = "".join(c for c, _ in chars)
+    if text.startswith("@") or not any(c in LEET for c in text):
+        return chars
+    if not all(("a" <= c <= "z") or c in LEET for c in text) or _PROTECTED.fullmatch(text):
+        return chars
+    out: Chars = []
+    for pos, (char, source) in enumerate(chars):
+        letter = LEET.get(char, char)
+        if char == "1" and _one_is_l(text, pos):
+            letter = "l"
+        out.append((letter, source))
+    return out
+
+
+def _one_is_l(text: str, pos: int) -> bool:
+    before = text[pos - 1] if pos else ""
+    after = text[pos + 1] if pos + 1 < len(text) else ""
+    return "1" in (before, after) or "l" in (before, after)
+
+
+def _squeeze(chars: Chars) -> Chars:
+    """A run of three or more of one letter kept as two: ``iddddiot`` -> ``iddiot``, ``soooo`` -> ``soo``."""
+    text = "".join(c for c, _ in chars)
+    if _RUN.search(text) is None:
+        return chars
+    out: Chars = []
+    for pair in chars:
+        if len(out) >= 2 and out[-1][0] == out[-2][0] == pair[0] and "a" <= pair[0] <= "z":
+            continue
+        out.append(pair)
+    return out
