@@ -13,6 +13,7 @@ filter's hit can be masked in the original text. Pure functions, no I/O; linear 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Digits and symbols typed for the letters they resemble. "1" is "l" in a run of ones ("ki11") or beside an "l".
 LEET = {
@@ -37,13 +38,9 @@ _LEET_CLASS = re.escape(_LEET_CHARS)
 SEPARATORS = ".-_*~·•/,:'"
 _SEP_CLASS = re.escape(SEPARATORS)
 
-# A quick test that a normalised text may hold a trick at all; most chat does not, and returns at once.
-_SUSPECT = re.compile(
-    rf"[a-z][013457890€¢]|[{_LEET_CLASS}][a-z]"  # a leet character against a letter
-    r"|([a-z])\1\1"  # a letter three times
-    rf"|[a-z0-9][{_SEP_CLASS}]+[a-z0-9][{_SEP_CLASS}]+[a-z0-9]"  # single characters between separators
-    r"|(?:^| )\S \S \S(?: |$)"  # three single characters in a row, spaced out
-)
+# Three single characters in a row: the one test that needs the whole text (spacing-out spans words).
+_SPACED = re.compile(r"(?:^| )\S \S \S(?: |$)")
+_CACHED_WORD = 32  # words up to this long are remembered (chat repeats its words); longer ones are worked out
 
 # Leading and trailing punctuation that belongs to the sentence, not the word.
 _LEADING = "\"'([{<«“‘"
@@ -62,31 +59,39 @@ _RUN = re.compile(r"([a-z])\1{2,}")
 Chars = list[tuple[str, int]]  # a word as (character, source position) pairs
 
 
-def needs_work(normalized: str) -> bool:
-    """Whether ``deobfuscate`` could change ``normalized``: False for most ordinary messages."""
-    return _SUSPECT.search(normalized) is not None
-
-
 def deobfuscate(normalized: str) -> str:
-    """``normalized`` with keyboard tricks undone (see the module's docstring)."""
-    if not needs_work(normalized):
-        return normalized
-    return deobfuscate_with_map(normalized, list(range(len(normalized))))[0]
+    """``normalized`` with keyboard tricks undone (see the module's docstring). Word by word, each word's result
+    remembered, so ordinary chat costs a dictionary look-up a word."""
+    if _SPACED.search(normalized):
+        return deobfuscate_with_map(normalized, list(range(len(normalized))))[0]
+    return " ".join([_fixed(word)[0] for word in normalized.split(" ")])
 
 
 def deobfuscate_with_map(normalized: str, index: list[int]) -> tuple[str, list[int]]:
     """``deobfuscate``, carrying ``index`` (the source position of each character of ``normalized``) along."""
-    words = _join_spaced(_words(normalized, index))
     out: list[str] = []
     out_index: list[int] = []
-    for word in words:
+    for word in _join_spaced(_words(normalized, index)):
         if out:
             out.append(" ")
             out_index.append(word[0][1])
-        fixed = _fix_word(word)
-        out.extend(c for c, _ in fixed)
-        out_index.extend(i for _, i in fixed)
+        fixed, offsets = _fixed("".join(c for c, _ in word))
+        out.append(fixed)
+        out_index.extend(word[offset][1] for offset in offsets)
     return "".join(out), out_index
+
+
+def _fixed(word: str) -> tuple[str, tuple[int, ...]]:
+    """One word undone, with the offset in ``word`` of each character of the result."""
+    return _fixed_cached(word) if len(word) <= _CACHED_WORD else _fix_text(word)
+
+
+def _fix_text(word: str) -> tuple[str, tuple[int, ...]]:
+    fixed = _fix_word(list(zip(word, range(len(word)), strict=True)))
+    return "".join(c for c, _ in fixed), tuple(i for _, i in fixed)
+
+
+_fixed_cached = lru_cache(maxsize=8192)(_fix_text)
 
 
 def leet_form(text: str) -> str:

@@ -180,14 +180,21 @@ _BOUNDARY_AFTER = r"(?:[^\pL\pN_]|$)"
 
 def word_expression(word: str) -> str:
     """A canonical filter word as RE2: each run of one letter as "at least as many" (``book`` -> ``b+o{2,}k+``),
-    anything else literally."""
+    ``i`` and ``l`` as one letter (``1`` stands for either: ``ki11``, ``1d10t``), anything else literally. A phrase
+    also matches with its spaces gone (``k i l l y o u`` joins into one word)."""
+    variants = [word] + ([word.replace(" ", "")] if " " in word else [])
+    return "|".join(_runs_expression(variant) for variant in variants)
+
+
+def _runs_expression(word: str) -> str:
     parts = []
-    for char, run in itertools.groupby(word):
+    for char, run in itertools.groupby(word, key=lambda c: "i" if c == "l" else c):
         count = len(list(run))
-        if char.isalpha():
-            parts.append(re2.escape(char) + ("+" if count == 1 else f"{{{count},}}"))
-        else:
+        if not char.isalpha():
             parts.append(re2.escape(char * count))
+            continue
+        atom = "[il]" if char == "i" else re2.escape(char)
+        parts.append(atom + ("+" if count == 1 else f"{{{count},}}"))
     return "".join(parts)
 
 
@@ -202,10 +209,10 @@ def compile_filters(words: tuple[str, ...], patterns: tuple[str, ...]) -> Compil
     word_regex = word_probe = None
     parts: tuple[tuple[str, re2._Regexp], ...] = ()
     if folded_words:
-        alternation = "|".join(word_expression(w) for w in folded_words)
+        alternation = "|".join(f"(?:{word_expression(w)})" for w in folded_words)
         word_regex = re2.compile(f"{_BOUNDARY_BEFORE}({alternation}){_BOUNDARY_AFTER}", options)
         word_probe = re2.compile(alternation, options)
-        parts = tuple((w, re2.compile(word_expression(c), options)) for w, c in canonical_words.items())
+        parts = tuple((w, re2.compile(f"(?:{word_expression(c)})", options)) for w, c in canonical_words.items())
     compiled = tuple(re2.compile(p, options) for p in patterns)
     any_pattern = pattern_probe = None
     if patterns:
