@@ -39,7 +39,7 @@ SEPARATORS = ".-_*~·•/,:'"
 _SEP_CLASS = re.escape(SEPARATORS)
 
 # Three single characters in a row: the one test that needs the whole text (spacing-out spans words).
-_SPACED = re.compile(r"(?:^| )\S \S \S(?: |$)")
+_SPACED = re.compile(r"(?:^| )(?:\S[^\w ]* ){2}\S[^\w ]*(?: |$)")
 _CACHED_WORD = 32  # words up to this long are remembered (chat repeats its words); longer ones are worked out
 
 # Leading and trailing punctuation that belongs to the sentence, not the word.
@@ -67,11 +67,13 @@ def deobfuscate(normalized: str) -> str:
     return " ".join([_fixed(word)[0] for word in normalized.split(" ")])
 
 
-def deobfuscate_with_map(normalized: str, index: list[int]) -> tuple[str, list[int]]:
-    """``deobfuscate``, carrying ``index`` (the source position of each character of ``normalized``) along."""
+def deobfuscate_with_map(normalized: str, index: list[int], split_article: bool = False) -> tuple[str, list[int]]:
+    """``deobfuscate``, carrying ``index`` (the source position of each character of ``normalized``) along.
+    ``split_article``: a spelled-out word that starts with "a", "i" or "u" and four more letters keeps that first
+    letter apart ("a b a s t a r d" -> "a bastard" rather than "abastard"), a form word filters also look at."""
     out: list[str] = []
     out_index: list[int] = []
-    for word in _join_spaced(_words(normalized, index)):
+    for word in _join_spaced(_words(normalized, index), split_article):
         if out:
             out.append(" ")
             out_index.append(word[0][1])
@@ -128,7 +130,12 @@ def _is_spelled_char(word: Chars) -> bool:
     return (("a" <= char <= "z") or char in LEET) and all(c in _TRAILING for c, _ in word[1:])
 
 
-def _join_spaced(words: list[Chars]) -> list[Chars]:
+def spaced_out(normalized: str) -> bool:
+    """Whether ``normalized`` may hold a spelled-out word (three single characters in a row)."""
+    return _SPACED.search(normalized) is not None
+
+
+def _join_spaced(words: list[Chars], split_article: bool = False) -> list[Chars]:
     """Runs of three or more single letters (or leet characters, with at least two letters) become one word."""
     joined: list[Chars] = []
     run: list[Chars] = []
@@ -137,6 +144,8 @@ def _join_spaced(words: list[Chars]) -> list[Chars]:
             run.append(word)
             continue
         if _spelled_out(run):
+            if split_article and len(run) >= 5 and run[0][0][0] in "aiu":
+                joined.append(run.pop(0))
             joined.append([w[0] for w in run[:-1]] + run[-1])
         else:
             joined.extend(run)
@@ -204,9 +213,20 @@ def _unleet(chars: Chars) -> Chars:
 
 
 def _one_is_l(text: str, pos: int) -> bool:
+    """A "1" beside an "l", or in a run of ones past the run's first of three or more ("ki11" -> "kill", "k111"
+    -> "kill"); a lone "1" is "i" ("1d10t")."""
     before = text[pos - 1] if pos else ""
     after = text[pos + 1] if pos + 1 < len(text) else ""
-    return "1" in (before, after) or "l" in (before, after)
+    if "l" in (before, after):
+        return True
+    run_start = pos
+    while run_start and text[run_start - 1] == "1":
+        run_start -= 1
+    run_end = pos
+    while run_end + 1 < len(text) and text[run_end + 1] == "1":
+        run_end += 1
+    length = run_end - run_start + 1
+    return length == 2 or (length > 2 and pos > run_start)
 
 
 def _squeeze(chars: Chars) -> Chars:

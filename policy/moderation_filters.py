@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import re2  # (google-re2 ships no type information)
 
-from policy.deobfuscate import deobfuscate_with_map, leet_form
+from policy.deobfuscate import deobfuscate_with_map, leet_form, spaced_out
 from policy.moderation_text import canonical, normalize_with_map, skeleton, skeleton_with_map
 
 # --- word and regex filters --------------------------------------------------------------------------------------
@@ -69,12 +69,13 @@ class CompiledFilters:
         """The first filter the text trips, or None. ``normalized`` is ``normalize(text)`` (or ``canonical(text)``):
         words are looked for in its canonical form, its leet form and its skeleton (``word_forms``), patterns in the
         normalised and the canonical text. Linear time: RE2 never backtracks."""
-        text = canonical(normalized)
+        forms = word_forms(normalized)
         if self.word_regex is not None:
-            for form in word_forms(text):
+            for form in forms:
                 hit = self._find_word(self.word_regex, form)
                 if hit is not None:
                     return hit
+        text = forms[0]
         hit = self._find_any_pattern(normalized)
         if hit is None and text != normalized:
             hit = self._find_any_pattern(text)
@@ -118,9 +119,10 @@ class CompiledFilters:
         that made them (all of ``i.d.i.o.t``, the ``1`` and ``0`` of ``1d10t``)."""
         folded, index = normalize_with_map(text)
         spans: list[tuple[int, int]] = []
-        canon, canon_index = deobfuscate_with_map(folded, index)
+        forms = word_forms_with_map(folded, index)
+        canon, canon_index = forms[0]
         if self.word_regex is not None:
-            for form, form_index in word_forms_with_map(canon, canon_index):
+            for form, form_index in forms:
                 spans.extend(_word_spans(self.word_regex, form, form_index))
         pattern_forms = [(folded, index)] + ([(canon, canon_index)] if canon != folded else [])
         for form, form_index in pattern_forms:
@@ -153,19 +155,27 @@ def _word_spans(word_regex: re2._Regexp, form: str, index: list[int]) -> list[tu
     return spans
 
 
-def word_forms(canonical_text: str) -> list[str]:
-    """The forms of a canonical text that word filters look at: the text, its ``leet_form`` (``a55``, ``@ss``)
-    and its ``skeleton`` (words wholly of look-alike letters mapped, ``ѕсаm``), each once."""
-    forms = [canonical_text]
-    for form in (leet_form(canonical_text), skeleton(canonical_text)):
+def word_forms(normalized: str) -> list[str]:
+    """The forms of a normalised text that word filters look at, each once: its ``canonical`` form (first), that
+    form's ``leet_form`` (``a55``, ``@ss``) and ``skeleton`` (words wholly of look-alike letters, ``ѕсаm``), and
+    when it holds spelled-out letters, the form that keeps a leading article apart (``a b a s t a r d``)."""
+    text = canonical(normalized)
+    forms = [text]
+    extra = [leet_form(text), skeleton(text)]
+    if spaced_out(normalized):
+        extra.append(deobfuscate_with_map(normalized, list(range(len(normalized))), split_article=True)[0])
+    for form in extra:
         if form not in forms:
             forms.append(form)
     return forms
 
 
-def word_forms_with_map(text: str, index: list[int]) -> list[tuple[str, list[int]]]:
+def word_forms_with_map(normalized: str, index: list[int]) -> list[tuple[str, list[int]]]:
     """``word_forms`` with each form's index (which source character made each of its characters)."""
-    forms = [(text, index), (leet_form(text), index), skeleton_with_map(text, index)]
+    text, text_index = deobfuscate_with_map(normalized, index)
+    forms = [(text, text_index), (leet_form(text), text_index), skeleton_with_map(text, text_index)]
+    if spaced_out(normalized):
+        forms.append(deobfuscate_with_map(normalized, index, split_article=True))
     unique: dict[str, list[int]] = {}
     for form, form_index in forms:
         unique.setdefault(form, form_index)
