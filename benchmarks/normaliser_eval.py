@@ -106,7 +106,10 @@ def disguise(text: str, pattern: re.Pattern[str], trick: Callable[[str], str]) -
 def catch_rates(find: Find, texts: list[str], words: Iterable[str]) -> dict[str, float]:
     """For each trick, the share of ``texts`` (offending messages holding a listed word) that ``find`` flags."""
     pattern = _word_pattern(words)
-    return {name: sum(find(disguise(t, pattern, trick)) is not None for t in texts) / len(texts) for name, trick in TRICKS.items()}  # fmt: skip
+    rates = {}
+    for name, trick in TRICKS.items():
+        rates[name] = sum(find(disguise(t, pattern, trick)) is not None for t in texts) / len(texts)
+    return rates
 
 
 def flagged(find: Find, texts: list[str]) -> list[str]:
@@ -114,13 +117,14 @@ def flagged(find: Find, texts: list[str]) -> list[str]:
 
 
 def cost_us(fn: Callable[[str], object], texts: list[str], rounds: int = 5) -> float:
-    """Best-of-``rounds`` mean µs per call of ``fn`` over ``texts``."""
+    """Best-of-``rounds`` mean CPU µs per call of ``fn`` over ``texts`` (thread time: other processes on the
+    machine count less)."""
     best = float("inf")
     for _ in range(rounds):
-        start = time.perf_counter()
+        start = time.thread_time()
         for text in texts:
             fn(text)
-        best = min(best, (time.perf_counter() - start) / len(texts) * 1e6)
+        best = min(best, (time.thread_time() - start) / len(texts) * 1e6)
     return best
 
 
@@ -230,7 +234,7 @@ def render(result: dict[str, Any]) -> str:
     lines += ["", "| µs per message (clean chat) | |", "|---|---:|"]
     lines += [f"| {name} | {value:.2f} |" for name, value in result["cost_us"].items()]
     for name, texts in result["new_false_positives"].items():
-        lines += [f"", f"New flags on {name}:"] + [f"  {t!r}" for t in texts[:20]] if texts else []
+        lines += ["", f"New flags on {name}:"] + [f"  {t!r}" for t in texts[:20]] if texts else []
     return "\n".join(lines)
 
 

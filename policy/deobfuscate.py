@@ -34,7 +34,6 @@ LEET = {
     "¢": "c",
 }
 _LEET_CHARS = "".join(LEET)
-_LEET_CLASS = re.escape(_LEET_CHARS)
 SEPARATORS = ".-_*~·•/,:'"
 _SEP_CLASS = re.escape(SEPARATORS)
 
@@ -59,10 +58,11 @@ _RUN = re.compile(r"([a-z])\1{2,}")
 Chars = list[tuple[str, int]]  # a word as (character, source position) pairs
 
 
-def deobfuscate(normalized: str) -> str:
+def deobfuscate(normalized: str, spaced: bool | None = None) -> str:
     """``normalized`` with keyboard tricks undone (see the module's docstring). Word by word, each word's result
-    remembered, so ordinary chat costs a dictionary look-up a word."""
-    if _SPACED.search(normalized):
+    remembered, so ordinary chat costs a dictionary look-up a word. ``spaced``: ``spaced_out(normalized)``, when
+    the caller has it."""
+    if spaced_out(normalized) if spaced is None else spaced:
         return deobfuscate_with_map(normalized, list(range(len(normalized))))[0]
     return " ".join([_fixed(word)[0] for word in normalized.split(" ")])
 
@@ -97,16 +97,22 @@ _fixed_cached = lru_cache(maxsize=8192)(_fix_text)
 
 
 def leet_form(text: str) -> str:
-    """Every leet character of every word that holds a letter, as the letter (same length, so an index still
-    fits): what word filters also look at, where ``deobfuscate`` kept a word readable (``a55``, ``@ss``)."""
-    if not any(c in text for c in _LEET_CHARS):
+    """Every leet character of every word that holds a letter, as that letter (the same length, so an index still
+    fits): a form word filters also look at, for the words ``deobfuscate`` keeps as typed because they could be a
+    name or a number with a unit (``cun7``, ``ky5``, ``84574rd``)."""
+    if _LEETISH.search(text) is None:
         return text
     return " ".join(_leet_all(word) if _has_letter(word) else word for word in text.split(" "))
 
 
 def _leet_all(word: str) -> str:
     core = word.rstrip(_TRAILING)
-    return "".join(LEET.get(c, c) for c in core) + word[len(core) :]
+    return core.translate(_LEET_TABLE) + word[len(core) :]
+
+
+_LEET_TABLE = str.maketrans(LEET)
+# A leet digit or symbol against a letter; "@", "!" and "|" are matched by the filters' own letter classes.
+_LEETISH = re.compile(r"[a-z][0-9$+€¢]|[0-9$+€¢][a-z]")
 
 
 def _words(text: str, index: list[int]) -> list[Chars]:

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import re2  # (google-re2 ships no type information)
 
-from policy.deobfuscate import deobfuscate_with_map, leet_form, spaced_out
+from policy.deobfuscate import deobfuscate, deobfuscate_with_map, leet_form, spaced_out
 from policy.moderation_text import canonical, normalize_with_map, skeleton, skeleton_with_map
 
 # --- word and regex filters --------------------------------------------------------------------------------------
@@ -157,12 +157,13 @@ def _word_spans(word_regex: re2._Regexp, form: str, index: list[int]) -> list[tu
 
 def word_forms(normalized: str) -> list[str]:
     """The forms of a normalised text that word filters look at, each once: its ``canonical`` form (first), that
-    form's ``leet_form`` (``a55``, ``@ss``) and ``skeleton`` (words wholly of look-alike letters, ``ѕсаm``), and
+    form's ``leet_form`` (``cun7``, ``ky5``) and ``skeleton`` (words wholly of look-alike letters, ``ѕсаm``), and
     when it holds spelled-out letters, the form that keeps a leading article apart (``a b a s t a r d``)."""
-    text = canonical(normalized)
+    spaced = spaced_out(normalized)
+    text = deobfuscate(normalized, spaced)
     forms = [text]
     extra = [leet_form(text), skeleton(text)]
-    if spaced_out(normalized):
+    if spaced:
         extra.append(deobfuscate_with_map(normalized, list(range(len(normalized))), split_article=True)[0])
     for form in extra:
         if form not in forms:
@@ -190,7 +191,8 @@ _BOUNDARY_AFTER = r"(?:[^\pL\pN_]|$)"
 
 def word_expression(word: str) -> str:
     """A canonical filter word as RE2: each run of one letter as "at least as many" (``book`` -> ``b+o{2,}k+``),
-    ``i`` and ``l`` as one letter (``1`` stands for either: ``ki11``, ``1d10t``), anything else literally. A phrase
+    ``i`` and ``l`` as one letter (``1`` stands for either: ``ki11``, ``1d10t``), ``@``, ``$``, ``|`` and ``+``
+    as the letters they stand for, anything else literally. A phrase
     also matches with its spaces gone (``k i l l y o u`` joins into one word)."""
     variants = [word] + ([word.replace(" ", "")] if " " in word else [])
     return "|".join(_runs_expression(variant) for variant in variants)
@@ -203,9 +205,14 @@ def _runs_expression(word: str) -> str:
         if not char.isalpha():
             parts.append(re2.escape(char * count))
             continue
-        atom = "[il]" if char == "i" else re2.escape(char)
+        atom = _LETTER_CLASSES.get(char, re2.escape(char))
         parts.append(atom + ("+" if count == 1 else f"{{{count},}}"))
     return "".join(parts)
+
+
+# The symbols that stand for a letter even where ``canonical`` keeps a word as typed (a mention-like ``@ss``);
+# digits are not among them, so a number ("455") never reads as a word.
+_LETTER_CLASSES = {"a": "[a@]", "i": "[il|]", "s": r"[s$]", "t": r"[t+]"}
 
 
 @lru_cache(maxsize=256)
