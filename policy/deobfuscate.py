@@ -54,6 +54,8 @@ _PROTECTED = re.compile(
 )
 _SPLIT_SEPARATORS = re.compile(rf"[{_SEP_CLASS}]+")
 _RUN = re.compile(r"([a-z])\1{2,}")
+# What a word needs for ``_fix_word`` to change it: a leet character or a separator, or one letter three times.
+_WORD_SUSPECT = re.compile(rf"[{re.escape(''.join(LEET) + SEPARATORS)}]|([a-z])\1\1")
 
 Chars = list[tuple[str, int]]  # a word as (character, source position) pairs
 
@@ -89,6 +91,8 @@ def _fixed(word: str) -> tuple[str, tuple[int, ...]]:
 
 
 def _fix_text(word: str) -> tuple[str, tuple[int, ...]]:
+    if _WORD_SUSPECT.search(word) is None:
+        return word, tuple(range(len(word)))  # no leet character, separator or letter run: nothing to undo
     fixed = _fix_word(list(zip(word, range(len(word)), strict=True)))
     return "".join(c for c, _ in fixed), tuple(i for _, i in fixed)
 

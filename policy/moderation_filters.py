@@ -91,12 +91,13 @@ class CompiledFilters:
         return self._find_pattern(self.any_pattern, encoded)
 
     def _find_word(self, word_regex: re2._Regexp, form: str) -> FilterHit | None:
-        if self.word_probe is not None and self.word_probe.search(form) is None:
+        encoded = form.encode("utf-8", "surrogatepass")  # bytes spare the wrapper its offset bookkeeping
+        if self.word_probe is not None and self.word_probe.search(encoded) is None:
             return None
-        match = word_regex.search(form)
+        match = word_regex.search(encoded)
         if match is None:
             return None
-        found = match.group(1)
+        found = match.group(1).decode("utf-8", "surrogatepass")
         return FilterHit("word", next((w for w, part in self.word_parts if part.fullmatch(found)), found))
 
     def _find_pattern(self, any_pattern: re2._Regexp, encoded: bytes) -> FilterHit | None:
@@ -142,17 +143,29 @@ class CompiledFilters:
 
 
 def _word_spans(word_regex: re2._Regexp, form: str, index: list[int]) -> list[tuple[int, int]]:
+    # On bytes: searching a str from a position makes the wrapper convert the text again each time (quadratic).
+    encoded = form.encode("utf-8", "surrogatepass")
+    char_at = None if len(encoded) == len(form) else _char_offsets(form)
     spans = []
     pos = 0
-    while pos <= len(form):
-        match = word_regex.search(form, pos)
+    while pos <= len(encoded):
+        match = word_regex.search(encoded, pos)
         if match is None:
             break
         start, end = match.span(1)
-        spans.append((index[start], index[end - 1] + 1))
+        first, last = (start, end - 1) if char_at is None else (char_at[start], char_at[end - 1])
+        spans.append((index[first], index[last] + 1))
         # Continue after the word itself, so the separator it shares with the next word is seen again.
         pos = max(end, pos + 1)
     return spans
+
+
+def _char_offsets(text: str) -> list[int]:
+    """For each byte of ``text`` in UTF-8, the position of the character it belongs to."""
+    offsets: list[int] = []
+    for pos, char in enumerate(text):
+        offsets.extend([pos] * len(char.encode("utf-8", "surrogatepass")))
+    return offsets
 
 
 def word_forms(normalized: str) -> list[str]:
