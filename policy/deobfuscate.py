@@ -29,7 +29,6 @@ LEET = {
     "$": "s",
     "!": "i",
     "|": "l",
-    "+": "t",
     "€": "e",
     "¢": "c",
 }
@@ -49,8 +48,9 @@ _PROTECTED = re.compile(
     r"[a-z][a-z0-9+.-]*://\S*|www\.\S*|\S+@\S+\.\S+|<[^>]*>|:[a-z0-9_+-]+:|#[\w-]+|[@#]\w+"
     r"|[$€£¥]?\d+(?:[.,:/-]\d+)*(?:st|nd|rd|th|am|pm|a\.m\.?|p\.m\.?|k|m|bn|b|g|gb|mb|kb|tb|ms|s|h|hr|hrs|min|mins"
     r"|sec|px|pt|fps|hz|khz|mhz|ghz|d|x|p|v|w|kw|kg|g|km|cm|mm|ml|l|lb|lbs|oz|ft|mph|kph|yo|y|mo|wk|yr|yrs|x\d+|v\d+)?"
-    # Version-like names: mp3, python3, win10, win11; but a vowel before a doubled digit is "ki11", "she11".
-    r"|[a-z]{2,}(?!(\d)\1$)\d+|[a-z]*[b-df-hj-np-tv-z](\d)\2",
+    # Version-like names (mp3, python3, win10, win11, p99); but a doubled digit or a lone 0 after a word is leet
+    # ("ki11", "fr33", "crypt0").
+    r"|[a-z]\d+|[a-z]{2,}(?!(\d)\1$|0$)\d+|[a-z]*[b-df-hj-np-tv-z]11",
 )
 _SPLIT_SEPARATORS = re.compile(rf"[{_SEP_CLASS}]+")
 _RUN = re.compile(r"([a-z])\1{2,}")
@@ -116,7 +116,7 @@ def _leet_all(word: str) -> str:
 
 _LEET_TABLE = str.maketrans(LEET)
 # A leet digit or symbol against a letter; "@", "!" and "|" are matched by the filters' own letter classes.
-_LEETISH = re.compile(r"[a-z][0-9$+€¢]|[0-9$+€¢][a-z]")
+_LEETISH = re.compile(r"[a-z][0-9$€¢]|[0-9$€¢][a-z]")
 
 
 def _words(text: str, index: list[int]) -> list[Chars]:

@@ -68,7 +68,7 @@ class CompiledFilters:
     def find(self, normalized: str) -> FilterHit | None:
         """The first filter the text trips, or None. ``normalized`` is ``normalize(text)`` (or ``canonical(text)``):
         words are looked for in its canonical form, its leet form and its skeleton (``word_forms``), patterns in the
-        normalised and the canonical text. Linear time: RE2 never backtracks."""
+        normalised text, the canonical one and its leet form. Linear time: RE2 never backtracks."""
         forms = word_forms(normalized)
         if self.word_regex is not None:
             for form in forms:
@@ -76,10 +76,11 @@ class CompiledFilters:
                 if hit is not None:
                     return hit
         text = forms[0]
-        hit = self._find_any_pattern(normalized)
-        if hit is None and text != normalized:
-            hit = self._find_any_pattern(text)
-        return hit
+        for form in dict.fromkeys((normalized, text, leet_form(text))):
+            hit = self._find_any_pattern(form)
+            if hit is not None:
+                return hit
+        return None
 
     def _find_any_pattern(self, normalized: str) -> FilterHit | None:
         if self.any_pattern is None:
@@ -125,8 +126,8 @@ class CompiledFilters:
         if self.word_regex is not None:
             for form, form_index in forms:
                 spans.extend(_word_spans(self.word_regex, form, form_index))
-        pattern_forms = [(folded, index)] + ([(canon, canon_index)] if canon != folded else [])
-        for form, form_index in pattern_forms:
+        pattern_forms = {folded: index, canon: canon_index, leet_form(canon): canon_index}
+        for form, form_index in pattern_forms.items():
             for regex in self.pattern_regexes:
                 for match in regex.finditer(form):
                     start, end = match.span()
@@ -204,7 +205,7 @@ _BOUNDARY_AFTER = r"(?:[^\pL\pN_]|$)"
 
 def word_expression(word: str) -> str:
     """A canonical filter word as RE2: each run of one letter as "at least as many" (``book`` -> ``b+o{2,}k+``),
-    ``i`` and ``l`` as one letter (``1`` stands for either: ``ki11``, ``1d10t``), ``@``, ``$``, ``|`` and ``+``
+    ``i`` and ``l`` as one letter (``1`` stands for either: ``ki11``, ``1d10t``), ``@``, ``$`` and ``|``
     as the letters they stand for, anything else literally. A phrase
     also matches with its spaces gone (``k i l l y o u`` joins into one word)."""
     variants = [word] + ([word.replace(" ", "")] if " " in word else [])
@@ -225,7 +226,7 @@ def _runs_expression(word: str) -> str:
 
 # The symbols that stand for a letter even where ``canonical`` keeps a word as typed (a mention-like ``@ss``);
 # digits are not among them, so a number ("455") never reads as a word.
-_LETTER_CLASSES = {"a": "[a@]", "i": "[il|]", "s": r"[s$]", "t": r"[t+]"}
+_LETTER_CLASSES = {"a": "[a@]", "i": "[il|]", "s": r"[s$]"}
 
 
 @lru_cache(maxsize=256)
