@@ -46,8 +46,23 @@ def prototypes() -> dict[str, str]:
             table.setdefault(folded, target)
     for source, target in latin_by_name().items():
         table.setdefault(source, target)
-    # NFKC-folded forms (fullwidth, mathematical) never reach the table: the normaliser folds them first.
-    return {k: v for k, v in sorted(table.items()) if unicodedata.normalize("NFKC", k) == k}
+    return dict(sorted(table.items()))
+
+
+def split_compatible(table: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """``table`` without the characters NFKC changes (fullwidth, mathematical: the normaliser folds them first),
+    and, apart, those NFKC would turn into a letter that imitates something else (Greek lunate sigma "ϲ" looks
+    like "c" but NFKC makes it "σ", which imitates "o"): the normaliser maps those before NFKC."""
+    kept = {k: v for k, v in table.items() if unicodedata.normalize("NFKC", k) == k}
+    before: dict[str, str] = {}
+    for char, target in table.items():
+        folded = unicodedata.normalize("NFKC", char).casefold()
+        if folded != char and not folded.isascii() and kept.get(folded, target) != target:
+            before[char] = target
+            upper = char.upper()
+            if len(upper) == 1 and upper != char and unicodedata.normalize("NFKC", upper) != upper:
+                before[upper] = target  # NFKC comes before case folding: the capital needs its own entry
+    return kept, dict(sorted(before.items()))
 
 
 def latin_by_name() -> dict[str, str]:
@@ -77,12 +92,15 @@ def packed(pairs: dict[str, str]) -> list[str]:
 
 
 def literal(name: str, pairs: dict[str, str]) -> str:
+    one_line = f"{name} = {json.dumps(''.join(packed(pairs)), ensure_ascii=False)}"
+    if len(one_line) <= 120:
+        return one_line + "\n"
     lines = "\n".join(f"    {json.dumps(line, ensure_ascii=False)}" for line in packed(pairs))
     return f"{name} = (\n{lines}\n)\n"
 
 
 def render() -> str:
-    table = prototypes()
+    table, before_nfkc = split_compatible(prototypes())
     latin = {k: v for k, v in table.items() if script(k) == "LATIN"}
     foreign = {k: v for k, v in table.items() if script(k) != "LATIN"}
     version = importlib.metadata.version("confusable-homoglyphs")
@@ -91,10 +109,13 @@ def render() -> str:
         f" from\nconfusable-homoglyphs {version}'s copy of Unicode's confusables.txt. Do not edit by hand: rerun"
         " the script.\n\nEach table is packed as ``<character><latin letters>;`` entries (one string keeps this"
         " module short).\n``LATIN``: look-alikes that are Latin letters themselves; ``FOREIGN``: letters of other"
-        ' scripts.\n"""\n\nfrom __future__ import annotations\n\n'
+        " scripts;\n``BEFORE_NFKC``: compatibility characters that NFKC would fold into a letter imitating another"
+        ' one.\n"""\n\nfrom __future__ import annotations\n\n'
         + literal("LATIN", latin)
         + "\n"
         + literal("FOREIGN", foreign)
+        + "\n"
+        + literal("BEFORE_NFKC", before_nfkc)
         + "\n\ndef unpack(table: str) -> dict[str, str]:\n"
         + '    """The packed table as a dict: character -> the Latin letters it imitates."""\n'
         + '    return {entry[0]: entry[1:] for entry in table.split(";") if entry}\n'

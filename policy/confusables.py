@@ -2,7 +2,8 @@
 confusable-homoglyphs 3.3.1's copy of Unicode's confusables.txt. Do not edit by hand: rerun the script.
 
 Each table is packed as ``<character><latin letters>;`` entries (one string keeps this module short).
-``LATIN``: look-alikes that are Latin letters themselves; ``FOREIGN``: letters of other scripts.
+``LATIN``: look-alikes that are Latin letters themselves; ``FOREIGN``: letters of other scripts;
+``BEFORE_NFKC``: compatibility characters that NFKC would fold into a letter imitating another one.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ FOREIGN = (
     ";𖼨l;𖼵r;𖼺s;𖽀a;𖽂u;𖽃y;𝈍v;𝈓f;𝈖r;𝈪l;🜀qe;🜇ar;🝌c;🝜sss;🝨"
     "t;🝫mb;🝬vb;"
 )
+
+BEFORE_NFKC = "ϒy;ϲc;Ϲc;𝚰l;𝚴n;𝚼y;𝛪l;𝛮n;𝛶y;𝜤l;𝜨n;𝜰y;𝝞l;𝝢n;𝝪y;𝞘l;𝞜n;𝞤y;"
 
 
 def unpack(table: str) -> dict[str, str]:

@@ -75,6 +75,8 @@ class CompiledFilters:
                 hit = self._find_word(self.word_regex, form)
                 if hit is not None:
                     return hit
+        if not self.pattern_regexes:
+            return None
         text = forms[0]
         for form in dict.fromkeys((normalized, text, leet_form(text))):
             hit = self._find_any_pattern(form)

@@ -43,6 +43,10 @@ INVISIBLE = frozenset(
 LATIN_LOOKALIKES: dict[str, str] = confusables.unpack(confusables.LATIN)
 FOREIGN_LOOKALIKES: dict[str, str] = confusables.unpack(confusables.FOREIGN)
 _FOREIGN = frozenset(FOREIGN_LOOKALIKES)
+# The few compatibility characters NFKC would fold into a letter that imitates another (lunate sigma "ϲ" is drawn
+# as "c", NFKC makes it "σ"): mapped before NFKC.
+_BEFORE_NFKC = {ord(k): v for k, v in confusables.unpack(confusables.BEFORE_NFKC).items()}
+_BEFORE_CHARS = frozenset(map(chr, _BEFORE_NFKC))
 
 _TABLE: dict[int, str | None] = {ord(c): None for c in INVISIBLE}
 _TABLE.update({ord(k): v for k, v in LATIN_LOOKALIKES.items()})
@@ -80,6 +84,8 @@ def normalize(text: str) -> str:
     if text.isascii():
         # ASCII is NFKC-stable and has no confusables or invisibles: the fast path most messages take.
         return " ".join(text.lower().split())
+    if not _BEFORE_CHARS.isdisjoint(text):
+        text = text.translate(_BEFORE_NFKC)
     folded = unicodedata.normalize("NFKC", text).casefold().translate(_TABLE)
     if folded.isascii():
         return " ".join(folded.split())
@@ -152,6 +158,7 @@ def _skeleton_word(word: str) -> str:
 def _fold_char(char: str) -> str:
     if char.isascii():
         return char.lower()
+    char = char.translate(_BEFORE_NFKC)
     folded = unicodedata.normalize("NFKC", char).casefold().translate(_TABLE)
     if not folded.isascii():
         folded = _strip_marks(folded)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from policy.moderation_filters import compile_filters
 from policy.moderation_text import normalize
 
-WORDS = ("idiot", "ass", "shit", "kill yourself", "scam", "cunt", "kys", "bastard", "cock", "дурак")
+WORDS = ("idiot", "ass", "shit", "kill yourself", "scam", "cunt", "kys", "bastard", "cock", "scumbag", "дурак")
 
 
 def hit(text: str, words: tuple[str, ...] = WORDS) -> str | None:
@@ -43,6 +43,8 @@ def hit(text: str, words: tuple[str, ...] = WORDS) -> str | None:
         ("ѕсаm", "scam"),  # every letter Cyrillic
         ("ѕcam", "scam"),  # mixed script
         ("іdіоt", "idiot"),
+        ("ϲυnτ", "cunt"),  # Greek lunate sigma: drawn as "c", though NFKC makes it a sigma
+        ("ЅϹΥМBΑG", "scumbag"),
         ("ты дурак", "дурак"),  # a filter word in another script matches as written
     ],
 )
