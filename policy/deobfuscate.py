@@ -60,28 +60,35 @@ _WORD_SUSPECT = re.compile(rf"[{re.escape(''.join(LEET) + SEPARATORS)}]|([a-z])\
 Chars = list[tuple[str, int]]  # a word as (character, source position) pairs
 
 
-def deobfuscate(normalized: str, spaced: bool | None = None) -> str:
+def deobfuscate(normalized: str, spaced: bool | None = None, split_article: bool = False) -> str:
     """``normalized`` with keyboard tricks undone (see the module's docstring). Word by word, each word's result
     remembered, so ordinary chat costs a dictionary look-up a word. ``spaced``: ``spaced_out(normalized)``, when
-    the caller has it."""
-    if spaced_out(normalized) if spaced is None else spaced:
-        return deobfuscate_with_map(normalized, list(range(len(normalized))))[0]
-    return " ".join([_fixed(word)[0] for word in normalized.split(" ")])
+    the caller has it. ``split_article``: a spelled-out word that starts with "a", "i" or "u" and four more
+    letters keeps that first letter apart ("a b a s t a r d" -> "a bastard" rather than "abastard"), a form word
+    filters also look at."""
+    words = normalized.split(" ")
+    if not (spaced_out(normalized) if spaced is None else spaced):
+        return " ".join([_fixed(word)[0] for word in words])
+    return " ".join([_fixed(_merge(words[a:b]))[0] for a, b in _spaced_groups(words, split_article)])
 
 
 def deobfuscate_with_map(normalized: str, index: list[int], split_article: bool = False) -> tuple[str, list[int]]:
-    """``deobfuscate``, carrying ``index`` (the source position of each character of ``normalized``) along.
-    ``split_article``: a spelled-out word that starts with "a", "i" or "u" and four more letters keeps that first
-    letter apart ("a b a s t a r d" -> "a bastard" rather than "abastard"), a form word filters also look at."""
+    """``deobfuscate``, carrying ``index`` (the source position of each character of ``normalized``) along."""
+    words = normalized.split(" ")
+    starts = [0]
+    for word in words:
+        starts.append(starts[-1] + len(word) + 1)
     out: list[str] = []
     out_index: list[int] = []
-    for word in _join_spaced(_words(normalized, index), split_article):
+    for a, b in _spaced_groups(words, split_article):
+        last = starts[b - 1]
+        positions = [index[starts[j]] for j in range(a, b - 1)] + index[last : last + len(words[b - 1])]
         if out:
             out.append(" ")
-            out_index.append(word[0][1])
-        fixed, offsets = _fixed("".join(c for c, _ in word))
+            out_index.append(positions[0])
+        fixed, offsets = _fixed(_merge(words[a:b]))
         out.append(fixed)
-        out_index.extend(word[offset][1] for offset in offsets)
+        out_index.extend(positions[offset] for offset in offsets)
     return "".join(out), out_index
 
 
@@ -119,25 +126,10 @@ _LEET_TABLE = str.maketrans(LEET)
 _LEETISH = re.compile(r"[a-z][0-9$€¢]|[0-9$€¢][a-z]")
 
 
-def _words(text: str, index: list[int]) -> list[Chars]:
-    words: list[Chars] = []
-    current: Chars = []
-    for char, pos in zip(text, index, strict=True):
-        if char == " ":
-            if current:
-                words.append(current)
-            current = []
-        else:
-            current.append((char, pos))
-    if current:
-        words.append(current)
-    return words
-
-
-def _is_spelled_char(word: Chars) -> bool:
+def _is_spelled_char(word: str) -> bool:
     """A word of one letter or leet character, perhaps with the sentence's punctuation after it (``t!``)."""
-    char = word[0][0]
-    return (("a" <= char <= "z") or char in LEET) and all(c in _TRAILING for c, _ in word[1:])
+    char = word[0]
+    return (("a" <= char <= "z") or char in LEET) and (len(word) == 1 or all(c in _TRAILING for c in word[1:]))
 
 
 def spaced_out(normalized: str) -> bool:
@@ -145,30 +137,41 @@ def spaced_out(normalized: str) -> bool:
     return _SPACED.search(normalized) is not None
 
 
-def _join_spaced(words: list[Chars], split_article: bool = False) -> list[Chars]:
-    """Runs of three or more single letters (or leet characters, with at least two letters) become one word."""
-    joined: list[Chars] = []
-    run: list[Chars] = []
-    for word in [*words, []]:
+def _spaced_groups(words: list[str], split_article: bool = False) -> list[tuple[int, int]]:
+    """The words as ``(first, end)`` ranges, each range one word of the result: a run of three or more single
+    letters (or leet characters, with at least two letters) is one range, spelling one word; empty words go."""
+    groups: list[tuple[int, int]] = []
+    run_start = -1
+    for pos, word in enumerate([*words, ""]):
         if word and _is_spelled_char(word):
-            run.append(word)
+            run_start = pos if run_start < 0 else run_start
             continue
-        if _spelled_out(run):
-            if split_article and len(run) >= 5 and run[0][0][0] in "aiu":
-                joined.append(run.pop(0))
-            joined.append([w[0] for w in run[:-1]] + run[-1])
-        else:
-            joined.extend(run)
-        run = []
+        if run_start >= 0:
+            groups.extend(_run_groups(words, run_start, pos, split_article))
+            run_start = -1
         if word:
-            joined.append(word)
-    return joined
+            groups.append((pos, pos + 1))
+    return groups
 
 
-def _spelled_out(run: list[Chars]) -> bool:
+def _run_groups(words: list[str], start: int, end: int, split_article: bool) -> list[tuple[int, int]]:
+    run = words[start:end]
+    if not _spelled_out(run):
+        return [(pos, pos + 1) for pos in range(start, end)]
+    if split_article and len(run) >= 5 and run[0][0] in "aiu":
+        return [(start, start + 1), (start + 1, end)]
+    return [(start, end)]
+
+
+def _merge(words: list[str]) -> str:
+    """Spelled-out characters as one word: each word's character, and the last word's punctuation after it."""
+    return "".join(word[0] for word in words[:-1]) + words[-1]
+
+
+def _spelled_out(run: list[str]) -> bool:
     """Whether a run of single characters spells a word: three or more, two of them letters, and (for three)
     not only the one-letter words of chat ("u r a", "i c u")."""
-    letters = "".join(w[0][0] for w in run if "a" <= w[0][0] <= "z")
+    letters = "".join(w[0] for w in run if "a" <= w[0] <= "z")
     if len(run) < 3 or len(letters) < 2:
         return False
     return len(run) > 3 or not set(letters) <= _CHAT_LETTERS

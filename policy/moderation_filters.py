@@ -180,7 +180,7 @@ def word_forms(normalized: str) -> list[str]:
     forms = [text]
     extra = [leet_form(text), skeleton(text)]
     if spaced:
-        extra.append(deobfuscate_with_map(normalized, list(range(len(normalized))), split_article=True)[0])
+        extra.append(deobfuscate(normalized, spaced, split_article=True))
     for form in extra:
         if form not in forms:
             forms.append(form)
