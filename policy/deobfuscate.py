@@ -216,30 +216,28 @@ def _unleet(chars: Chars) -> Chars:
         return chars
     if not all(("a" <= c <= "z") or c in LEET for c in text) or _PROTECTED.fullmatch(text):
         return chars
-    out: Chars = []
-    for pos, (char, source) in enumerate(chars):
-        letter = LEET.get(char, char)
-        if char == "1" and _one_is_l(text, pos):
-            letter = "l"
-        out.append((letter, source))
-    return out
+    ells = _ones_as_l(text)
+    return [("l" if pos in ells else LEET.get(char, char), source) for pos, (char, source) in enumerate(chars)]
 
 
-def _one_is_l(text: str, pos: int) -> bool:
-    """A "1" beside an "l", or in a run of ones past the run's first of three or more ("ki11" -> "kill", "k111"
-    -> "kill"); a lone "1" is "i" ("1d10t")."""
-    before = text[pos - 1] if pos else ""
-    after = text[pos + 1] if pos + 1 < len(text) else ""
-    if "l" in (before, after):
-        return True
-    run_start = pos
-    while run_start and text[run_start - 1] == "1":
-        run_start -= 1
-    run_end = pos
-    while run_end + 1 < len(text) and text[run_end + 1] == "1":
-        run_end += 1
-    length = run_end - run_start + 1
-    return length == 2 or (length > 2 and pos > run_start)
+def _ones_as_l(text: str) -> set[int]:
+    """The positions of the ones that stand for "l": beside an "l", or in a run of ones past the run's first of
+    three or more, every one of a pair ("ki11" -> "kill", "k111" -> "kill"); a lone "1" is "i" ("1d10t")."""
+    ells: set[int] = set()
+    for run in _ONES.finditer(text):
+        start, end = run.span()
+        beside_l = text[start - 1 : start] == "l" or text[end : end + 1] == "l"
+        if end - start == 1:
+            if beside_l:
+                ells.add(start)
+        elif end - start == 2 or beside_l:
+            ells.update(range(start, end))
+        else:
+            ells.update(range(start + 1, end))
+    return ells
+
+
+_ONES = re.compile("1+")
 
 
 def _squeeze(chars: Chars) -> Chars:

@@ -114,7 +114,7 @@ def test_tricky_text_is_idempotent(text: str) -> None:
 @given(st.just(None))
 def test_cost_is_linear_on_adversarial_text(_: None) -> None:
     # Quadrupling the text must not multiply the work by much more than four (quadratic would be sixteen).
-    for unit in ["i d i o t ", "i.", "1d10t ", "il", "a1", "aaaa", "і d і о т "]:
+    for unit in ["i d i o t ", "i.", "1d10t ", "il", "a1", "l1", "d11111", "aaaa", "і d і о т "]:
 
         def cost(n: int, unit: str = unit) -> float:
             text = (unit * n)[:n]
