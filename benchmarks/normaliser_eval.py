@@ -16,8 +16,9 @@ with the working tree's (``canonical`` and the filters on it). Then:
 * **cost**: µs per message of the normaliser (old ``normalize``, new ``canonical``) and of a filter check, on the
   clean chat messages.
 
-``run(data_dir)`` returns the figures as a dict (for ``benchmarks.moderation_eval``); ``TRICKS``, ``disguise``,
-``catch_rates``, ``flagged`` and ``cost_us`` are the pieces.
+When ``benchmarks/obfuscate.py`` (the shared transformations) is there, the catch rates are also given for each of
+its tricks. ``run(data_dir)`` returns the figures as a dict (for ``benchmarks.moderation_eval``); ``TRICKS``,
+``disguise``, ``catch_rates``, ``shared_trick_rates``, ``flagged`` and ``cost_us`` are the pieces.
 """
 
 from __future__ import annotations
@@ -112,6 +113,20 @@ def catch_rates(find: Find, texts: list[str], words: Iterable[str]) -> dict[str,
     return rates
 
 
+def shared_trick_rates(find: Find, texts: list[str], words: Iterable[str]) -> dict[str, float]:
+    """The same, with the shared transformations of ``benchmarks.obfuscate`` (empty when it is not there)."""
+    try:
+        from benchmarks import obfuscate
+    except ImportError:
+        return {}
+    pattern = _word_pattern(words)
+    rates = {}
+    for name in obfuscate.TRANSFORMS:
+        disguised = [obfuscate.obfuscate(t, m.group(1), name) or t for t in texts if (m := pattern.search(t))]
+        rates[name] = sum(find(t) is not None for t in disguised) / len(disguised)
+    return rates
+
+
 def flagged(find: Find, texts: list[str]) -> list[str]:
     return [t for t in texts if find(t) is not None]
 
@@ -200,6 +215,7 @@ def run(data_dir: Path | None = None, before: str | None = None, vader: bool = F
     sides = {"before": old, **sides}
     result: dict[str, Any] = {"counts": {"words": len(words), "offending": len(offending)}}
     result["catch"] = {side: catch_rates(find, offending, words) for side, find in sides.items()}
+    result["shared_catch"] = {side: shared_trick_rates(find, offending, words) for side, find in sides.items()}
     result["false_positives"], result["new_false_positives"] = {}, {}
     for name, texts in clean_sets.items():
         hits = {side: set(flagged(find, texts)) for side, find in sides.items()}
@@ -227,6 +243,10 @@ def render(result: dict[str, Any]) -> str:
     for trick in TRICKS:
         before, after = catch["before"][trick], catch["after"][trick]
         lines.append(f"| {trick} | {before:.1%} | {after:.1%} | {after / plain:.0%} |")
+    shared = result["shared_catch"]
+    if shared["after"]:
+        lines += ["", "| benchmarks/obfuscate.py trick | caught before | caught after |", "|---|---:|---:|"]
+        lines += [f"| {n} | {shared['before'][n]:.1%} | {rate:.1%} |" for n, rate in shared["after"].items()]
     lines += ["", "| clean set | messages | flagged before | flagged after | new |", "|---|---:|---:|---:|---:|"]
     for name, rates in result["false_positives"].items():
         new = len(result["new_false_positives"][name])
