@@ -3,7 +3,8 @@
 ``normalize`` folds the tricks people (and agents) use to slip past a filter or a duplicate check: Unicode
 compatibility forms (fullwidth letters, mathematical alphabets, ligatures: NFKC), upper case, zero-width and other
 invisible characters, diacritics stacked on letters, look-alike letters from other scripts (Cyrillic "а" for Latin
-"a"), and runs of whitespace. Pure functions, no I/O.
+"a"; Unicode's UTS #39 table, ``policy.confusables``), and runs of whitespace. ``canonical`` goes further and
+undoes keyboard tricks (``policy.deobfuscate``). Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ import itertools
 import string
 import unicodedata
 import zlib
+from collections.abc import Callable
 from functools import lru_cache
+
+from policy import confusables
+from policy.deobfuscate import deobfuscate, deobfuscate_with_map
 
 # Characters that render as nothing (or nearly) and are used to split words invisibly.
 INVISIBLE = frozenset(
@@ -31,91 +36,20 @@ INVISIBLE = frozenset(
     "\uffa0"  # halfwidth hangul filler
 )
 
-# Look-alike letters from other scripts, mapped to the Latin letter they imitate (applied after case folding,
-# so only lower-case forms are needed). Fullwidth and mathematical forms need no entry: NFKC folds them.
-CONFUSABLES: dict[str, str] = {
-    # Cyrillic
-    "а": "a",
-    "б": "b",
-    "в": "b",
-    "с": "c",
-    "ԁ": "d",
-    "е": "e",
-    "ё": "e",
-    "һ": "h",
-    "н": "h",
-    "і": "i",
-    "ї": "i",
-    "ј": "j",
-    "к": "k",
-    "ӏ": "l",
-    "м": "m",
-    "п": "n",
-    "о": "o",
-    "р": "p",
-    "ԛ": "q",
-    "г": "r",
-    "ѕ": "s",
-    "т": "t",
-    "ц": "u",
-    "ѵ": "v",
-    "ԝ": "w",
-    "ш": "w",
-    "х": "x",
-    "у": "y",
-    "ү": "y",
-    # Greek
-    "α": "a",
-    "β": "b",
-    "ϲ": "c",
-    "δ": "d",
-    "ε": "e",
-    "η": "n",
-    "ι": "i",
-    "ϳ": "j",
-    "κ": "k",
-    "μ": "u",
-    "ν": "v",
-    "ο": "o",
-    "ρ": "p",
-    "τ": "t",
-    "υ": "u",
-    "χ": "x",
-    "γ": "y",
-    "ω": "w",
-    "ζ": "z",
-    # Latin letters that pass for others
-    "ı": "i",
-    "ȷ": "j",
-    "ɑ": "a",
-    "ɡ": "g",
-    "ɩ": "i",
-    "ʟ": "l",
-    "ɴ": "n",
-    "ʀ": "r",
-    "ꜱ": "s",
-    "ᴀ": "a",
-    "ʙ": "b",
-    "ᴄ": "c",
-    "ᴅ": "d",
-    "ᴇ": "e",
-    "ɢ": "g",
-    "ʜ": "h",
-    "ᴊ": "j",
-    "ᴋ": "k",
-    "ᴍ": "m",
-    "ᴏ": "o",
-    "ᴘ": "p",
-    "ᴛ": "t",
-    "ᴜ": "u",
-    "ᴠ": "v",
-    "ᴡ": "w",
-    "ʏ": "y",
-    "ᴢ": "z",
-}
+# Look-alike letters (Unicode UTS #39 confusables, applied after case folding). Latin ones (small capitals, IPA,
+# dotless i, letters with a stroke) are always mapped; letters of other scripts only inside a word that mixes
+# scripts (see ``_map_mixed``), so a word written wholly in Cyrillic or Greek stays as it was written.
+# Fullwidth and mathematical forms need no entry: NFKC folds them.
+LATIN_LOOKALIKES: dict[str, str] = confusables.unpack(confusables.LATIN)
+FOREIGN_LOOKALIKES: dict[str, str] = confusables.unpack(confusables.FOREIGN)
+_FOREIGN = frozenset(FOREIGN_LOOKALIKES)
+# The few compatibility characters NFKC would fold into a letter that imitates another (lunate sigma "ϲ" is drawn
+# as "c", NFKC makes it "σ"): mapped before NFKC.
+_BEFORE_NFKC = {ord(k): v for k, v in confusables.unpack(confusables.BEFORE_NFKC).items()}
+_BEFORE_CHARS = frozenset(map(chr, _BEFORE_NFKC))
 
 _TABLE: dict[int, str | None] = {ord(c): None for c in INVISIBLE}
-_TABLE.update({ord(k): v for k, v in CONFUSABLES.items()})
+_TABLE.update({ord(k): v for k, v in LATIN_LOOKALIKES.items()})
 
 
 class _StripTable(dict[int, int | str | None]):
@@ -145,26 +79,86 @@ def _strip_marks(text: str) -> str:
 
 def normalize(text: str) -> str:
     """The normalised form used for matching: NFKC, case-folded, invisible characters removed, diacritics
-    dropped, confusable letters mapped to Latin, whitespace folded to single spaces."""
+    dropped, confusable letters mapped to Latin (other scripts' only in mixed-script words), whitespace folded to
+    single spaces."""
     if text.isascii():
         # ASCII is NFKC-stable and has no confusables or invisibles: the fast path most messages take.
         return " ".join(text.lower().split())
+    if not _BEFORE_CHARS.isdisjoint(text):
+        text = text.translate(_BEFORE_NFKC)
     folded = unicodedata.normalize("NFKC", text).casefold().translate(_TABLE)
-    if not folded.isascii():
-        folded = _strip_marks(folded)
-    return " ".join(folded.split())
+    if folded.isascii():
+        return " ".join(folded.split())
+    folded = _strip_marks(folded)
+    if _FOREIGN.isdisjoint(folded):
+        return " ".join(folded.split())
+    return " ".join(_map_word(word) for word in folded.split())
 
 
 def canonical(text: str) -> str:
     """The one form every matcher compares (word filters, the toxicity model's input, duplicate detection):
-    ``normalize`` today."""
-    return normalize(text)
+    ``normalize``, then keyboard tricks undone with readable words kept (``policy.deobfuscate``): leetspeak,
+    separators inside words, spaced-out letters, letter runs cut to two. Idempotent; numbers, times, prices,
+    URLs, addresses and mentions come through as ``normalize`` gives them."""
+    return deobfuscate(normalize(text))
+
+
+def canonical_with_map(text: str) -> tuple[str, list[int]]:
+    """``canonical`` with ``index[i]`` = the position in ``text`` that produced its ``i``-th character."""
+    return deobfuscate_with_map(*normalize_with_map(text))
+
+
+@lru_cache(maxsize=4096)
+def _script(char: str) -> str:
+    """The script a letter belongs to, as the first word of its Unicode name ("LATIN", "CYRILLIC", "GREEK")."""
+    return unicodedata.name(char, "UNKNOWN").split(" ", 1)[0]
+
+
+def _mixes_scripts(word: str) -> bool:
+    return len({_script(c) for c in word if c.isalpha()}) > 1
+
+
+def _mixed(word: str) -> bool:
+    """Whether a word's look-alike letters are to be mapped: it mixes scripts ("раураl", "Ваd"); a word wholly in
+    one script is legitimate text in that script and stays."""
+    return not word.isascii() and not _FOREIGN.isdisjoint(word) and _mixes_scripts(word)
+
+
+def _map_word(word: str) -> str:
+    return "".join(FOREIGN_LOOKALIKES.get(c, c) for c in word) if _mixed(word) else word
+
+
+def skeleton(normalized: str) -> str:
+    """Every word of ``normalized`` whose letters are all Latin or look-alikes of Latin letters, with the
+    look-alikes mapped ("ѕсаm" -> "scam", also in one script): a further form word filters look at. A word with
+    a letter that imitates nothing ("дурак") stays."""
+    if normalized.isascii() or _FOREIGN.isdisjoint(normalized):
+        return normalized
+    return " ".join(_skeleton_word(word) for word in normalized.split(" "))
+
+
+def skeleton_with_map(normalized: str, index: list[int]) -> tuple[str, list[int]]:
+    """``skeleton``, carrying ``index`` along."""
+    if normalized.isascii() or _FOREIGN.isdisjoint(normalized):
+        return normalized, index
+    return _map_words_with_map(normalized, index, _all_lookalike)
+
+
+def _all_lookalike(word: str) -> bool:
+    if word.isascii() or _FOREIGN.isdisjoint(word):
+        return False
+    return not any(c.isalpha() and not c.isascii() and c not in _FOREIGN for c in word)
+
+
+def _skeleton_word(word: str) -> str:
+    return "".join(FOREIGN_LOOKALIKES.get(c, c) for c in word) if _all_lookalike(word) else word
 
 
 @lru_cache(maxsize=4096)
 def _fold_char(char: str) -> str:
     if char.isascii():
         return char.lower()
+    char = char.translate(_BEFORE_NFKC)
     folded = unicodedata.normalize("NFKC", char).casefold().translate(_TABLE)
     if not folded.isascii():
         folded = _strip_marks(folded)
@@ -190,7 +184,31 @@ def normalize_with_map(text: str) -> tuple[str, list[int]]:
                 pending_space = -1
             out.append(piece)
             index.append(pos)
-    return "".join(out), index
+    folded_text = "".join(out)
+    if folded_text.isascii() or _FOREIGN.isdisjoint(folded_text):
+        return folded_text, index
+    return _map_words_with_map(folded_text, index, _mixed)
+
+
+def _map_words_with_map(text: str, index: list[int], chosen: Callable[[str], bool]) -> tuple[str, list[int]]:
+    """The look-alikes of each ``chosen`` word mapped, carrying the index along (one may stand for two letters)."""
+    out: list[str] = []
+    out_index: list[int] = []
+    start = 0
+    for word in text.split(" "):
+        if out:
+            out.append(" ")
+            out_index.append(index[start - 1])
+        if not chosen(word):
+            out.append(word)
+            out_index.extend(index[start : start + len(word)])
+        else:
+            for offset, char in enumerate(word):
+                mapped = FOREIGN_LOOKALIKES.get(char, char)
+                out.append(mapped)
+                out_index.extend([index[start + offset]] * len(mapped))
+        start += len(word) + 1
+    return "".join(out), out_index
 
 
 SKETCH_SIZE = 12  # hashes kept per sketch: the estimate's resolution is 1/12
