@@ -62,6 +62,16 @@ def _map_confusables(text: str) -> str:
 @lru_cache(maxsize=8192)
 def skeleton(name: str) -> str:
     """The look of ``name``: equal skeletons are names a reader cannot tell apart (see the module's doc)."""
+    shape = _fold(name)
+    for _ in range(3):  # a prototype may be a compatibility form (% -> º/₀): fold again until nothing changes
+        again = _fold(shape)
+        if again == shape:
+            break
+        shape = again
+    return shape
+
+
+def _fold(name: str) -> str:
     text = unicodedata.normalize("NFKC", name)
     text = "".join(char for char in text if char not in INVISIBLE)
     text = _map_confusables(text).casefold()
@@ -80,10 +90,12 @@ def name_skeleton(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class KnownName:
-    """A name an agent must not pass for, and what it is ("Steward itself", "the agent helper", "a member")."""
+    """A name an agent must not pass for, what it is ("Steward itself", "the agent helper", "a member") and its
+    kind ("steward", "agent", "member": the label a refusal is counted under)."""
 
     name: str
     what: str
+    kind: str = "name"
 
 
 @dataclass(frozen=True, slots=True)
