@@ -24,6 +24,7 @@ from pydantic import Field, field_validator
 from policy.impersonation import skeleton
 from policy.moderation_rules import Outcome, Reject, RuleState, Subject, TextRule
 from policy.moderation_settings import SectionModel
+from policy.moderation_text import INVISIBLE
 
 # Public suffixes of more than one label that people meet in chat (the registrable domain is one label more).
 # Without the full Public Suffix List (a network fetch) two labels are the registrable part everywhere else.
@@ -53,6 +54,7 @@ _PLAIN = re.compile(r"(?:https?|ftp)://[^\s<>\[\]()|\"'`]+", re.I)
 # What a reader takes for an address inside a link's visible text: a URL, or a dotted name ending in a TLD.
 _SHOWN = re.compile(rf"(?:(?:https?|ftp)://)?((?:{_HOST_CHARS}+\.)+[^\W\d_]{{2,63}})\b", re.I)
 _TRAILING = ".,;:!?'\")]}>*_~"
+_CODE = re.compile(r"```.*?```|`[^`\n]+`", re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,9 @@ def _mixed_script(label: str) -> bool:
 
 def shown_host(shown: str) -> str | None:
     """The address a link's visible text names (``docs.python.org``, ``https://x.example/a``), if it names one."""
-    match = _SHOWN.search(shown)
+    # Fullwidth or ideographic full stops and invisible characters are dressing: "docs．python．org" names a site.
+    folded = "".join(char for char in unicodedata.normalize("NFKC", shown) if char not in INVISIBLE)
+    match = _SHOWN.search(re.sub("[\u3002\uff61]", ".", folded))
     if match is None:
         return None
     return host_of(match.group(0))
@@ -204,6 +208,8 @@ class LinkPolicy:
         ``agent_masked`` too."""
         if "://" not in text:
             return None
+        if "`" in text:
+            text = _CODE.sub(" ", text)  # code shows a link as text: nothing there opens it
         for link in find_links(text):
             reason = self.link_problem(link, agent=agent)
             if reason is not None:

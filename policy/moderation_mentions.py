@@ -3,9 +3,10 @@
 ``count_mentions`` counts the DISTINCT users and roles a message pings, in the forms the platforms deliver them to
 the core: Discord's ``<@id>``, ``<@!id>`` (nickname form, the same user) and ``<@&id>`` (a role); Slack's
 ``<@U..>`` / ``<@W..>`` (with or without ``|name``) and ``<!subteam^S..>`` (a user group). A message naming the
-same person five times pings them once. The limit is per message, like Discord AutoMod's mention-spam rule (which
-allows 1 to 50): by default an agent may ping 5 and a person 10. Mass mentions are the older part of the rule: an
-agent's are defused (``@here`` -> ``here``) or rejected. Pure: no I/O.
+same person five times pings them once; a mention inside code (a code block or inline code) pings nobody and is
+not counted. The limit is per message, like Discord AutoMod's mention-spam rule (which allows 1 to 50): by default
+an agent may ping 5 and a person 10. Mass mentions are the older part of the rule: an agent's are defused
+(``@here`` -> ``here``) or rejected. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from policy.moderation_settings import SectionModel
 
 _USER = re.compile(r"<@!?(\d{1,20})>|<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
 _ROLE = re.compile(r"<@&(\d{1,20})>|<!subteam\^([A-Z0-9]{2,20})(?:\|[^>]*)?>")
+# Code blocks and inline code: both platforms show a mention there as text and ping nobody.
+_CODE = re.compile(r"```.*?```|`[^`\n]+`", re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,8 @@ def count_mentions(text: str) -> MentionCount:
     """The distinct users and roles (user groups) ``text`` mentions."""
     if "<@" not in text and "<!subteam" not in text:
         return MentionCount(0, 0)  # every counted mention has one of these: most texts need no scan
+    if "`" in text:
+        text = _CODE.sub(" ", text)
     users = {m.group(1) or m.group(2) for m in _USER.finditer(text)}
     roles = {m.group(1) or m.group(2) for m in _ROLE.finditer(text)}
     return MentionCount(len(users), len(roles))
