@@ -45,16 +45,21 @@ MULTI_LABEL_SUFFIXES = frozenset(
     }
 )  # fmt: skip
 
-_HOST_CHARS = r"[^\s/?#<>()\[\]|\"'`*]"
+_LABEL_CHARS = r"[^\s/?#<>()\[\]|\"'`*.]"  # what a host's label may hold (loosely: the reader's eye, not RFC 1035)
+# Every quantifier below is bounded and possessive (``{m,n}+``: nothing given back), so a message built to make
+# the scan backtrack ("[a](https://[a](https://..." ten thousand times) costs a bounded scan per link start.
 # [text](url) in Markdown and Discord (Discord also accepts <url> inside the parentheses, and a title after it).
-_MASKED = re.compile(r"\[([^\]\n]{1,512})\]\(\s*<?((?:https?|ftp)://[^\s)>]+)>?(?:\s+\"[^\"]*\")?\s*\)", re.I)
+_MASKED = re.compile(
+    r"\[([^\]\n]{1,512}+)\]\(\s{0,8}+<?((?:https?|ftp)://[^\s)>]{1,2048}+)>?(?:\s{1,8}+\"[^\"]{0,200}+\")?\s{0,8}+\)",
+    re.I,
+)
 # Slack mrkdwn: <url|text> and <url>.
-_SLACK = re.compile(r"<((?:https?|ftp)://[^\s|>]+)(?:\|([^>\n]{0,512}))?>", re.I)
-_PLAIN = re.compile(r"(?:https?|ftp)://[^\s<>\[\]()|\"'`]+", re.I)
+_SLACK = re.compile(r"<((?:https?|ftp)://[^\s|>]{1,2048}+)(?:\|([^>\n]{0,512}+))?>", re.I)
+_PLAIN = re.compile(r"(?:https?|ftp)://[^\s<>\[\]()|\"'`]{1,2048}+", re.I)
 # What a reader takes for an address inside a link's visible text: a URL, or a dotted name ending in a TLD.
-_SHOWN = re.compile(rf"(?:(?:https?|ftp)://)?((?:{_HOST_CHARS}+\.)+[^\W\d_]{{2,63}})\b", re.I)
+_SHOWN = re.compile(rf"(?:(?:https?|ftp)://)?((?:{_LABEL_CHARS}{{1,63}}+\.){{1,16}}[^\W\d_]{{2,63}})\b", re.I)
 _TRAILING = ".,;:!?'\")]}>*_~"
-_CODE = re.compile(r"```.*?```|`[^`\n]+`", re.S)
+_CODE = re.compile(r"```.{0,8000}?```|`[^`\n]{1,2000}+`", re.S)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,10 @@ from policy.moderation import find_mass_mentions, strip_mass_mentions
 from policy.moderation_rules import Edit, Outcome, Reject, RuleState, Subject, TextRule
 from policy.moderation_settings import SectionModel
 
-_USER = re.compile(r"<@!?(\d{1,20})>|<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
-_ROLE = re.compile(r"<@&(\d{1,20})>|<!subteam\^([A-Z0-9]{2,20})(?:\|[^>]*)?>")
+_USER = re.compile(r"<@!?(\d{1,20}+)>|<@([UW][A-Z0-9]{2,20}+)(?:\|[^>]{0,100}+)?>")
+_ROLE = re.compile(r"<@&(\d{1,20}+)>|<!subteam\^([A-Z0-9]{2,20}+)(?:\|[^>]{0,100}+)?>")
 # Code blocks and inline code: both platforms show a mention there as text and ping nobody.
-_CODE = re.compile(r"```.*?```|`[^`\n]+`", re.S)
+_CODE = re.compile(r"```.{0,8000}?```|`[^`\n]{1,2000}+`", re.S)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from policy.moderation_links import Link, LinkSettings, find_links, host_of, link_problem, registrable
+from policy.moderation_mentions import count_mentions
 
 DEFAULT = LinkSettings()
 
@@ -115,3 +118,22 @@ def test_never_raises_on_any_text(text):
     link_problem(text, DEFAULT, agent=True)
     link_problem("https://" + text, DEFAULT, agent=True)
     link_problem(f"[{text}](https://{text})", DEFAULT, agent=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[a](https://" * 3000,  # every "[" starts a masked link that never closes
+        "<https://" * 3000,
+        "<https://a|" * 3000,
+        '[a](https://x "' * 3000,
+        "[" + "a." * 255 + "](https://x.y) " * 40,
+        "<@U12|" * 5000 + "https://" + "a." * 5000,
+    ],
+)
+def test_a_message_built_to_make_the_scan_backtrack_costs_a_bounded_scan(text):
+    # Before the quantifiers were bounded and possessive the first of these took 8.5 s; now about 40 ms.
+    started = time.perf_counter()
+    link_problem(text, LinkSettings(deny=("evil.example",)), agent=True)
+    count_mentions(text)
+    assert time.perf_counter() - started < 1.5
