@@ -65,7 +65,7 @@ def parse_setting(key: str, value: str) -> tuple[str, Any]:
     """The settings field ``key`` names and ``value`` read for it; a ``CommandError`` names what is wrong."""
     found = SETTINGS.get(key)
     if found is None:
-        raise CommandError(f"unknown setting {key!r}; settings: {', '.join(SETTINGS)}")
+        raise CommandError(f"unknown setting {key!r}; settings: {', '.join(SETTINGS)}, display")
     field, parse = found
     return field, parse(value)
 
