@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from policy.impersonation import skeleton
+from policy.impersonation import name_shapes
 from policy.moderation_links import LinkSettings, link_problem
 from policy.moderation_mentions import MentionSettings, count_mentions, spam_reason
 
@@ -73,7 +73,7 @@ def _mention_refused(row: dict[str, Any]) -> bool:
 
 
 def _name_collides(row: dict[str, Any]) -> bool:
-    return skeleton(row["candidate"]) == skeleton(row["known"])
+    return bool(name_shapes(row["candidate"]) & name_shapes(row["known"]))
 
 
 def _clean_chat() -> list[str]:

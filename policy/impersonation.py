@@ -82,10 +82,10 @@ def _fold(name: str) -> str:
     return _RUNS.sub(r"\1", text)
 
 
-def name_skeleton(name: str) -> str:
-    """``skeleton`` of a name after the shared normaliser (which undoes what it knows of keyboard tricks)."""
-    direct = skeleton(name)
-    return direct or skeleton(canonical(name))
+def name_shapes(name: str) -> frozenset[str]:
+    """The looks of a name: its ``skeleton``, and the skeleton of the shared normaliser's reading of it (which
+    undoes what it knows of keyboard tricks). Two names collide when they share a look."""
+    return frozenset({skeleton(name), skeleton(canonical(name))} - {""})
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +114,13 @@ class Collision:
 def collision(names: Iterable[tuple[str, str]], known: Iterable[KnownName]) -> Collision | None:
     """The first of ``names`` (field, value) whose skeleton equals a known name's, or None. Empty values and
     names with an empty skeleton (only punctuation) pass: there is nothing there to mistake."""
-    wanted = [(field, value, name_skeleton(value)) for field, value in names if value.strip()]
-    wanted = [(field, value, shape) for field, value, shape in wanted if shape]
+    wanted = [(field, value, name_shapes(value)) for field, value in names if value.strip()]
+    wanted = [(field, value, shapes) for field, value, shapes in wanted if shapes]
     if not wanted:
         return None
     for entry in known:
-        shape = name_skeleton(entry.name)
-        if not shape:
-            continue
+        theirs = name_shapes(entry.name)
         for field, value, mine in wanted:
-            if mine == shape:
+            if mine & theirs:
                 return Collision(field, value, entry)
     return None

@@ -19,7 +19,7 @@ from bot.cog import CogContext, listener
 from bot.events import MemberJoined, MessageCreated
 from cogs.presence.config import PresenceSettings
 from domain import Actor, ActorKind
-from policy.impersonation import Collision, KnownName, collision, name_skeleton
+from policy.impersonation import Collision, KnownName, collision, name_shapes
 from storage.core import AgentRecord
 
 
@@ -44,8 +44,7 @@ class MemberNames:
         if actor.kind is not ActorKind.HUMAN:
             return
         for shown in {actor.display_name, actor.name} - {""}:
-            shape = name_skeleton(shown)
-            if shape:
+            for shape in name_shapes(shown):
                 self._names[(server_key, shape)] = shown
 
     def known(self, server_key: str | None, shapes: Iterable[str]) -> list[KnownName]:
@@ -101,8 +100,10 @@ class NameGuard:
             if record.name != renaming:
                 known.extend(_agent_names(record))
         if cfg.check_member_names:
-            mine = {name_skeleton(n) for n in (requester.display_name, requester.id)} if requester else set()
-            shapes = {name_skeleton(value) for _, value in given if value.strip()} - mine - {""}
+            mine = (
+                set().union(*(name_shapes(n) for n in (requester.display_name, requester.id))) if requester else set()
+            )
+            shapes = set().union(*(name_shapes(value) for _, value in given)) - mine
             known.extend(self.members.known(server_key, shapes))
         return known
 
