@@ -229,6 +229,10 @@ class LinkPolicy:
             reason = self._masked(link, host, agent=agent)
             if reason is not None:
                 return reason
+        if self.disguised:
+            reason = _userinfo_disguise(link.url, host)
+            if reason is not None:
+                return reason
         denied = next((d for d in self.deny if _under(host, d)), None)
         if denied is not None:
             return f"links to {host}, a domain this server does not allow ({denied})"
@@ -270,6 +274,17 @@ def _disguise(shown: str, host: str) -> str | None:
     if named is None or _under(host, named) or registrable(named) == registrable(host):
         return None
     return f"disguised link: shows {named}, goes to {_ascii(host)}"
+
+
+def _userinfo_disguise(url: str, host: str) -> str | None:
+    """``https://paypal.com@evil.example/``: what a reader takes for the site is a user name; the host follows."""
+    netloc = url.split("://", 1)[-1].split("/", 1)[0]
+    if "@" not in netloc:
+        return None
+    named = shown_host(netloc.rsplit("@", 1)[0])
+    if named is None or registrable(named) == registrable(host):
+        return None
+    return f"disguised link: shows {named} before an @, goes to {_ascii(host)}"
 
 
 def _ascii(host: str) -> str:

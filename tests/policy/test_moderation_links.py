@@ -40,6 +40,11 @@ def test_links_are_found_in_plain_markdown_discord_and_slack_forms():
             "disguised link: shows github.com, goes to github.com.evil.example",
         ),
         ("[paypal.com](https://xn--pypal-4ve.com)", "disguised link: shows paypal.com, goes to xn--pypal-4ve.com"),
+        ("https://paypal.com@evil.example/x", "disguised link: shows paypal.com before an @, goes to evil.example"),
+        (
+            "<https://paypal.com%2F@evil.example|a>",
+            "disguised link: shows paypal.com before an @, goes to evil.example",
+        ),
     ],
 )
 def test_a_link_showing_another_site_is_disguised(text, reason):
@@ -56,6 +61,7 @@ def test_a_link_showing_another_site_is_disguised(text, reason):
         "[bbc.co.uk](https://www.bbc.co.uk/news)",
         "read https://example.com, then reply",
         "version 3.12.1 is out, see file.txt",
+        "the mirror: https://ftp:anonymous@ftp.example.org/pub/",  # a user name that names no site
     ],
 )
 def test_honest_links_pass_for_people(text):
