@@ -178,7 +178,7 @@ class LinkSettings(SectionModel):
     def _domains(cls, domains: tuple[str, ...]) -> tuple[str, ...]:
         cleaned = []
         for entry in domains:
-            host = host_of(entry.strip())
+            host = host_of(entry.strip().removeprefix("*."))  # "*.example.com": subdomains match anyway
             if host is None or "." not in host:
                 raise ValueError(f"{entry!r} is not a domain name (e.g. example.com)")
             cleaned.append(host)

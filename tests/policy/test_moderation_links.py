@@ -78,7 +78,7 @@ def test_agents_must_show_where_a_masked_link_goes_unless_its_domain_is_allowed(
 
 
 def test_deny_and_allow_lists_match_subdomains_and_look_alikes():
-    deny = LinkSettings(deny=("evil.example", "https://PayPal.com/"))
+    deny = LinkSettings(deny=("evil.example", "https://PayPal.com/", "*.evil.example"))
     assert deny.deny == ("evil.example", "paypal.com")
     assert link_problem("go https://cdn.evil.example/a", deny) == (
         "links to cdn.evil.example, a domain this server does not allow (evil.example)"
