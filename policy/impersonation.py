@@ -28,6 +28,11 @@ _RUNS = re.compile(r"(.)\1{2,}")
 _MARKS = {"\u200e", "\u200f"}
 
 
+def _unmarked(value: str) -> str:
+    """A table value without the direction marks the package wraps right-to-left characters in."""
+    return "".join(c for c in value if c not in _MARKS)
+
+
 @lru_cache(maxsize=1)
 def _prototypes() -> dict[str, str]:
     """Each confusable character -> its prototype (UTS #39 ``confusables.txt``'s direction).
@@ -40,9 +45,9 @@ def _prototypes() -> dict[str, str]:
     for char, homoglyphs in data.items():
         if len(char) != 1 or len(homoglyphs) != 1:
             continue
-        target = "".join(c for c in homoglyphs[0]["c"] if c not in _MARKS)
+        target = _unmarked(homoglyphs[0]["c"])
         back = data.get(target, [])
-        if len(back) == 1 and back[0]["c"].strip("\u200e\u200f") == char and target > char:
+        if len(back) == 1 and _unmarked(back[0]["c"]) == char and target > char:
             continue  # a pair of mutual entries: the smaller one is the prototype
         table[char] = target
     return table
