@@ -30,10 +30,8 @@ from policy.moderation import (
     depth_reason,
     duplicate_reason,
     filter_reason,
-    find_mass_mentions,
     loop_reason,
     replay_bucket,
-    strip_mass_mentions,
 )
 from policy.moderation_settings import (
     CooldownSettings,
@@ -42,7 +40,6 @@ from policy.moderation_settings import (
     FilterSettings,
     LengthSettings,
     LoopSettings,
-    MentionSettings,
 )
 from policy.moderation_text import normalize
 from policy.ratelimit import TokenBucket, take
@@ -362,30 +359,6 @@ class FilterRule(TextRule[FilterSettings]):
             if masked is not None:
                 return Edit(masked, f"masked: {reason}")
         return Reject(reason)
-
-
-class MentionRule(TextRule[MentionSettings]):
-    """Mass mentions (@everyone, @here, <!channel> ...): defuse them (``edit``) or reject."""
-
-    name = "mentions"
-    key = "mentions"
-    settings = MentionSettings
-    __slots__ = ("edit",)
-
-    def __init__(self, section: MentionSettings) -> None:
-        self.edit = section.action == "edit"
-
-    @classmethod
-    def build(cls, section: MentionSettings) -> MentionRule | None:
-        return None if section.action == "allow" else cls(section)
-
-    def check(self, subject: Subject, state: RuleState) -> Outcome | None:
-        text = subject.text
-        found = find_mass_mentions(text)
-        if not found:
-            return None
-        reason = f"mass mention {', '.join(sorted(set(found)))}"
-        return Edit(strip_mass_mentions(text), f"defused {reason}") if self.edit else Reject(reason)
 
 
 class LengthRule(TextRule[LengthSettings]):

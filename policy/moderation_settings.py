@@ -89,12 +89,6 @@ class FilterSettings(SectionModel):
         return words
 
 
-class MentionSettings(SectionModel):
-    action: Literal["edit", "reject", "allow"] = Field(
-        default="edit", description="Agents' mass mentions (@everyone, @here, <!channel>): strip, reject or allow"
-    )
-
-
 class LengthSettings(SectionModel):
     action: Literal["edit", "reject"] = Field(
         default="edit", description="An agent message over the platform's limit: cut it, or reject it"

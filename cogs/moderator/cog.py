@@ -24,6 +24,7 @@ from cogs.moderator.commands import CaseCommands
 from cogs.moderator.config import ModeratorSettings, lookback_seconds
 from cogs.moderator.escalation import Escalation
 from cogs.moderator.gates import ModeratorGates
+from cogs.moderator.human_rules import with_rule_checks
 from cogs.moderator.humans import HumanPipeline, WarningPoints, human_steps
 from cogs.moderator.outcomes import ActionOutcomes
 from cogs.moderator.service import ModeratorService
@@ -70,6 +71,7 @@ class ModeratorCog(Cog[ModeratorSettings]):
                 ),
             )
         )
+        self.humans = HumanPipeline(with_rule_checks(list(self.humans.steps)))  # links and mentions too
         self._commands = CaseCommands(ctx, points)
         self._rooms_gauge = metrics.gauge("steward_moderation_rooms", "Rooms held in the moderator's hot state", [])
         self.gates = ModeratorGates(self.agents)

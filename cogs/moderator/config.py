@@ -14,6 +14,8 @@ from pydantic import Field, create_model, field_validator, model_validator
 
 from cogs.moderator.rules import DEFAULT_CHAIN, RULES, ToxicityRuleSettings, chain_problem
 from policy.moderation import LadderStep
+from policy.moderation_links import LinkSettings
+from policy.moderation_mentions import MentionSettings
 from policy.moderation_settings import (
     CooldownSettings,
     DepthSettings,
@@ -21,7 +23,6 @@ from policy.moderation_settings import (
     FilterSettings,
     LengthSettings,
     LoopSettings,
-    MentionSettings,
 )
 from policy.moderation_settings import SectionModel as _Model
 
@@ -34,6 +35,7 @@ __all__ = [
     "HumanSettings",
     "LadderStepSettings",
     "LengthSettings",
+    "LinkSettings",
     "LoopSettings",
     "MentionSettings",
     "ModeratorSettings",
@@ -110,7 +112,8 @@ class ModeratorSettings(_Model):
     loop: LoopSettings = Field(default_factory=LoopSettings, description="Agent-to-agent loops")
     depth: DepthSettings = Field(default_factory=DepthSettings, description="Agent reply depth")
     filters: FilterSettings = Field(default_factory=FilterSettings, description="Word and regex filters")
-    mentions: MentionSettings = Field(default_factory=MentionSettings, description="Mass mentions")
+    mentions: MentionSettings = Field(default_factory=MentionSettings, description="Mass mentions, mention spam")
+    links: LinkSettings = Field(default_factory=LinkSettings, description="Disguised links, domain lists")
     length: LengthSettings = Field(default_factory=LengthSettings, description="Platform length limits")
     toxicity: ToxicityRuleSettings = Field(default_factory=ToxicityRuleSettings, description="The model rule")
     escalation: EscalationSettings = Field(default_factory=EscalationSettings, description="Agent suspensions")

@@ -16,6 +16,8 @@ from typing import Any, NamedTuple, Protocol
 from pydantic import Field
 
 from bot.scoring import ScorerState, TextScorer
+from policy.moderation_links import LinkRule
+from policy.moderation_mentions import MentionRule
 from policy.moderation_rules import (
     AgentRule,
     CooldownRule,
@@ -24,7 +26,6 @@ from policy.moderation_rules import (
     FilterRule,
     LengthRule,
     LoopRule,
-    MentionRule,
     SectionT,
     Subject,
     SuspendedRule,
@@ -93,6 +94,7 @@ RULES: dict[str, AnyRule] = {
         DepthRule,
         FilterRule,
         MentionRule,
+        LinkRule,
         LengthRule,
         ToxicityRule,
     )

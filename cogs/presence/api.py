@@ -23,11 +23,12 @@ from bot.cog import CogContext
 from bot.egress import EgressRefused
 from bot.publisher import UnknownAgent
 from bot.ratelimit import RateLimiter
-from cogs.presence.api_bodies import InvitationIn, MessageIn, WebhookIn
+from cogs.presence.api_bodies import InvitationIn, MessageIn, ProfileIn, WebhookIn
 from cogs.presence.api_guard import ClientGuard
 from cogs.presence.config import PresenceSettings
 from cogs.presence.coordinator import Coordinator
 from cogs.presence.errors import PresenceError
+from cogs.presence.impersonation import ImpersonationRefused, NameGuard
 from cogs.presence.outbox import Outbox
 from domain import Actor, ActorKind, Room
 from storage.presence import PresenceStore
@@ -64,9 +65,15 @@ class _TooLarge(Exception):
 
 class AgentApi:
     def __init__(
-        self, ctx: CogContext[PresenceSettings], store: PresenceStore, coordinator: Coordinator, outbox: Outbox
+        self,
+        ctx: CogContext[PresenceSettings],
+        store: PresenceStore,
+        coordinator: Coordinator,
+        outbox: Outbox,
+        names: NameGuard,
     ) -> None:
         self.ctx = ctx
+        self.names = names
         self.store = store
         self.coordinator = coordinator
         self.outbox = outbox
@@ -81,6 +88,7 @@ class AgentApi:
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get(f"{API_PREFIX}/me", self._wrap("me", self.me)),
+            web.patch(f"{API_PREFIX}/me", self._wrap("me", self.patch_me)),
             web.post(f"{API_PREFIX}/messages", self._wrap("messages", self.post_message)),
             web.post(f"{API_PREFIX}/invitations", self._wrap("invitations", self.post_invitation)),
             web.get(f"{API_PREFIX}/rooms", self._wrap("rooms", self.rooms)),
@@ -177,6 +185,20 @@ class AgentApi:
                 "topics": list(settings.topics),
             }
         )
+
+    async def patch_me(self, request: web.Request, agent: str) -> web.StreamResponse:
+        """Change how the agent is shown (its display name); one that passes for another name is refused (409)."""
+        body = await self._body(request, ProfileIn)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            await self.names.check(name="", display_name=body.display_name, server_key=None, renaming=agent)
+        except ImpersonationRefused as exc:
+            self.coordinator.notify.rejected("agent_api", "impersonation")
+            return _error(409, str(exc), collides_with=exc.collision.known.name)
+        record = await self.ctx.agents.update(agent, display_name=body.display_name)
+        self.log.info("agent_display_name_set", agent=agent, display_name=body.display_name)
+        return web.json_response({"agent": agent, "display_name": record.display_name if record else ""})
 
     async def post_message(self, request: web.Request, agent: str) -> web.StreamResponse:
         body = await self._body(request, MessageIn)

@@ -44,3 +44,7 @@ class WebhookIn(Body):
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ValueError("must be an http or https URL with a host")
         return value
+
+
+class ProfileIn(Body):
+    display_name: str = Field(max_length=80, description="How the agent is shown; empty: its name")

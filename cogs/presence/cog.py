@@ -18,6 +18,7 @@ from cogs.presence.commands import AgentCommands, DraftCommands, InvitationComma
 from cogs.presence.config import PresenceSettings
 from cogs.presence.coordinator import EXPIRY_TIMER, RETRY_TIMER, Coordinator
 from cogs.presence.drafts import DRAFT_TIMER, DraftDesk
+from cogs.presence.impersonation import MemberNames, MemberWatch, NameGuard
 from cogs.presence.listeners import PresenceListeners
 from cogs.presence.outbox import Outbox
 from cogs.presence.repair import repair
@@ -35,7 +36,13 @@ class Directory:
 
 
 class PresenceCog(
-    AgentCommands, InvitationCommands, RoomCommands, DraftCommands, PresenceListeners, Cog[PresenceSettings]
+    AgentCommands,
+    InvitationCommands,
+    RoomCommands,
+    DraftCommands,
+    PresenceListeners,
+    MemberWatch,
+    Cog[PresenceSettings],
 ):
     name: ClassVar[str] = "presence"
 
@@ -45,7 +52,9 @@ class PresenceCog(
         self.coordinator = Coordinator(ctx, self.store)
         self.drafts = DraftDesk(ctx, self.store, self.coordinator.facts, self.coordinator.notify)
         self.outbox = Outbox(ctx, self.store)
-        self.api = AgentApi(ctx, self.store, self.coordinator, self.outbox)
+        self.member_names = MemberNames()
+        self.names = NameGuard(ctx, self.member_names)
+        self.api = AgentApi(ctx, self.store, self.coordinator, self.outbox, self.names)
         self.buttons = Buttons(ctx, self.store, self.coordinator, self.drafts)
         self.coordinator.notify.event_sink = self.outbox.push
 

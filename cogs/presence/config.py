@@ -72,3 +72,10 @@ class PresenceSettings(BaseModel):
     webhook_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Timeout of one webhook delivery to an agent's callback URL"
     )
+    reserved_names: tuple[str, ...] = Field(
+        default=("Steward",),
+        description="Names no agent may take or look like (Steward's own; add the bot's name if you renamed it)",
+    )
+    check_member_names: bool = Field(
+        default=True, description="Refuse agent names that look like a member's display name seen on the server"
+    )

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.commands import CommandError, CommandInvocation, CommandReply, command
 from cogs.presence.commands.base import PresenceParts
+from cogs.presence.impersonation import ImpersonationRefused, NameGuard
 from cogs.presence.roster import Leave
 from cogs.presence.text import where
 from domain import Actor
@@ -64,7 +65,7 @@ def parse_setting(key: str, value: str) -> tuple[str, Any]:
     """The settings field ``key`` names and ``value`` read for it; a ``CommandError`` names what is wrong."""
     found = SETTINGS.get(key)
     if found is None:
-        raise CommandError(f"unknown setting {key!r}; settings: {', '.join(SETTINGS)}")
+        raise CommandError(f"unknown setting {key!r}; settings: {', '.join(SETTINGS)}, display")
     field, parse = found
     return field, parse(value)
 
@@ -90,6 +91,8 @@ def _register_args(args: list[str]) -> tuple[str | None, str | None, str]:
 
 
 class AgentCommands(PresenceParts):
+    names: NameGuard  # the presence cog's impersonation check
+
     @command(
         "agent",
         "register an agent and manage its settings and API token",
@@ -121,6 +124,12 @@ class AgentCommands(PresenceParts):
             raise CommandError("register needs a name")
         bot_user, avatar, display = _register_args(args[1:])
         try:
+            await self.names.check(
+                name=args[0],
+                display_name=display,
+                server_key=inv.room.server_key if inv.room else None,
+                requester=inv.actor,
+            )
             record = await self.ctx.agents.register(
                 AgentRecord(
                     name=args[0],
@@ -187,12 +196,27 @@ class AgentCommands(PresenceParts):
         if len(args) < 3:
             raise CommandError("set needs <name> <key> <value>")
         record = await self._agent_for(inv, args[0])
+        if args[1].lower() == "display":
+            return await self._set_display(inv, record, " ".join(args[2:])[:80])
         field, value = parse_setting(args[1].lower(), " ".join(args[2:]))
         current = await self.coordinator.facts.settings_of(record.name)
         await self.store.settings.put(replace(current, **{field: value}, updated_at=self.ctx.clock.now()))
         self.ctx.log.info("agent_settings_changed", agent=record.name, key=field, by=inv.actor.key)
         shown = ", ".join(value) if isinstance(value, tuple) else getattr(value, "value", value)
         return f"{record.name}: {args[1].lower()} = {shown}"
+
+    async def _set_display(self, inv: CommandInvocation, record: AgentRecord, display: str) -> str:
+        """``agent set <name> display <display name>``: how the agent is shown, held to the impersonation check."""
+        server = inv.room.server_key if inv.room else None
+        try:
+            await self.names.check(
+                name="", display_name=display, server_key=server, requester=inv.actor, renaming=record.name
+            )
+        except ImpersonationRefused as exc:
+            raise CommandError(str(exc)) from None
+        await self.ctx.agents.update(record.name, display_name=display)
+        self.ctx.log.info("agent_settings_changed", agent=record.name, key="display_name", by=inv.actor.key)
+        return f"{record.name}: display = {display or record.name}"
 
     async def _show(self, inv: CommandInvocation, args: list[str]) -> str:
         record = await self._agent_for(inv, args[0], owner_or_admin=False)

@@ -33,6 +33,7 @@ def test_the_default_chain_is_the_registry_text_rules_first() -> None:
         "depth",
         "filters",
         "mentions",
+        "links",
         "length",
         "toxicity",
     )
