@@ -57,21 +57,22 @@ class ModeratorCog(Cog[ModeratorSettings]):
         self.agents = AgentModeration(ctx, self.service, escalation, self.outcomes)
         points = WarningPoints(PointsRepository(ctx.db))
         self.humans = HumanPipeline(
-            human_steps(
-                points=points,
-                cases=ctx.cases,
-                assess=self._assess_human,
-                publish_scores=self.agents.publish_scores,
-                outcomes=self.outcomes,
-                exempt_metric=metrics.counter(
-                    "steward_moderation_exempt_total", "Messages not moderated because the author is exempt", []
-                ),
-                actions_metric=metrics.counter(
-                    "steward_moderation_human_actions_total", "Actions taken on humans' messages", ["action"]
-                ),
+            with_rule_checks(  # links and mentions after the word filters
+                human_steps(
+                    points=points,
+                    cases=ctx.cases,
+                    assess=self._assess_human,
+                    publish_scores=self.agents.publish_scores,
+                    outcomes=self.outcomes,
+                    exempt_metric=metrics.counter(
+                        "steward_moderation_exempt_total", "Messages not moderated because the author is exempt", []
+                    ),
+                    actions_metric=metrics.counter(
+                        "steward_moderation_human_actions_total", "Actions taken on humans' messages", ["action"]
+                    ),
+                )
             )
         )
-        self.humans = HumanPipeline(with_rule_checks(list(self.humans.steps)))  # links and mentions too
         self._commands = CaseCommands(ctx, points)
         self._rooms_gauge = metrics.gauge("steward_moderation_rooms", "Rooms held in the moderator's hot state", [])
         self.gates = ModeratorGates(self.agents)
