@@ -12,8 +12,10 @@ it to those labels would claim what the model never learnt. The input is ``polic
 of the text (leetspeak, separators and look-alike letters undone), which scored better than the raw text on
 the labelled sets (docs/toxicity.md).
 
-A bag of words dilutes one insult in a long friendly text, so texts longer than ``WINDOW`` tokens are scored in
-overlapping windows and take the worst window's score, like the Detoxify path's chunks.
+A word the vocabulary does not know is looked up again with its letter runs made single ("iddiot"), since the
+normaliser keeps doubled letters (they are spelling). A bag of words dilutes one insult in a long friendly text,
+so texts longer than ``WINDOW`` tokens are scored in overlapping windows and take the worst window's score,
+like the Detoxify path's chunks.
 
 Synchronous and thread-safe once loaded (read-only arrays): ``FastModel().score_batch(texts)`` returns one
 ``{"toxicity": probability}`` per text. The toxicity cog runs it in its inference thread, never on the loop.
@@ -21,6 +23,7 @@ Synchronous and thread-safe once loaded (read-only arrays): ``FastModel().score_
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -37,9 +40,10 @@ if TYPE_CHECKING:
 PACKAGE = "alt-profanity-check"
 MODULE = "profanity_check"
 LABEL = "toxicity"
-WINDOW = 48  # tokens (after the vectoriser's own tokenising) scored together
-STRIDE = 24  # consecutive windows share half their tokens, so a phrase cut by one is whole in the next
+WINDOW = 16  # tokens (after the vectoriser's own tokenising, stop words dropped) scored together
+STRIDE = 8  # consecutive windows share half their tokens, so a phrase cut by one is whole in the next
 MAX_WINDOWS = 256  # beyond: windows evenly spread, always the first and the last
+_RUNS = re.compile(r"(\w)\1+")
 
 
 class FastModelError(Exception):
@@ -140,12 +144,21 @@ class FastModel:
     def probability(self, text: str) -> float:
         """The probability that ``text`` is offensive; a long text's is its worst window's."""
         prepared = canonical(text) if self.canonical_input else text
-        terms = [self._linear.vocabulary.get(token, -1) for token in self._linear.analyzer(prepared)]
+        terms = [self._term(token) for token in self._linear.analyzer(prepared)]
         if len(terms) <= WINDOW:
             return self._window(terms)
         starts = list(range(0, len(terms) - WINDOW + STRIDE, STRIDE))
         picked = spread_indices(len(starts), MAX_WINDOWS)
         return max(self._window(terms[starts[i] : starts[i] + WINDOW]) for i in picked)
+
+    def _term(self, token: str) -> int:
+        """The token's vocabulary index; a token the vocabulary lacks is looked up with its letter runs made
+        single ("iddiot" -> "idiot", as stretched words reach the model), else -1 (not counted)."""
+        vocabulary = self._linear.vocabulary
+        found = vocabulary.get(token)
+        if found is not None:
+            return found
+        return vocabulary.get(_RUNS.sub(r"\1", token), -1)
 
     def _window(self, terms: Sequence[int]) -> float:
         """scikit-learn's ``predict_proba(...)[:, 1]`` for the bag of these term ids (-1: not in the vocabulary)."""
