@@ -43,9 +43,16 @@ class Diagnosis:
         return "; then ".join(self.fix)
 
 
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def missing_packages(backend: str) -> list[str]:
-    """The runtime's packages that are not installed."""
-    return [name for name in RUNTIME_PACKAGES.get(backend, ()) if importlib.util.find_spec(name) is None]
+    """The runtime's packages that are not installed (or cannot be found by the import system)."""
+    return [name for name in RUNTIME_PACKAGES.get(backend, ()) if not _installed(name)]
 
 
 def cached_checkpoint(model: str) -> Path | None:
@@ -65,7 +72,7 @@ def _packages(spec: ModelSpec) -> Diagnosis | None:
     return Diagnosis(f"{', '.join(missing)} not installed (the '{extra}' extra)", fix)
 
 
-def _files(spec: ModelSpec, error: str | None) -> Diagnosis | None:
+def _files(spec: ModelSpec) -> Diagnosis | None:
     if spec.backend == "onnx":
         if spec.onnx_path is not None and not spec.onnx_path.is_file():
             return Diagnosis(
@@ -86,7 +93,7 @@ def _files(spec: ModelSpec, error: str | None) -> Diagnosis | None:
     cached = cached_checkpoint(spec.model)
     if cached is not None and not cached.is_file():
         return Diagnosis(
-            f"no Detoxify weights cached at {cached}" + (f" ({error})" if error else ""),
+            f"no Detoxify weights cached at {cached}",
             (
                 f"on a machine with network access: {fetch_command(spec.model)}",
                 f"copy models/detoxify-{spec.model} here and set [toxicity] checkpoint = "
@@ -98,7 +105,7 @@ def _files(spec: ModelSpec, error: str | None) -> Diagnosis | None:
 
 def explain(spec: ModelSpec, error: str | None) -> Diagnosis:
     """The first thing missing (packages, then files), else the loader's own error as the reason."""
-    found = _packages(spec) or _files(spec, error)
+    found = _packages(spec) or _files(spec)
     if found is not None:
         return found
     return Diagnosis(error or "not loaded", ())
