@@ -32,6 +32,12 @@ def fetch_command(model: str) -> str:
     return f".venv/bin/steward model fetch --model {model} --output models/detoxify-{model}"
 
 
+def use_lines(model: str) -> str:
+    """What to set once ``fetch_command(model)``'s directory is on this machine."""
+    folder = f"models/detoxify-{model}"
+    return f'set [toxicity] checkpoint = "{folder}/checkpoint.ckpt", model_dir = "{folder}"'
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     """Why Detoxify is not serving (``reason``) and the commands, in order, that would make it serve (``fix``)."""
@@ -86,9 +92,11 @@ def _files(spec: ModelSpec) -> Diagnosis | None:
         return None
     if spec.checkpoint is not None:
         if not spec.checkpoint.is_file():
-            return Diagnosis(f"no checkpoint at {spec.checkpoint}", (fetch_command(spec.model),))
+            return Diagnosis(f"no checkpoint at {spec.checkpoint}", (fetch_command(spec.model), use_lines(spec.model)))
         if spec.model_dir is not None and not (spec.model_dir / "config.json").is_file():
-            return Diagnosis(f"no config.json in model_dir {spec.model_dir}", (fetch_command(spec.model),))
+            return Diagnosis(
+                f"no config.json in model_dir {spec.model_dir}", (fetch_command(spec.model), use_lines(spec.model))
+            )
         return None
     cached = cached_checkpoint(spec.model)
     if cached is not None and not cached.is_file():
@@ -96,8 +104,7 @@ def _files(spec: ModelSpec) -> Diagnosis | None:
             f"no Detoxify weights cached at {cached}",
             (
                 f"on a machine with network access: {fetch_command(spec.model)}",
-                f"copy models/detoxify-{spec.model} here and set [toxicity] checkpoint = "
-                f'"models/detoxify-{spec.model}/checkpoint.ckpt", model_dir = "models/detoxify-{spec.model}"',
+                f"copy models/detoxify-{spec.model} here and {use_lines(spec.model)}",
             ),
         )
     return None
