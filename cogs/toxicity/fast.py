@@ -68,7 +68,7 @@ def _read_package() -> tuple[Any, Any, str]:
     try:
         from importlib import metadata, resources
 
-        import joblib
+        import joblib  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - joblib comes with scikit-learn, a base dependency
         raise FastModelError(f"{exc}; install the base dependencies: .venv/bin/pip install -e .") from None
     try:

@@ -23,9 +23,8 @@ def _fast(cfg: ToxicitySettings) -> tuple[str, bool]:
 def _detoxify(spec: ModelSpec, load: bool) -> tuple[list[str], bool]:
     """Lines about Detoxify and whether it is (or would be, without ``load``: has what it needs to be) usable."""
     lines = [f"detoxify: runtime {spec.backend}, model {spec.source}"]
-    diagnosis: Diagnosis | None = explain(spec, None)
-    if not diagnosis.fix and diagnosis.reason == "not loaded":
-        diagnosis = None
+    found = explain(spec, None)
+    diagnosis: Diagnosis | None = None if not found.fix and found.reason == "not loaded" else found
     if diagnosis is None and load:
         try:
             model = load_model(spec)
