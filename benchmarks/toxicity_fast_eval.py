@@ -137,7 +137,7 @@ def evaluate(name: str, score: Scorer, labelled: Sequence[dict[str, Any]], clean
         caught = sum(s >= threshold for s in score(obfuscated(toxic, transform)))
         result["obfuscation"][how] = caught / max(len(toxic), 1)
     result["cascade_floor_recall"] = {
-        floor: rates(y_tune, s_tune, floor)["recall"] for floor in (0.05, 0.1, 0.15, 0.2, 0.3)
+        floor: rates(y_tune, s_tune, floor)["recall"] for floor in (0.03, 0.05, 0.08, 0.1, 0.2)
     }
     return result
 

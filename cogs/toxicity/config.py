@@ -35,13 +35,13 @@ class ToxicitySettings(BaseModel):
         default="canonical", description="What the fast model scores: the normalised text (canonical) or the raw"
     )
     fast_agent_threshold: float = Field(
-        default=0.575, ge=0, le=1, description="The fast model's toxicity score at or above which agents' messages act"
+        default=0.58, ge=0, le=1, description="The fast model's toxicity score at or above which agents' messages act"
     )
     fast_human_threshold: float = Field(
-        default=0.575, ge=0, le=1, description="The fast model's toxicity score at or above which humans' messages act"
+        default=0.58, ge=0, le=1, description="The fast model's toxicity score at or above which humans' messages act"
     )
     cascade_floor: float = Field(
-        default=0.1,
+        default=0.05,
         ge=0,
         le=1,
         description="cascade: a fast score below this is clean without asking Detoxify; at or above, Detoxify judges",
