@@ -8,11 +8,11 @@ and ``clean_chat.jsonl``:
 
 - the threshold that maximises F1 on the tune split, with its precision, recall, F1 and false-positive rate on
   the test split and the false-positive rate on the clean chat set;
-- the same at the calibrated threshold of the fast model, and the threshold at which the tune split's
-  false-positive rate is at most 2 % (the one chosen as the default, see docs/toxicity.md);
+- the threshold with the best F1 on the tune split among those whose tune false-positive rate is at most 5 %
+  (the rule that chose the fast model's default, see docs/toxicity.md), with the same figures;
 - recall per obfuscation of the offending word (``target``) against the plain recall, with the input the
   backend reads, so that canonical and raw input can be compared;
-- the cost per message, scored as a batch.
+- the cost per message, scored as a batch; the tune split's recall at a few cascade floors.
 
 Pure measurement; prints a Markdown report. Nothing is written unless ``--json`` is given.
 """
