@@ -260,15 +260,28 @@ class ToxicityScorer:
             self._diagnosis = explain(self.detoxify.spec, self.detoxify.error)
         return self._diagnosis
 
+    def detoxify_expected(self) -> bool:
+        """Whether the config asks for Detoxify rather than taking it if available: a mode that uses it by name
+        (detoxify, cascade, both) or local Detoxify files named (checkpoint, onnx_path)."""
+        if self.detoxify is None:
+            return False
+        spec = self.detoxify.spec
+        return self.mode != "auto" or spec.checkpoint is not None or spec.onnx_path is not None
+
     def health(self) -> dict[str, Any]:
-        """The ``toxicity`` component: up while a model answers (or the cog is disabled); required when the section
-        is enabled and some label acts on messages. Says which backend answers and, when Detoxify does not,
-        why and what to run."""
+        """The ``toxicity`` component: up while a model answers (or the cog is disabled), except when the config
+        asks for Detoxify and it failed; required when the section is enabled and some label acts on messages.
+        Says which backend answers and, when Detoxify does not, why and what to run."""
         state = self.state
         info: dict[str, Any] = {"up": state in (ScorerState.READY, ScorerState.DISABLED), "state": str(state)}
         if state is ScorerState.DISABLED:
             info["required"] = False
             return info
+        diagnosis = self.diagnosis()
+        if state is ScorerState.READY and diagnosis is not None and self.detoxify_expected():
+            # Configured to use Detoxify (by mode or by naming its files) and it failed: weaker than configured.
+            info["up"] = False
+            info["reason"] = f"Detoxify not loaded: {diagnosis.reason} (the fast model answers meanwhile)"
         info["required"] = _acts(self._settings)
         info["backend"] = self.route() if state is ScorerState.READY else "none"
         info["mode"] = self.mode

@@ -135,17 +135,19 @@ async def test_a_detoxify_that_cannot_load_leaves_the_fast_model_answering_and_s
         assert await scorer.wait_loaded() is ScorerState.READY
         assert "toxicity" in app.cogs.cogs and not app.cogs.failed
         health = app.health()["components"]["toxicity"]
-        assert (health["up"], health["backend"], health["detoxify"]) == (True, "fast", "failed")
+        # Asked for by name and not there: the fast model answers, and Steward says it is weaker than configured.
+        assert (health["up"], health["backend"], health["detoxify"]) == (False, "fast", "failed")
+        assert health["reason"] == f"Detoxify not loaded: no checkpoint at {missing} (the fast model answers meanwhile)"
         assert health["detoxify_reason"] == f"no checkpoint at {missing}"
         assert "steward model fetch --model original" in health["detoxify_fix"]
-        assert app.health()["status"] == "ok"
+        assert app.health()["status"] == "degraded"
         agent = await scorer.assess("you are a complete idiot", ROOM, agent=True)
         assert (agent.available, agent.label, agent.action) == (True, "toxicity", "reject")
         assert agent.reason.endswith("by the fast model")
         human = await scorer.assess("thanks, that was really helpful", ROOM, agent=False)
         assert (human.available, human.action) == (True, None)
         status = await app.commands.invoke(CommandInvocation.parse("status", actor=ADMIN, room=ROOM, is_admin=True))
-        assert "toxicity: up; " in status.text and "backend=fast" in status.text
+        assert "toxicity: down (Detoxify not loaded: no checkpoint at " in status.text and "backend=fast" in status.text
         assert f"detoxify_reason=no checkpoint at {missing}" in status.text
         assert app.metrics.value("steward_toxicity_decided_total", backend="fast") == 2
     finally:
