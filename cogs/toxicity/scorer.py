@@ -112,9 +112,11 @@ class ToxicityScorer:
         if not self.enabled:
             log.info("toxicity_disabled")
             return
+        # The fast model first, then Detoxify's background load: two threads importing numpy (or scikit-learn and
+        # torch) for the first time at once can leave one of them with a half-initialised module.
+        await self._load_fast()
         if self.detoxify is not None:
             self.detoxify.start()
-        await self._load_fast()
         self._metrics.ready.set(1 if self.state is ScorerState.READY else 0)
 
     async def _load_fast(self) -> None:
