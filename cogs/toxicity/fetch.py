@@ -33,18 +33,29 @@ class FetchReport:
         return f'[toxicity]\ncheckpoint = "{self.checkpoint}"\nmodel_dir = "{self.model_dir}"'
 
 
+def _reach(url: str, timeout: float) -> None:
+    """The offline loader's fast reachability check, with advice that fits this command."""
+    try:
+        check_reachable(url, timeout)
+    except ModelLoadError as exc:
+        reason = str(exc).split(";")[0]
+        raise ModelLoadError(
+            f"{reason}; run this command on a machine with network access and copy the output directory here"
+        ) from None
+
+
 def _download(model: str, timeout: float) -> dict[str, Any]:
     """The released checkpoint of ``model`` (torch.hub's download, hash-checked)."""
     url = DETOXIFY_CHECKPOINTS.get(model)
     if url is None:
         raise ModelLoadError(f"Detoxify has no model {model!r}; known: {sorted(DETOXIFY_CHECKPOINTS)}")
-    check_reachable(url, timeout)
+    _reach(url, timeout)
     return download_checkpoint(url)
 
 
 def _hub_files(name: str, output: Path, timeout: float) -> None:
     """The hub model's config and tokenizer (Detoxify's ``model_type``, e.g. bert-base-uncased) into ``output``."""
-    check_reachable(HF_HUB, timeout)
+    _reach(HF_HUB, timeout)
     try:
         from transformers import AutoConfig, AutoTokenizer
     except ImportError as exc:

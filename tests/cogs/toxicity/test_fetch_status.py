@@ -41,7 +41,9 @@ def test_fetch_writes_a_plain_checkpoint_and_the_hub_files_and_proves_they_load(
 def test_fetch_offline_fails_at_once_with_the_reason(offline, tmp_path, capsys) -> None:
     code = main(["model", "fetch", "--model", "original", "--output", str(tmp_path / "m"), "--timeout", "0.5"])
     assert code == 2
-    assert "cannot reach github.com" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "cannot reach github.com to download the model" in err
+    assert "run this command on a machine with network access and copy the output directory here" in err
     assert not (tmp_path / "m").exists()
 
 
