@@ -290,6 +290,7 @@ async def test_the_toxicity_command_shows_scores_and_outcomes(make_settings, ada
         )
         assert reply.ok
         assert "toxicity 0." in reply.text and "as an agent's message:" in reply.text
+        assert reply.text.startswith("backend: detoxify\n")
         empty = await app.commands.invoke(CommandInvocation.parse("toxicity", actor=ADMIN, room=ROOM, is_admin=True))
         assert not empty.ok and "give a text" in empty.text
         denied = await app.commands.invoke(CommandInvocation.parse("toxicity hi", actor=ADMIN, room=ROOM))
