@@ -47,7 +47,10 @@ def test_the_bot_runs_without_the_optional_extras(tmp_path) -> None:
     assert "replay" in help_text.stdout
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "run"],
-        input="hello\n/as helper the deploy is done\n/status\n",
+        input=(
+            "hello\n/as helper the deploy is done\n/as helper you are a worthless idiot\n"
+            "shut up you stupid moron\n/status\n"
+        ),
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -57,6 +60,13 @@ def test_the_bot_runs_without_the_optional_extras(tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     assert "#2 [general] helper (agent): the deploy is done" in result.stdout
     assert "cogs: conversation, moderator, presence, sentiment, toxicity" in result.stdout
-    # The model cannot load without its extra; the bot says so and moderates on its other rules.
+    # Detoxify cannot load without its extra: the fast model, shipped in a base dependency, moderates instead.
+    assert "✗ rejected by toxicity: toxicity 1.00" in result.stdout  # the offensive agent message, not posted
+    assert "helper (agent): you are a worthless idiot" not in result.stdout
+    assert "✉ to you: Warning from the moderators of #general: your message toxicity 1.00" in result.stdout
+    assert "status: ok" in result.stdout
     toxicity = next(line for line in result.stdout.splitlines() if line.startswith("toxicity:"))
-    assert "state=failed" in toxicity and "torch" in toxicity
+    assert toxicity.startswith("toxicity: up; state=ready, backend=fast, mode=auto")
+    assert "detoxify=failed" in toxicity
+    assert "detoxify_reason=torch, transformers, detoxify not installed (the 'toxicity' extra)" in toxicity
+    assert "detoxify_fix=.venv/bin/pip install 'torch==2.13.0'; then .venv/bin/pip install -e '.[toxicity]'" in toxicity

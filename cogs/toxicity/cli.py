@@ -1,4 +1,6 @@
-"""``steward model export``: a Detoxify checkpoint -> an int8 ONNX Runtime model, refused if its scores drift.
+"""``steward model ...``: ``export`` (a Detoxify checkpoint -> an int8 ONNX Runtime model, refused if its scores
+drift), ``fetch`` (a released Detoxify model into a directory the offline loader reads) and ``status`` (which
+backend the config gets here and, when Detoxify is unavailable, why and what to run).
 
 Registered into the ``steward`` command by ``bot.cli``; nothing heavy is imported until the command runs.
 """
@@ -44,6 +46,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     export.add_argument("--probes", type=Path, help="extra probe texts, one per line, added to the built-in set")
     export.add_argument("--allow-pickle-checkpoint", action="store_true", help="trust a checkpoint needing unpickling")
     export.set_defaults(func=run_export)
+    fetch = model_sub.add_parser(
+        "fetch",
+        help="download a released Detoxify model into a directory for offline use, and check that it loads",
+        description=(
+            "Run where GitHub and the Hugging Face hub are reachable. Writes checkpoint.ckpt, config.json and the "
+            "tokenizer into --output, loads them as the bot will, and prints the [toxicity] lines that use them."
+        ),
+    )
+    fetch.add_argument("--model", choices=("original", "unbiased", "multilingual"), default="original")
+    fetch.add_argument("--output", type=Path, required=True, help="directory to write the model into")
+    fetch.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the download hosts")
+    fetch.set_defaults(func=run_fetch)
+    status = model_sub.add_parser(
+        "status", help="which toxicity backend the config gets on this machine; why Detoxify is not available"
+    )
+    status.add_argument("--config", type=Path, default=None, help="TOML config file (default: steward.toml)")
+    status.add_argument("--load", action="store_true", help="also try loading Detoxify (seconds; may download)")
+    status.set_defaults(func=run_status)
 
 
 class _Refused(Exception):
@@ -143,3 +163,30 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"steward model export: {exc}", file=sys.stderr)
         return EXIT_ERROR
     return _print_report(report)
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from cogs.toxicity.fetch import fetch_model
+    from cogs.toxicity.model import ModelLoadError
+
+    try:
+        report = fetch_model(args.model, args.output, timeout=args.timeout, progress=_progress)
+    except ModelLoadError as exc:
+        print(f"steward model fetch: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"fetched Detoxify {args.model} into {report.model_dir} ({', '.join(report.labels)}), {report.seconds:.1f} s")
+    print(f"serve it with:\n{report.config_lines()}")
+    return EXIT_OK
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from cogs.toxicity.status import describe
+
+    try:
+        cfg = _settings_section(args)
+    except _Refused as exc:
+        print(f"steward model status: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    lines, ok = describe(cfg, load=args.load)
+    print("\n".join(lines))
+    return EXIT_OK if ok else EXIT_DRIFT

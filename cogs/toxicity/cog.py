@@ -1,4 +1,5 @@
-"""``ToxicityCog``: wires the Detoxify scorer into the app (service, health) and adds the admin ``toxicity`` command.
+"""``ToxicityCog``: wires the toxicity scorer (fast model, Detoxify) into the app (service, health) and adds the
+admin ``toxicity`` command.
 
 The scorer itself (loading, batching, judging) is ``cogs.toxicity.scorer``; this module only registers it and
 answers the command.
@@ -10,7 +11,7 @@ from bot.cog import Cog
 from bot.commands import CommandError, CommandInvocation, CommandReply, command
 from bot.scoring import ScorerState, TextAssessment, TextScorer
 from cogs.toxicity.config import ToxicitySettings
-from cogs.toxicity.scorer import DetoxifyScorer
+from cogs.toxicity.scorer import ToxicityScorer
 from domain import Room
 
 
@@ -18,11 +19,11 @@ class ToxicityCog(Cog[ToxicitySettings]):
     """Provides the text scorer the moderator uses; loads before the moderator."""
 
     name = "toxicity"
-    scorer: DetoxifyScorer
+    scorer: ToxicityScorer
 
     async def cog_load(self) -> None:
         settings = self.ctx.config()
-        self.scorer = DetoxifyScorer(settings, room_config=self.ctx.config, metrics=self.ctx.metrics)
+        self.scorer = ToxicityScorer(settings, room_config=self.ctx.config, metrics=self.ctx.metrics)
         self.ctx.provide(TextScorer, self.scorer)
         self.ctx.add_health("toxicity", self.scorer.health)
         await self.scorer.start()
@@ -52,7 +53,8 @@ class ToxicityCog(Cog[ToxicitySettings]):
         human = await self.scorer.assess(text, room, agent=False)
         scores = ", ".join(f"{label} {value:.3f}" for label, value in agent.scores.items())
         return CommandReply(
-            f"scores: {scores}\nas an agent's message: {_outcome(agent)}\nas a human's message: {_outcome(human)}"
+            f"backend: {self.scorer.route()}\nscores: {scores}\nas an agent's message: {_outcome(agent)}\n"
+            f"as a human's message: {_outcome(human)}"
         )
 
 

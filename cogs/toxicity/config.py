@@ -1,4 +1,4 @@
-"""The ``[toxicity]`` section: which Detoxify model, where its files are, thresholds and actions per label.
+"""The ``[toxicity]`` section: which backends (mode), which Detoxify model and files, thresholds and actions.
 
 Thresholds and actions can be overridden per server and per channel like any cog section; the model settings
 (``model``, ``backend``, files, batching) are read once from the top-level section when the model loads.
@@ -15,12 +15,37 @@ from policy.toxicity import AgentActions, FailMode, HumanActions, LabelThreshold
 
 ModelName = Literal["original", "unbiased", "multilingual"]
 Backend = Literal["torch", "onnx"]
+Mode = Literal["auto", "fast", "detoxify", "cascade", "both"]
+FastInput = Literal["canonical", "raw"]
 
 
 class ToxicitySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = Field(default=True, description="Load a toxicity model and score messages with it")
+    mode: Mode = Field(
+        default="auto",
+        description=(
+            "fast: the fast model only; detoxify: Detoxify, the fast model while it is unavailable; cascade: the "
+            "fast model, then Detoxify for what it does not clear; both: both on every message, the more severe "
+            "verdict; auto: cascade once Detoxify loads, fast until then or if it cannot"
+        ),
+    )
+    fast_input: FastInput = Field(
+        default="canonical", description="What the fast model scores: the normalised text (canonical) or the raw"
+    )
+    fast_agent_threshold: float = Field(
+        default=0.58, ge=0, le=1, description="The fast model's toxicity score at or above which agents' messages act"
+    )
+    fast_human_threshold: float = Field(
+        default=0.58, ge=0, le=1, description="The fast model's toxicity score at or above which humans' messages act"
+    )
+    cascade_floor: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="cascade: a fast score below this is clean without asking Detoxify; at or above, Detoxify judges",
+    )
     model: ModelName = Field(
         default="original",
         description="Detoxify model: original (Jigsaw 2018), unbiased (2019, adds sexual_explicit) or multilingual",

@@ -1,5 +1,5 @@
-"""The toxicity scorer's Prometheus metrics: model readiness and load time, texts scored, flagged and unscored,
-batch sizes and batch times."""
+"""The toxicity scorer's Prometheus metrics: model readiness and load time, texts scored (and by which backend),
+flagged and unscored, batch sizes and batch times."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class ToxicityMetrics:
     ready: Gauge
     load_seconds: Gauge
     scored: Counter
+    decided: Counter
     flagged: Counter
     unavailable: Counter
     batch_size: Histogram
@@ -30,6 +31,9 @@ class ToxicityMetrics:
             ready=metrics.gauge("steward_toxicity_model_ready", "1 when the toxicity model is loaded"),
             load_seconds=metrics.gauge("steward_toxicity_load_seconds", "Seconds the toxicity model took to load"),
             scored=metrics.counter("steward_toxicity_scored_total", "Texts scored by the model", ["audience"]),
+            decided=metrics.counter(
+                "steward_toxicity_decided_total", "Texts judged, by the backend whose verdict counted", ["backend"]
+            ),
             flagged=metrics.counter(
                 "steward_toxicity_flagged_total",
                 "Texts whose scores crossed a threshold",

@@ -1,16 +1,19 @@
-"""The text scorer the moderator uses: a Detoxify model loaded once in the background, batched, judged per room.
+"""The text scorer the moderator uses: the fast model, Detoxify when it loads, or both, judged per room.
 
-``DetoxifyScorer`` owns the scorer's lifecycle (background load, close), answers ``assess`` (scores judged against
-the room's thresholds, or the fail-open / fail-closed answer while there is no model) and reports health.
+``ToxicityScorer`` owns the fast model (``cogs.toxicity.fast``, loaded at start in its own inference thread,
+about a second) and the Detoxify engine (``cogs.toxicity.detox``, loaded in the background), routes each message
+by ``mode`` (fast / detoxify / cascade / both; auto = cascade once Detoxify is ready, fast until then), judges
+the scores against the room's thresholds, and reports health: which backend answers, and when Detoxify does not,
+why and what to run (``cogs.toxicity.diagnose``). Detoxify failing never leaves messages unscored: the fast
+model answers instead.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -19,20 +22,41 @@ from bot.metrics import Metrics
 from bot.scoring import ScorerState, TextAssessment
 from cogs.toxicity.batcher import MicroBatcher
 from cogs.toxicity.config import ToxicitySettings
+from cogs.toxicity.detox import DetoxifyEngine
+from cogs.toxicity.diagnose import Diagnosis, explain
+from cogs.toxicity.fast import LABEL, FastModel
 from cogs.toxicity.metrics import ToxicityMetrics
-from cogs.toxicity.model import ModelLoadError, ModelSpec, ToxicityModel, load_model
+from cogs.toxicity.model import ToxicityModel, load_model
 from domain import Room
-from policy.toxicity import judge, unavailable_action
+from policy.toxicity import ACTION_SEVERITY, Judgement, judge, unavailable_action
 
 log = get_logger("steward.toxicity")
 
+FAST = "fast"
+DETOXIFY = "detoxify"
+BACKEND_NAMES = {FAST: "the fast model", DETOXIFY: "Detoxify"}
 
-class DetoxifyScorer:
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """One backend's scores and their judgement."""
+
+    backend: str
+    scores: Mapping[str, float]
+    judgement: Judgement
+
+    @property
+    def severity(self) -> int:
+        action = self.judgement.action
+        return -1 if action is None else ACTION_SEVERITY.get(action, 0)
+
+
+class ToxicityScorer:
     """Implements ``bot.scoring.TextScorer``.
 
-    ``start()`` returns at once; the model loads in the inference thread while the bot runs. Until it is ready (or
-    when it failed or is disabled) ``assess`` answers ``available=False`` with the room's fail-open / fail-closed
-    action for agents.
+    ``start()`` loads the fast model (off the loop) and starts Detoxify's background load unless ``mode`` is
+    ``fast``. While no model is ready (disabled, or the fast model failed and Detoxify is still loading or
+    failed) ``assess`` answers ``available=False`` with the room's fail-open / fail-closed action for agents.
     """
 
     def __init__(
@@ -42,142 +66,183 @@ class DetoxifyScorer:
         room_config: Callable[[Room | None], ToxicitySettings],
         metrics: Metrics,
         loader: Callable[..., ToxicityModel] = load_model,
+        fast_factory: Callable[[], FastModel] | None = None,
     ) -> None:
         self._settings = settings
         self._room_config = room_config
-        self._loader = loader
-        self.spec = ModelSpec.from_settings(settings)
-        self._state = ScorerState.DISABLED if not settings.enabled else ScorerState.LOADING
-        self.error: str | None = None
-        self.model: ToxicityModel | None = None
-        self._executor: ThreadPoolExecutor | None = None
-        self._batcher: MicroBatcher[dict[str, float]] | None = None
-        self._load_task: asyncio.Task[None] | None = None
-        self._step = ""
         self._metrics = ToxicityMetrics.register(metrics)
+        self.enabled = settings.enabled
+        self.mode = settings.mode
+        canonical_input = settings.fast_input == "canonical"
+        self._fast_factory = fast_factory or (lambda: FastModel(canonical_input=canonical_input))
+        self.fast: FastModel | None = None
+        self.fast_error: str | None = None
+        self._fast_executor: ThreadPoolExecutor | None = None
+        self._fast_batcher: MicroBatcher[dict[str, float]] | None = None
+        wants_detoxify = self.enabled and self.mode != FAST
+        self.detoxify = DetoxifyEngine(settings, metrics=self._metrics, loader=loader) if wants_detoxify else None
+        self._diagnosis: Diagnosis | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
 
     @property
     def state(self) -> ScorerState:
-        return self._state
+        if not self.enabled:
+            return ScorerState.DISABLED
+        if self._fast_batcher is not None or (self.detoxify is not None and self.detoxify.ready):
+            return ScorerState.READY
+        if self.fast is None and self.fast_error is None:
+            return ScorerState.LOADING
+        if self.detoxify is not None and self.detoxify.state is ScorerState.LOADING:
+            return ScorerState.LOADING
+        return ScorerState.FAILED
+
+    @property
+    def model(self) -> ToxicityModel | None:
+        """The Detoxify model, once loaded."""
+        return self.detoxify.model if self.detoxify is not None else None
+
+    @property
+    def error(self) -> str | None:
+        """Detoxify's load error, else the fast model's."""
+        detoxify_error = self.detoxify.error if self.detoxify is not None else None
+        return detoxify_error or self.fast_error
 
     async def start(self) -> None:
-        if self._state is ScorerState.DISABLED:
+        if not self.enabled:
             log.info("toxicity_disabled")
             return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toxicity")
-        self._load_task = asyncio.create_task(self._load(), name="toxicity-load")
+        # The fast model first, then Detoxify's background load: two threads importing numpy (or scikit-learn and
+        # torch) for the first time at once can leave one of them with a half-initialised module.
+        await self._load_fast()
+        if self.detoxify is not None:
+            self.detoxify.start()
+        self._metrics.ready.set(1 if self.state is ScorerState.READY else 0)
 
-    async def wait_loaded(self) -> ScorerState:
-        """Until loading has finished (ready or failed); returns the state."""
-        if self._load_task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(self._load_task)
-        return self._state
-
-    async def _load(self) -> None:
+    async def _load_fast(self) -> None:
+        self._fast_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toxicity-fast")
         loop = asyncio.get_running_loop()
-        started = time.perf_counter()
-        log.info("toxicity_model_loading", backend=self.spec.backend, model=self.spec.source)
-
-        def progress(step: str) -> None:
-            self._step = step
-            log.info("toxicity_model_loading_step", step=step, elapsed=round(time.perf_counter() - started, 2))
-
-        assert self._executor is not None
         try:
-            model = await loop.run_in_executor(self._executor, self._loader, self.spec, progress)
+            self.fast = await loop.run_in_executor(self._fast_executor, self._fast_factory)
         except asyncio.CancelledError:
             raise
-        except ModelLoadError as exc:
-            self._fail(str(exc), started)
-            return
         except Exception as exc:
-            self._fail(f"{type(exc).__name__}: {exc}", started)
-            log.exception("toxicity_model_load_crashed")
+            self.fast_error = f"{type(exc).__name__}: {exc}"
+            log.error("toxicity_fast_model_unavailable", error=self.fast_error)
             return
-        self.model = model
-        self._batcher = MicroBatcher(
-            model.score,
-            self._executor,
+        self._fast_batcher = MicroBatcher(
+            self.fast.score_batch,
+            self._fast_executor,
             max_batch=self._settings.max_batch,
             max_wait=self._settings.max_wait_ms / 1000.0,
-            on_batch=self._metrics.observe_batch,
         )
-        self._batcher.start()
-        self._state = ScorerState.READY
-        self._step = ""
-        self._metrics.model_loaded(model.load_seconds)
+        self._fast_batcher.start()
         log.info(
-            "toxicity_model_ready",
-            backend=model.backend,
-            model=model.source,
-            labels=list(model.judged_labels),
-            max_tokens=model.encoder.max_tokens,
-            seconds=round(model.load_seconds, 2),
+            "toxicity_fast_model_ready",
+            model=self.fast.source,
+            input=self._settings.fast_input,
+            seconds=round(self.fast.load_seconds, 3),
+            mode=self.mode,
         )
 
-    def _fail(self, error: str, started: float) -> None:
-        self._state = ScorerState.FAILED
-        self.error = error
-        self._metrics.ready.set(0)
-        log.error(
-            "toxicity_model_unavailable",
-            error=error,
-            seconds=round(time.perf_counter() - started, 2),
-            fail_mode=self._settings.fail_mode,
-            note="the bot runs on its other rules; agents' messages follow fail_mode",
-        )
+    async def wait_loaded(self) -> ScorerState:
+        """Until every backend has finished loading (ready or failed); returns the state."""
+        if self.detoxify is not None:
+            await self.detoxify.wait_loaded()
+        return self.state
 
     async def close(self) -> None:
-        if self._load_task is not None and not self._load_task.done():
-            self._load_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._load_task
-        if self._batcher is not None:
-            await self._batcher.close()
-        if self._executor is not None:
-            # A load still running in the thread finishes there; nothing waits for it.
-            self._executor.shutdown(wait=False, cancel_futures=True)
-        if self._state is not ScorerState.DISABLED:
+        if self.detoxify is not None:
+            await self.detoxify.close()
+        if self._fast_batcher is not None:
+            await self._fast_batcher.close()
+        if self._fast_executor is not None:
+            self._fast_executor.shutdown(wait=False, cancel_futures=True)
+        if self.enabled:
             self._metrics.ready.set(0)
 
-    # --- scoring ----------------------------------------------------------------------------------------------------
+    # --- routing ----------------------------------------------------------------------------------------------------
 
-    async def scores(self, text: str) -> Mapping[str, float]:
-        """The model's scores for the labels Steward judges (raises when the model is not ready)."""
-        if self._batcher is None or self.model is None:
-            raise RuntimeError(f"the toxicity model is {self._state}")
-        raw = await self._batcher.submit(text)
-        return {label: raw[label] for label in self.model.judged_labels}
+    def route(self) -> str:
+        """How the next message is scored: fast, detoxify, cascade or both (what is ready decides, then mode)."""
+        detoxify_ready = self.detoxify is not None and self.detoxify.ready
+        if not detoxify_ready:
+            return FAST
+        if self._fast_batcher is None:
+            return DETOXIFY
+        return "cascade" if self.mode == "auto" else self.mode
+
+    async def _fast_verdict(self, text: str, cfg: ToxicitySettings, agent: bool) -> _Verdict:
+        assert self._fast_batcher is not None
+        scores = await self._fast_batcher.submit(text)
+        limit = cfg.fast_agent_threshold if agent else cfg.fast_human_threshold
+        actions = (cfg.agent_actions if agent else cfg.human_actions).as_dict()
+        return _Verdict(FAST, scores, judge(scores, {LABEL: limit}, {LABEL: actions[LABEL]}))
+
+    async def _detoxify_verdict(self, text: str, cfg: ToxicitySettings, agent: bool) -> _Verdict:
+        assert self.detoxify is not None
+        scores = await self.detoxify.scores(text)
+        if agent:
+            judgement = judge(scores, cfg.agent_thresholds.as_dict(), cfg.agent_actions.as_dict())
+        else:
+            judgement = judge(scores, cfg.human_thresholds.as_dict(), cfg.human_actions.as_dict())
+        return _Verdict(DETOXIFY, scores, judgement)
+
+    async def _detoxify_or(self, fallback: _Verdict | None, text: str, cfg: ToxicitySettings, agent: bool) -> _Verdict:
+        """Detoxify's verdict; if it fails, the fast model's (``fallback``, or scored now)."""
+        try:
+            return await self._detoxify_verdict(text, cfg, agent)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("toxicity_detoxify_scoring_failed", error=f"{type(exc).__name__}: {exc}", fallback=FAST)
+            if fallback is not None:
+                return fallback
+            return await self._fast_verdict(text, cfg, agent)
+
+    async def _verdict(self, route: str, text: str, cfg: ToxicitySettings, agent: bool) -> _Verdict:
+        if route == FAST:
+            return await self._fast_verdict(text, cfg, agent)
+        if route == DETOXIFY:
+            return await self._detoxify_or(None, text, cfg, agent)
+        fast = await self._fast_verdict(text, cfg, agent)
+        if route == "cascade":
+            if fast.scores[LABEL] < cfg.cascade_floor:
+                return fast
+            return await self._detoxify_or(fast, text, cfg, agent)
+        deep = await self._detoxify_or(fast, text, cfg, agent)
+        # both: the more severe verdict; on a tie Detoxify's (more labels, finer scores).
+        return fast if fast.severity > deep.severity else deep
+
+    # --- assessing --------------------------------------------------------------------------------------------------
 
     async def assess(self, text: str, room: Room, *, agent: bool) -> TextAssessment:
         cfg = self._room_config(room)
         audience = "agent" if agent else "human"
-        if self._state is not ScorerState.READY:
-            return self._unavailable(cfg, agent, audience, str(self._state), f"toxicity model {self._state}")
+        state = self.state
+        if state is not ScorerState.READY:
+            return self._unavailable(cfg, agent, audience, str(state), f"toxicity model {state}")
         try:
-            scores = await self.scores(text)
+            verdict = await self._verdict(self.route(), text, cfg, agent)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.error("toxicity_scoring_failed", error=f"{type(exc).__name__}: {exc}", room=room.key, agent=agent)
             return self._unavailable(cfg, agent, audience, "error", f"toxicity scoring failed: {type(exc).__name__}")
         self._metrics.scored.labels(audience=audience).inc()
-        if agent:
-            verdict = judge(scores, cfg.agent_thresholds.as_dict(), cfg.agent_actions.as_dict())
-        else:
-            verdict = judge(scores, cfg.human_thresholds.as_dict(), cfg.human_actions.as_dict())
-        action = verdict.action
+        self._metrics.decided.labels(backend=verdict.backend).inc()
+        judgement = verdict.judgement
+        action = judgement.action
+        reason = judgement.reason
         if action is not None:
-            self._metrics.flagged.labels(audience=audience, label=verdict.label, action=action).inc()
+            self._metrics.flagged.labels(audience=audience, label=judgement.label, action=action).inc()
+            reason = f"{reason} by {BACKEND_NAMES[verdict.backend]}"
         if agent and action == "log":
             # The gate knows one action for agents (reject): a logged label lets the message through, and the
             # label, reason and scores still go into the decision.
             action = None
         return TextAssessment(
-            scores=MappingProxyType(dict(scores)), label=verdict.label, action=action, reason=verdict.reason
+            scores=MappingProxyType(dict(verdict.scores)), label=judgement.label, action=action, reason=reason
         )
 
     def _unavailable(self, cfg: ToxicitySettings, agent: bool, audience: str, why: str, reason: str) -> TextAssessment:
@@ -189,38 +254,72 @@ class DetoxifyScorer:
 
     # --- health -----------------------------------------------------------------------------------------------------
 
+    def diagnosis(self) -> Diagnosis | None:
+        """Why Detoxify is not serving and what to run (None while it loads, serves, or is not wanted)."""
+        if self.detoxify is None or self.detoxify.state is not ScorerState.FAILED:
+            return None
+        if self._diagnosis is None:
+            self._diagnosis = explain(self.detoxify.spec, self.detoxify.error)
+        return self._diagnosis
+
+    def detoxify_expected(self) -> bool:
+        """Whether the config asks for Detoxify rather than taking it if available: a mode that uses it by name
+        (detoxify, cascade, both) or local Detoxify files named (checkpoint, onnx_path)."""
+        if self.detoxify is None:
+            return False
+        spec = self.detoxify.spec
+        return self.mode != "auto" or spec.checkpoint is not None or spec.onnx_path is not None
+
     def health(self) -> dict[str, Any]:
-        """The ``toxicity`` component: up when the model is ready (or the cog is disabled); required when the
-        section is enabled and some label acts on messages, so a model that did not load degrades Steward."""
-        info: dict[str, Any] = {
-            "up": self._state in (ScorerState.READY, ScorerState.DISABLED),
-            "state": str(self._state),
-        }
-        if self._state is ScorerState.DISABLED:
+        """The ``toxicity`` component: up while a model answers (or the cog is disabled), except when the config
+        asks for Detoxify and it failed; required when the section is enabled and some label acts on messages.
+        Says which backend answers and, when Detoxify does not, why and what to run."""
+        state = self.state
+        info: dict[str, Any] = {"up": state in (ScorerState.READY, ScorerState.DISABLED), "state": str(state)}
+        if state is ScorerState.DISABLED:
             info["required"] = False
             return info
+        diagnosis = self.diagnosis()
+        if state is ScorerState.READY and diagnosis is not None and self.detoxify_expected():
+            # Configured to use Detoxify (by mode or by naming its files) and it failed: weaker than configured.
+            info["up"] = False
+            info["reason"] = f"Detoxify not loaded: {diagnosis.reason} (the fast model answers meanwhile)"
         info["required"] = _acts(self._settings)
-        info["loaded"] = self.model is not None
-        info["backend"] = self.spec.backend
-        info["model"] = self.spec.source
+        info["backend"] = self.route() if state is ScorerState.READY else "none"
+        info["mode"] = self.mode
+        info["fast_model"] = self.fast.source if self.fast is not None else f"unavailable: {self.fast_error}"
+        info.update(self._detoxify_health())
         info["fail_mode"] = self._settings.fail_mode
-        if self._state is ScorerState.LOADING:
-            info["reason"] = "model loading" + (f" ({self._step})" if self._step else "")
-            if self._step:
-                info["step"] = self._step
-        if self.model is not None:
-            info["labels"] = ",".join(self.model.judged_labels)
-            info["load_seconds"] = round(self.model.load_seconds, 2)
-            info["pending"] = self._batcher.pending if self._batcher else 0
-        if self.error:
-            info["error"] = self.error
-            info["reason"] = f"model not loaded: {self.error}"
-        if self._state is not ScorerState.READY:
+        if state is not ScorerState.READY:
+            info["reason"] = f"no toxicity model loaded: {self.error}" if self.error else "toxicity model loading"
             info["effect"] = (
                 "agents' messages are rejected (fail_mode closed)"
                 if self._settings.fail_mode == "closed"
                 else "agents' messages are posted unscored (fail_mode open)"
             ) + "; humans' messages are not scored"
+        return info
+
+    def _detoxify_health(self) -> dict[str, Any]:
+        engine = self.detoxify
+        if engine is None:
+            return {"detoxify": "off (mode fast)"}
+        info: dict[str, Any] = {
+            "detoxify": str(engine.state),
+            "detoxify_runtime": engine.spec.backend,
+            "detoxify_model": engine.spec.source,
+        }
+        if engine.state is ScorerState.LOADING and engine.step:
+            info["detoxify_step"] = engine.step
+        if engine.model is not None:
+            info["labels"] = ",".join(engine.model.judged_labels)
+            info["detoxify_load_seconds"] = round(engine.model.load_seconds, 2)
+            info["pending"] = engine.pending
+        diagnosis = self.diagnosis()
+        if diagnosis is not None:
+            info["detoxify_error"] = engine.error
+            info["detoxify_reason"] = diagnosis.reason
+            if diagnosis.fix:
+                info["detoxify_fix"] = diagnosis.fix_text()
         return info
 
 

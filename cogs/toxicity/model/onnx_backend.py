@@ -46,7 +46,9 @@ def _import_runtime() -> Any:
         import onnxruntime as ort  # type: ignore[import-untyped]
         import tokenizers  # noqa: F401  (needed by the encoder; a missing one is reported here, not later)
     except ImportError as exc:
-        raise ModelLoadError(f"backend 'onnx' needs the onnx extra (pip install 'steward-bot[onnx]'): {exc}") from None
+        raise ModelLoadError(
+            f"backend 'onnx' needs the onnx extra (.venv/bin/pip install -e '.[onnx]'): {exc}"
+        ) from None
     return ort
 
 

@@ -35,7 +35,7 @@ def _import_runtime(spec: ModelSpec) -> Any:
         from detoxify import detoxify as dx  # type: ignore[import-untyped]
     except ImportError as exc:
         raise ModelLoadError(
-            f"backend 'torch' needs the toxicity extra (pip install 'steward-bot[toxicity]'): {exc}"
+            f"backend 'torch' needs the toxicity extra (.venv/bin/pip install -e '.[toxicity]'): {exc}"
         ) from None
     transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]

@@ -32,12 +32,17 @@ def tiny_onnx(tiny, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def torch_section(tiny) -> dict[str, Any]:
-    return {"checkpoint": str(tiny.checkpoint), "model_dir": str(tiny.directory), "max_wait_ms": 1.0}
+    return {
+        "mode": "detoxify",
+        "checkpoint": str(tiny.checkpoint),
+        "model_dir": str(tiny.directory),
+        "max_wait_ms": 1.0,
+    }
 
 
 @pytest.fixture
 def onnx_section(tiny_onnx) -> dict[str, Any]:
-    return {"backend": "onnx", "onnx_path": str(tiny_onnx), "max_wait_ms": 1.0}
+    return {"mode": "detoxify", "backend": "onnx", "onnx_path": str(tiny_onnx), "max_wait_ms": 1.0}
 
 
 @pytest.fixture

@@ -55,16 +55,20 @@ async def test_an_agent_message_under_the_thresholds_is_posted_with_its_scores(
         await app.stop()
 
 
-@pytest.mark.parametrize(("fail_mode", "posted"), [("closed", False), ("open", True)])
-async def test_with_the_model_down_agents_follow_the_fail_mode(
-    fail_mode, posted, make_settings, adapter, clock, tiny, tmp_path
+@pytest.mark.parametrize("fail_mode", ["closed", "open"])
+async def test_with_detoxify_down_the_fast_model_gates_agents_whatever_the_fail_mode(
+    fail_mode, make_settings, adapter, clock, tiny, tmp_path
 ) -> None:
     section = {"checkpoint": str(tmp_path / "gone.ckpt"), "model_dir": str(tiny.directory), "fail_mode": fail_mode}
     app = await start(make_settings, adapter, clock, section)
     try:
-        result = await app.publisher.submit("helper", ROOM, "hello there")
-        assert result.posted is posted
-        if not posted:
-            assert result.decision.rule == "toxicity" and "fail-closed" in result.decision.reason
+        clean = await app.publisher.submit("helper", ROOM, "hello there, the deploy is done")
+        assert clean.posted and clean.decision.verdict is Verdict.APPROVE
+        offensive = await app.publisher.submit("helper", ROOM, "shut up, you pathetic moron")
+        assert offensive.decision.verdict is Verdict.REJECT and not offensive.posted
+        assert offensive.decision.rule == "toxicity"
+        assert offensive.decision.reason.endswith("by the fast model")
+        assert set(offensive.decision.scores) == {"toxicity"}
+        assert [a.text for a in adapter.of(PostAsAgent)] == ["hello there, the deploy is done"]
     finally:
         await app.stop()
