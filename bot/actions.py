@@ -101,6 +101,9 @@ class SendApprovalPrompt(Action):
         ("decline", "Decline", ButtonStyle.DANGER),
     )
     fallback_room: Room | None = None
+    # Without a fallback room: the server whose configured fallback channel to use first when the DM fails (the
+    # server the prompt is about); the adapter never falls back to a channel nobody configured.
+    fallback_server: str | None = None
 
     @property
     def platform(self) -> str:

@@ -10,6 +10,7 @@ from cogs.presence.coordinator import Coordinator
 from cogs.presence.drafts import DraftDesk
 from cogs.presence.errors import is_owner
 from cogs.presence.outbox import Outbox
+from cogs.presence.text import owner
 from domain import Room
 from storage.core import AgentRecord
 from storage.presence import PresenceStore
@@ -30,7 +31,7 @@ class PresenceParts:
         if record is None:
             raise CommandError(f"no agent named {name!r} is registered")
         if owner_or_admin and not (is_owner(record, inv.actor) or inv.is_admin):
-            raise CommandError(f"only the owner of {name} ({record.owner_id}) or an admin can do that")
+            raise CommandError(f"only the owner of {name} ({owner(record)}) or an admin can do that")
         return record
 
 
