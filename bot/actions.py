@@ -157,6 +157,21 @@ class RemoveAgentFromChannel(Action):
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FindChannel(Action):
+    """Look a channel up by name (``general``, no ``#``) in a server: the result's ``channel_id`` is its id, a
+    failed result says there is none Steward can see. Platforms whose channel names are their ids (the console) do
+    not perform it (``ActionRouter.supports``)."""
+
+    room_platform: str
+    server: str
+    name: str
+
+    @property
+    def platform(self) -> str:
+        return self.room_platform
+
+
 @dataclass(frozen=True, slots=True)
 class ActionResult:
     ok: bool

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands import CommandError, CommandInvocation, command
-from cogs.presence.commands.base import PresenceParts, int_arg, split_room
+from cogs.presence.commands.base import PresenceParts, int_arg
 from cogs.presence.errors import PresenceError
 from cogs.presence.text import duration, inviter, where
 
@@ -28,7 +28,7 @@ class InvitationCommands(PresenceParts):
         if not inv.args:
             raise CommandError("name the agent to invite")
         name = inv.args[0]
-        room, rest = split_room(inv, list(inv.args[1:]))
+        room, rest = await self._split_room(inv, list(inv.args[1:]))
         try:
             result = await self.coordinator.request(name, room, inv.actor, reason=" ".join(rest), origin_room=inv.room)
         except PresenceError as exc:

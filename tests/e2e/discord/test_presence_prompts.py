@@ -78,3 +78,21 @@ async def test_without_a_fallback_no_buttons_are_posted_and_the_invitation_waits
     assert "joined" in approved["body"]["content"]
     overwrites = await eventually(lambda: world.fake.channels[world.general["id"]]["permission_overwrites"])
     assert overwrites[0]["id"] == world.agent_bot["id"]
+
+
+async def test_a_room_is_named_by_link_by_name_or_by_id_and_an_unknown_name_is_refused(world, start_steward):
+    support = world.fake.add_channel(world.guild["id"], "Support")
+    app, _adapter = await start_steward(sections={"presence": {"default_join_cooldown_seconds": 0}})
+    await register_helper(app, world)
+
+    async def invite(words: str) -> str:
+        interaction = await world.fake.slash(world.general["id"], world.alice, "steward", "invite", {"args": words})
+        [reply] = await eventually(followups(world, interaction))
+        return reply["body"]["content"]
+
+    assert f"joined <#{world.fallback['id']}>" in await invite(f"helper <#{world.fallback['id']}>")
+    assert f"joined <#{support['id']}>" in await invite("helper #support")  # names match whatever the case
+    unknown = await invite("helper #nowhere")
+    assert "no channel named #nowhere" in unknown and "joined" not in unknown
+    stays = await app.cogs.cogs["presence"].store.presence.of_agent("helper")
+    assert sorted(s.room_obj.channel for s in stays) == sorted([world.fallback["id"], support["id"]])
