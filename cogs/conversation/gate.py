@@ -20,11 +20,11 @@ from bot.cog import CogContext
 from bot.publisher import AgentSubmission, Decision, Verdict
 from bot.services import DraftReview
 from cogs.conversation.config import ConversationSettings
+from cogs.conversation.notices import setter
 from cogs.conversation.rooms import Rooms
 from cogs.conversation.state import answers_limit
 from domain import Room
 from policy.conversation import AgentStyle, Mode
-from storage.conversation import MODERATOR
 
 
 class ConversationCog(Protocol):
@@ -54,11 +54,11 @@ def drafts_service(cog: ConversationCog) -> Any:
     return cog.ctx.service(DraftReview)
 
 
-def _why(cog: ConversationCog, room_key: str) -> str:
-    record = cog.rooms.modes.get(room_key)
+def _why(cog: ConversationCog, room: Room) -> str:
+    record = cog.rooms.modes.get(room.key)
     if record is None:
         return ""
-    who = "Steward" if record.set_by == MODERATOR else record.set_by
+    who = setter(room.platform, record.set_by)
     return f" (set by {who} because {record.reason})" if record.reason else f" (set by {who})"
 
 
@@ -70,13 +70,13 @@ def _mode(cog: ConversationCog, submission: AgentSubmission, cfg: ConversationSe
         return None
     agent = submission.agent.name
     if mode is Mode.QUIET:
-        return MODE_RULE, f"this channel is in quiet mode: agents are silent{_why(cog, room.key)}"
+        return MODE_RULE, f"this channel is in quiet mode: agents are silent{_why(cog, room)}"
     if mode is Mode.FOCUSED:
         state = rooms.states.get(room.key)
         if state is None or not state.was_addressed(agent, submission.at, cfg.addressed_window_seconds):
             return MODE_RULE, (
                 f"this channel is in focused mode: agents speak only when addressed by name or replied to, "
-                f"and nobody addressed {agent} recently{_why(cog, room.key)}"
+                f"and nobody addressed {agent} recently{_why(cog, room)}"
             )
     if mode is Mode.REVIEW and drafts_service(cog) is None:
         return MODE_RULE, (

@@ -1,12 +1,14 @@
 """Answering people is not over-talking: with the default rules an agent answering three people's questions a
 minute is never held back, while an agent posting unprompted is still limited; each person's message earns one
-answer, so replying to the same message again does not buy more."""
+answer, so replying to the same message again does not buy more. Who set a mode is shown as a mention, not an id."""
 
 from __future__ import annotations
 
-from domain import ActorKind
+from bot.commands import CommandInvocation
+from domain import Actor, ActorKind, Room
 from tests.cogs.conversation.conftest import ROOM
 from tests.cogs.conversation.test_conversation_cog import run  # the command helper of the cog's tests
+from tests.support import RecordingAdapter
 
 DEFAULTS = {"window_messages": 20, "dominance_min_messages": 8}  # the shipped values, where the tests' differ
 
@@ -74,3 +76,18 @@ async def test_an_agent_reply_to_another_agent_is_not_an_answer_to_a_person(star
     assert (await chat.agent("helper", "I think yes", reply_to=asks[0].message_id, advance=1)).posted
     second = await chat.agent("helper", "and no", reply_to=asks[1].message_id, advance=1)
     assert not second.posted and "at most 1 message(s) a minute in this channel unprompted" in second.decision.reason
+
+
+async def test_who_set_a_mode_is_named_with_a_mention_on_discord_not_an_id(start_chat):
+    chat = await start_chat(adapter=RecordingAdapter("discord"))
+    room = Room("discord", "1577739139355246000", "1577739139355246111")
+    admin = Actor("discord", "1577739139355246596", ActorKind.HUMAN, "Ada")
+
+    async def run_here(line: str) -> str:
+        invocation = CommandInvocation.parse(line, actor=admin, room=room, is_admin=True)
+        return (await chat.app.commands.invoke(invocation)).text
+
+    assert (await run_here("mode focused calm down")) == "Mode set to focused."
+    shown = await run_here("mode")
+    assert shown.startswith("This channel is in focused mode, set by <@1577739139355246596> ")
+    assert "<@1577739139355246596> (command) set_mode" in await run_here("audit")
