@@ -214,7 +214,8 @@ class Coordinator:
                 await self.notify.tell_inviter(inv, text)
             return InvitationResult("deferred", verdict.reason, inv)
         reached = await self.notify.ask_owner(inv, req.record, tell=req.tell)
-        outcome, reason = ("asked_owner", verdict.reason) if reached else ("owner_unreachable", owner(req.record))
+        unreachable = f"could not reach {owner(req.record)}, the owner of {agent}, by direct message"
+        outcome, reason = ("asked_owner", verdict.reason) if reached else ("owner_unreachable", unreachable)
         return InvitationResult(outcome, reason, await self.store.invitations.get(inv.id))
 
     # --- the owner decides ------------------------------------------------------------------------------------------

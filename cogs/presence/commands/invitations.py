@@ -12,8 +12,8 @@ INVITE_REPLIES = {
     "joined": "{agent} joined {room} ({reason}).",
     "asked_owner": "Invitation {ref}: asked the owner of {agent} to approve.",
     "owner_unreachable": (
-        "Invitation {ref}: could not reach {reason}, the owner of {agent}, by direct message, and no fallback "
-        "channel is set for it; it stays pending until it expires, and the owner can still approve or decline it."
+        "Invitation {ref}: {reason}, and no fallback channel is set for it; it stays pending until it expires, and "
+        "the owner can still approve or decline it."
     ),
     "deferred": "Invitation {ref} is deferred: {reason}.",
     "declined": "Invitation {ref} declined: {reason}.",
