@@ -101,6 +101,9 @@ class SendApprovalPrompt(Action):
         ("decline", "Decline", ButtonStyle.DANGER),
     )
     fallback_room: Room | None = None
+    # Without a fallback room: the server whose configured fallback channel to use first when the DM fails (the
+    # server the prompt is about); the adapter never falls back to a channel nobody configured.
+    fallback_server: str | None = None
 
     @property
     def platform(self) -> str:
@@ -152,6 +155,21 @@ class RemoveAgentFromChannel(Action):
     room: Room
     agent: AgentIdentity
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FindChannel(Action):
+    """Look a channel up by name (``general``, no ``#``) in a server: the result's ``channel_id`` is its id, a
+    failed result says there is none Steward can see. Platforms whose channel names are their ids (the console) do
+    not perform it (``ActionRouter.supports``)."""
+
+    room_platform: str
+    server: str
+    name: str
+
+    @property
+    def platform(self) -> str:
+        return self.room_platform
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,12 @@ class ActionRouter:
             raise ValueError(f"an adapter for {adapter.platform!r} is already routed")
         self.adapters[adapter.platform] = adapter
 
+    def supports(self, action: Action) -> bool:
+        """Whether the adapter of the action's platform performs actions of its kind."""
+        adapter = self.adapters.get(action.platform)
+        check = getattr(adapter, "supports", None)
+        return bool(check is not None and check(action))
+
     async def perform(self, action: Action) -> ActionResult:
         name = type(action).__name__
         try:

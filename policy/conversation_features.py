@@ -37,6 +37,9 @@ class Turn:
     reply_to: str | None = None
     reply_to_author: str | None = None
     features: TextFeatures = TextFeatures()
+    # An agent's message that answers a person (replies to them, follows their addressing it or their question):
+    # it weighs ``reply_weight`` in the agents' shares and rate, an unprompted post weighs 1.
+    answers_person: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ absent agent covers. Each signal carries the clause that explains it ("because .
 from __future__ import annotations
 
 import enum
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -50,6 +49,7 @@ class Thresholds:
     dominance_min_messages: int = 8
     monopoly_threshold: float = 0.5
     monopoly_rate_per_minute: int = 2
+    reply_weight: float = 0.5
     conflict_threshold: float = 0.6
     conflict_min_hot: int = 2
     conflict_window_seconds: float = 300.0
@@ -117,23 +117,36 @@ def _minutes(seconds: float) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-def agent_share(turns: Sequence[Turn]) -> float:
-    return sum(1 for t in turns if t.author_kind is AuthorKind.AGENT) / len(turns) if turns else 0.0
+def post_weight(turn: Turn, reply_weight: float) -> float:
+    """What an agent's message weighs in shares and rates: an answer to a person ``reply_weight``, any other 1."""
+    return reply_weight if turn.answers_person else 1.0
+
+
+def agent_share(turns: Sequence[Turn], reply_weight: float = 1.0) -> float:
+    """The agents' weighted share of ``turns`` (answers to people weigh ``reply_weight``)."""
+    weight = sum(post_weight(t, reply_weight) for t in turns if t.author_kind is AuthorKind.AGENT)
+    return weight / len(turns) if turns else 0.0
+
+
+def _unprompted(count: int, answers: int) -> str:
+    return f" ({count - answers} unprompted, {answers} answering people)" if answers else ""
 
 
 def dominance_signals(view: RoomView, th: Thresholds) -> list[Signal]:
     turns = view.turns[-th.window_messages :]
     if len(turns) < th.dominance_min_messages:
         return []
-    share = agent_share(turns)
+    share = agent_share(turns, th.reply_weight)
     agent_turns = [t for t in turns if t.author_kind is AuthorKind.AGENT]
+    answers = sum(1 for t in agent_turns if t.answers_person)
     out: list[Signal] = []
     evidence = MappingProxyType({"agent_share": round(share, 3), "window": len(turns)})
     if share >= th.dominance_threshold:
         out.append(
             Signal(
                 SignalKind.AGENT_DOMINANCE,
-                f"agents wrote {len(agent_turns)} of the last {len(turns)} messages ({_pct(share)})",
+                f"agents wrote {len(agent_turns)} of the last {len(turns)} messages"
+                f"{_unprompted(len(agent_turns), answers)} ({_pct(share)})",
                 evidence=evidence,
             )
         )
@@ -145,19 +158,29 @@ def dominance_signals(view: RoomView, th: Thresholds) -> list[Signal]:
                 evidence=evidence,
             )
         )
-    if agent_turns:
-        top, count = Counter(t.author for t in agent_turns).most_common(1)[0]
-        top_share = count / len(turns)
-        if top_share >= th.monopoly_threshold:
-            out.append(
-                Signal(
-                    SignalKind.AGENT_MONOPOLY,
-                    f"{top} wrote {count} of the last {len(turns)} messages",
-                    subject=top,
-                    evidence=MappingProxyType({"share": round(top_share, 3), "window": len(turns)}),
-                )
-            )
-    return out
+    monopoly = _monopoly(turns, agent_turns, th)
+    return [*out, monopoly] if monopoly is not None else out
+
+
+def _monopoly(turns: Sequence[Turn], agent_turns: Sequence[Turn], th: Thresholds) -> Signal | None:
+    """The agent with the largest weighted share of ``turns``, when it reaches ``monopoly_threshold``."""
+    weights: dict[str, float] = {}
+    for t in agent_turns:
+        weights[t.author] = weights.get(t.author, 0.0) + post_weight(t, th.reply_weight)
+    if not weights:
+        return None
+    top = max(weights, key=lambda name: weights[name])
+    top_share = weights[top] / len(turns)
+    if top_share < th.monopoly_threshold:
+        return None
+    mine = [t for t in agent_turns if t.author == top]
+    count, answered = len(mine), sum(1 for t in mine if t.answers_person)
+    return Signal(
+        SignalKind.AGENT_MONOPOLY,
+        f"{top} wrote {count} of the last {len(turns)} messages{_unprompted(count, answered)}",
+        subject=top,
+        evidence=MappingProxyType({"share": round(top_share, 3), "window": len(turns)}),
+    )
 
 
 def _exchange_partner(turn: Turn, previous: Turn | None) -> str | None:

@@ -2,6 +2,10 @@
 
 Feedback rows hold ids, scores and a JSON context, never message text. Rows are append-only; summaries are
 computed from them (counts, mean reward, by source, by UTC day); ``export`` streams them for training pipelines.
+
+Rewards lie in [``REWARD_MIN``, ``REWARD_MAX``] = [-2, 1]: the room's and the owners' rewards use [-1, 1], and the
+presence penalties go below it (a suspension is -2, the strongest signal there is); consumers that need [-1, 1]
+clip.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from typing import Any
 from storage.db import Database, Migration
 
 FEEDBACK_COMPONENT = "feedback"
+
+# The range every stored reward lies in; below -1 only the presence penalties (a suspension's -2).
+REWARD_MIN = -2.0
+REWARD_MAX = 1.0
 
 FEEDBACK_MIGRATIONS: list[Migration] = [
     Migration(
@@ -53,6 +61,32 @@ FEEDBACK_MIGRATIONS: list[Migration] = [
         "webhook delivery state",
         """
         ALTER TABLE feedback ADD COLUMN forward_pending INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX feedback_forward_pending ON feedback (forward_pending) WHERE forward_pending = 1;
+        """,
+    ),
+    Migration(
+        3,
+        "rewards down to -2, the suspension penalty",
+        # SQLite cannot alter a CHECK: the table is rebuilt under the wider one, rows and ids kept.
+        """
+        CREATE TABLE feedback_widened (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            agent TEXT NOT NULL,
+            reward REAL NOT NULL CHECK (reward >= -2.0 AND reward <= 1.0),
+            source TEXT NOT NULL,
+            room TEXT,
+            users TEXT NOT NULL DEFAULT '[]',
+            context TEXT NOT NULL DEFAULT '{}',
+            recorded_at REAL NOT NULL,
+            forward_pending INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO feedback_widened (id, at, agent, reward, source, room, users, context, recorded_at, forward_pending)
+            SELECT id, at, agent, reward, source, room, users, context, recorded_at, forward_pending FROM feedback;
+        DROP TABLE feedback;
+        ALTER TABLE feedback_widened RENAME TO feedback;
+        CREATE INDEX feedback_agent_at ON feedback (agent, at);
+        CREATE INDEX feedback_at ON feedback (at);
         CREATE INDEX feedback_forward_pending ON feedback (forward_pending) WHERE forward_pending = 1;
         """,
     ),
@@ -135,8 +169,10 @@ def validate(agent: str, reward: float, source: str) -> None:
         raise InvalidFeedback("no_source", "feedback needs a source")
     if isinstance(reward, bool) or not isinstance(reward, (int, float)) or not math.isfinite(reward):
         raise InvalidFeedback("bad_reward", f"the reward must be a finite number, got {reward!r}")
-    if not -1.0 <= reward <= 1.0:
-        raise InvalidFeedback("reward_out_of_range", f"the reward must lie in [-1, 1], got {reward}")
+    if not REWARD_MIN <= reward <= REWARD_MAX:
+        raise InvalidFeedback(
+            "reward_out_of_range", f"the reward must lie in [{REWARD_MIN:g}, {REWARD_MAX:g}], got {reward}"
+        )
 
 
 class FeedbackStore:

@@ -17,6 +17,7 @@ import discord.gateway
 import discord.http
 import yarl
 
+from adapters.discord.channels import ChannelLookup
 from adapters.discord.client import (
     ClientOptions,
     StewardButton,
@@ -49,7 +50,7 @@ DEFAULT_MENTIONS = discord.AllowedMentions(everyone=False, roles=False, users=Tr
 INBOUND_DRAIN_SECONDS = 5.0
 
 
-class DiscordAdapter(DiscordPerformers):
+class DiscordAdapter(DiscordPerformers, ChannelLookup):
     def __init__(self, settings: DiscordSettings) -> None:
         super().__init__()
         self.settings = settings

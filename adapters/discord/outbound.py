@@ -228,7 +228,13 @@ class DiscordPerformers(Adapter):
         return ActionResult(ok=True)
 
     async def _dm(
-        self, user_id_text: str, text: str, buttons: tuple[Button, ...], fallback_room: Room | None, what: str
+        self,
+        user_id_text: str,
+        text: str,
+        buttons: tuple[Button, ...],
+        fallback_room: Room | None,
+        what: str,
+        prefer_server: str | None = None,
     ) -> ActionResult:
         user_id = snowflake(user_id_text, "user id")
         build_view(buttons)  # a bad button fails the action before anything is sent
@@ -239,7 +245,7 @@ class DiscordPerformers(Adapter):
         except discord.Forbidden as exc:
             # 50007: the user does not accept DMs from this bot (privacy settings, or no shared server).
             dm_error = f"{exc.code}: {exc.text}"
-        room = fallback_room or await self._fallback_room_for(user_id)
+        room = fallback_room or await self._fallback_room_for(user_id, prefer_server)
         if room is None:
             self.counters.dm_fallback("lost")
             log.warning("discord_dm_failed_no_fallback", action=what, user=str(user_id), error=dm_error)
@@ -266,10 +272,12 @@ class DiscordPerformers(Adapter):
         )
         return ActionResult(ok=True, message_id=str(message.id), channel_id=str(channel_id), note=DM_FALLBACK_NOTE)
 
-    async def _fallback_room_for(self, user_id: int) -> Room | None:
-        """The configured fallback channel of a server the user shares with the bot."""
+    async def _fallback_room_for(self, user_id: int, prefer_server: str | None = None) -> Room | None:
+        """The configured fallback channel of a server the user shares with the bot: ``prefer_server``'s first."""
         client = client_of(self)
-        configured = self.settings.dm_fallback_channels
+        configured = dict(self.settings.dm_fallback_channels)
+        if prefer_server in configured:
+            configured = {prefer_server: configured[prefer_server], **configured}
         for guild_id, channel_id in configured.items():
             guild = client.get_guild(int(guild_id))
             if guild is not None and guild.get_member(user_id) is not None:
@@ -288,7 +296,14 @@ class DiscordPerformers(Adapter):
 
     @performs(SendApprovalPrompt)
     async def _send_approval_prompt(self, action: SendApprovalPrompt) -> ActionResult:
-        return await self._dm(action.user_id, action.text, action.buttons, action.fallback_room, "SendApprovalPrompt")
+        return await self._dm(
+            action.user_id,
+            action.text,
+            action.buttons,
+            action.fallback_room,
+            "SendApprovalPrompt",
+            prefer_server=action.fallback_server,
+        )
 
     @performs(UpdatePrompt)
     async def _update_prompt(self, action: UpdatePrompt) -> ActionResult:

@@ -21,6 +21,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.channels import ChannelLookup
 from adapters.slack.config import SlackSettings
 from adapters.slack.edge import Edge
 from adapters.slack.http_mode import HttpMode
@@ -56,7 +57,7 @@ class SlackStartError(RuntimeError):
     """Slack could not be reached or refused Steward's credentials at start."""
 
 
-class SlackAdapter(SlackPerformers):
+class SlackAdapter(SlackPerformers, ChannelLookup):
     listeners: Listeners
 
     def __init__(self, settings: SlackSettings) -> None:

@@ -2,7 +2,8 @@
 
 Outbound text is escaped so that nothing Steward posts (an agent's words above all) can ping ``@channel`` /
 ``@here`` / ``@everyone`` or a user group, or dress a link up under other words. Plain user mentions
-(``<@U123>``) stay live: agents and notices may address people.
+(``<@U123>``) stay live: agents and notices may address people; so do plain channel links (``<#C123>``, shown as
+the channel's name, never a ping).
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ ACTION_ID_MAX = 255
 MAX_SECTIONS = 40
 
 _USER_MENTION_ESCAPED = re.compile(r"&lt;@([UW][A-Z0-9]{2,30})&gt;")
+_CHANNEL_LINK_ESCAPED = re.compile(r"&lt;#([CG][A-Z0-9]{2,30})&gt;")
 _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,30})(?:\|[^>]*)?>")
 
 
 def escape_text(text: str) -> str:
-    """Escape ``& < >`` as Slack asks; keep plain user mentions working."""
+    """Escape ``& < >`` as Slack asks; keep plain user mentions and channel links working."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # Not cut to Slack's 40000 characters here: the moderator's length rule applies before posting, and a longer
     # text fails with Slack's own msg_too_long rather than being shortened unseen.
-    return _USER_MENTION_ESCAPED.sub(r"<@\1>", escaped)
+    return _CHANNEL_LINK_ESCAPED.sub(r"<#\1>", _USER_MENTION_ESCAPED.sub(r"<@\1>", escaped))
 
 
 def unescape_text(text: str) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from adapters.slack.blocks import escape_text
+from adapters.slack.blocks import escape_text, unescape_text
 from adapters.slack.config import SlackSettings
 from adapters.slack.inbound import PLATFORM, Translator
 from adapters.slack.memory import EventDeduper, Interaction, InteractionStore, SlackObject, UserDirectory
@@ -188,7 +188,8 @@ class Listeners:
         is_admin = bool(info and (info.is_admin or info.is_owner))
         channel = command.get("channel_id")
         room = Room(PLATFORM, team, str(channel)) if channel else None
-        text = str(command.get("text") or "").strip() or "help"
+        # Slack escapes & < > in what was typed; channel links (<#C0123|general>) arrive as markup
+        text = unescape_text(str(command.get("text") or "")).strip() or "help"
         try:
             invocation = CommandInvocation.parse(text, actor=actor, room=room, is_admin=is_admin)
         except CommandError as exc:

@@ -13,6 +13,7 @@ whose text is one of the notices it posted recently in that room (how a platform
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from bot.cog import Cog, CogContext, listener
@@ -27,7 +28,7 @@ from cogs.conversation.metrics import ConversationMetrics
 from cogs.conversation.notices import Announcer
 from cogs.conversation.rooms import Rooms
 from cogs.conversation.scheduled import COMMAND_TIMER, MODERATOR_ACTOR, ScheduledCommands
-from cogs.conversation.state import RoomState
+from cogs.conversation.state import RoomState, answers_limit
 from domain import ActorKind, Room
 from policy.conversation import (
     AuthorKind,
@@ -149,17 +150,28 @@ class ConversationCog(ConversationCommands, Cog):
             features=features,
         )
 
-    def _observe(self, state: RoomState, event: MessageCreated, turn: Turn) -> None:
-        """Add the turn; note a reply to an agent (its message may be older than the window) and an agent's post
-        under a rate limit."""
+    def _observe(self, state: RoomState, event: MessageCreated, turn: Turn, cfg: ConversationSettings) -> Turn:
+        """Add the turn (an agent's marked when it answers a person); note a reply to an agent (its message may be
+        older than the window) and an agent's post under a rate limit."""
+        answered = None
+        if turn.author_kind is AuthorKind.AGENT:
+            answered = state.person_answered(turn.author, turn.at, turn.reply_to, cfg.addressed_window_seconds)
+            if answered is not None:
+                turn = replace(turn, answers_person=True)
+                state.answered.add((turn.author, answered))
         state.add_turn(turn)
         replied = event.reply_to_author
         if replied is not None and replied.kind is ActorKind.AGENT and replied.id != event.author.id:
-            state.addressed[replied.id] = event.at
+            state.note_addressed(replied.id, turn)
         if turn.author_kind is AuthorKind.AGENT:
             style = self.rooms.agent_style(state.room.key, turn.author)
             if style is not None and style.max_per_minute:
-                state.count_post(turn.author, style.max_per_minute, turn.at)
+                limit = style.max_per_minute
+                if answered is not None:
+                    limit = answers_limit(limit, cfg.reply_weight)
+                if limit:
+                    state.count_post(turn.author, limit, turn.at, answers=answered is not None)
+        return turn
 
     @listener(MessageCreated)
     async def on_message(self, event: MessageCreated) -> None:
@@ -176,7 +188,7 @@ class ConversationCog(ConversationCommands, Cog):
             # Time passed since the last message: an idle stretch or a question left hanging shows now.
             await self._time_signals(state, event.at, cfg)
             turn = self._turn(event, cfg)
-            self._observe(state, event, turn)
+            turn = self._observe(state, event, turn, cfg)
             if cfg.auto_actions:
                 view = self.rooms.view(state, event.at, cfg)
                 await self.executor.act(state, detect_signals(view, cfg.thresholds(), turn=turn), view, cfg, event.at)

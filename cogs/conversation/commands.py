@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.commands import CommandError, CommandInvocation, CommandReply, command
-from cogs.conversation.notices import ago, audit_line, effect, style_changes
+from cogs.conversation.notices import ago, audit_line, effect, setter, style_changes
 from cogs.conversation.scheduled import scheduled_reason
 from domain import ActorKind, Room
 from policy.conversation import AgentStyle, Mode, SetModeProposal, Signal, SignalKind
@@ -62,7 +62,7 @@ def _audit_args(args: Sequence[str]) -> tuple[str | None, int]:
     return source, limit
 
 
-def _describe_style(agent: str, current: AgentStyleRecord | None, brief_max_chars: int, now: float) -> str:
+def _describe_style(room: Room, agent: str, current: AgentStyleRecord | None, brief_max_chars: int, now: float) -> str:
     if current is None or (current.style in (None, "normal") and not current.max_per_minute):
         return f"{agent} has no style or rate limit in this channel."
     limits = []
@@ -70,7 +70,7 @@ def _describe_style(agent: str, current: AgentStyleRecord | None, brief_max_char
         limits.append(f"brief replies (at most {brief_max_chars} characters)")
     if current.max_per_minute:
         limits.append(f"at most {current.max_per_minute} message(s) a minute")
-    who = "Steward" if current.set_by == MODERATOR else current.set_by
+    who = setter(room.platform, current.set_by)
     why = f" because {current.reason}" if current.reason else ""
     return f"{agent} in this channel: {', '.join(limits)}; set by {who} {ago(now - current.set_at)}{why}."
 
@@ -118,7 +118,7 @@ class ConversationCommands:
         if not inv.args:
             if record is None:
                 return f"This channel is in {current} mode (the default)."
-            who = "Steward" if record.set_by == MODERATOR else record.set_by
+            who = setter(room.platform, record.set_by)
             why = f" because {record.reason}" if record.reason else ""
             return f"This channel is in {current} mode, set by {who} {ago(now - record.set_at)}{why}."
         try:
@@ -147,7 +147,7 @@ class ConversationCommands:
         record = self.rooms.modes.get(room.key)
         if record is not None and record.set_by != MODERATOR:
             self.metrics.suppressed.labels("set_mode", "human_override").inc()
-            return CommandReply(f"left the mode as {record.set_by} set it", ok=True)
+            return CommandReply(f"left the mode as {setter(room.platform, record.set_by)} set it", ok=True)
         if self.rooms.mode_of(room) is mode:
             return CommandReply("", ok=True)
         reason = scheduled_reason(now)
@@ -178,7 +178,7 @@ class ConversationCommands:
         cfg = self.rooms.cfg(room)
         now = self.ctx.clock.now()
         if len(inv.args) == 1:
-            return _describe_style(agent, self.rooms.agent_style(room.key, agent), cfg.brief_max_chars, now)
+            return _describe_style(room, agent, self.rooms.agent_style(room.key, agent), cfg.brief_max_chars, now)
         if not inv.is_admin:
             raise CommandError("only server admins can change an agent's style")
         style, rate = _style_args(inv.args[1:])
@@ -202,4 +202,4 @@ class ConversationCommands:
         if not entries:
             return "No conversation actions recorded in this channel yet."
         now = self.ctx.clock.now()
-        return "\n".join(audit_line(e, now) for e in entries)
+        return "\n".join(audit_line(e, now, room.platform) for e in entries)

@@ -70,6 +70,12 @@ class ConversationSettings(BaseModel):
         default=0.5, gt=0, le=1, description="One agent's share of recent messages that limits its rate and length"
     )
     monopoly_rate_per_minute: int = Field(default=2, ge=1, description="The rate an over-talking agent is held to")
+    reply_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="What an agent's answer to a person weighs in shares and rates (an unprompted post weighs 1)",
+    )
     brief_max_chars: int = Field(default=280, ge=20, description="The longest message an agent in brief style posts")
     conflict_threshold: float = Field(default=0.6, gt=0, le=1, description="Toxicity at which a message counts as hot")
     conflict_min_hot: int = Field(default=2, ge=1, description="Hot messages between two speakers that make a conflict")
@@ -150,6 +156,7 @@ class ConversationSettings(BaseModel):
             dominance_min_messages=self.dominance_min_messages,
             monopoly_threshold=self.monopoly_threshold,
             monopoly_rate_per_minute=self.monopoly_rate_per_minute,
+            reply_weight=self.reply_weight,
             conflict_threshold=self.conflict_threshold,
             conflict_min_hot=self.conflict_min_hot,
             conflict_window_seconds=self.conflict_window_seconds,

@@ -4,7 +4,8 @@
 not addressed (mentioned by name, or replied to) within ``addressed_window_seconds``; in review mode when no drafts
 service is running to hold the message for its owner (fail closed: review mode promises that nothing is posted
 unapproved); a message longer than ``brief_max_chars`` from an agent in brief style; an agent over its rate (an
-event-time token bucket of ``max_per_minute`` messages, refilled over a minute).
+event-time token bucket of ``max_per_minute`` unprompted messages, refilled over a minute; an answer to a person
+(``RoomState.person_answered``) spends a separate bucket of ``max_per_minute / reply_weight``).
 
 ``ReviewHolder`` hands an approved message in review mode to the presence cog's ``drafts`` service, which asks the
 agent's owner; the message is posted only when the owner approves.
@@ -19,10 +20,11 @@ from bot.cog import CogContext
 from bot.publisher import AgentSubmission, Decision, Verdict
 from bot.services import DraftReview
 from cogs.conversation.config import ConversationSettings
+from cogs.conversation.notices import setter
 from cogs.conversation.rooms import Rooms
+from cogs.conversation.state import answers_limit
 from domain import Room
 from policy.conversation import AgentStyle, Mode
-from storage.conversation import MODERATOR
 
 
 class ConversationCog(Protocol):
@@ -52,11 +54,11 @@ def drafts_service(cog: ConversationCog) -> Any:
     return cog.ctx.service(DraftReview)
 
 
-def _why(cog: ConversationCog, room_key: str) -> str:
-    record = cog.rooms.modes.get(room_key)
+def _why(cog: ConversationCog, room: Room) -> str:
+    record = cog.rooms.modes.get(room.key)
     if record is None:
         return ""
-    who = "Steward" if record.set_by == MODERATOR else record.set_by
+    who = setter(room.platform, record.set_by)
     return f" (set by {who} because {record.reason})" if record.reason else f" (set by {who})"
 
 
@@ -68,13 +70,13 @@ def _mode(cog: ConversationCog, submission: AgentSubmission, cfg: ConversationSe
         return None
     agent = submission.agent.name
     if mode is Mode.QUIET:
-        return MODE_RULE, f"this channel is in quiet mode: agents are silent{_why(cog, room.key)}"
+        return MODE_RULE, f"this channel is in quiet mode: agents are silent{_why(cog, room)}"
     if mode is Mode.FOCUSED:
         state = rooms.states.get(room.key)
         if state is None or not state.was_addressed(agent, submission.at, cfg.addressed_window_seconds):
             return MODE_RULE, (
                 f"this channel is in focused mode: agents speak only when addressed by name or replied to, "
-                f"and nobody addressed {agent} recently{_why(cog, room.key)}"
+                f"and nobody addressed {agent} recently{_why(cog, room)}"
             )
     if mode is Mode.REVIEW and drafts_service(cog) is None:
         return MODE_RULE, (
@@ -100,12 +102,18 @@ def _limits(cog: ConversationCog, submission: AgentSubmission, cfg: Conversation
     state = cog.rooms.states.get(submission.room.key)
     if not limit or state is None:
         return None
-    would = state.rate_take(agent, limit, submission.at)
+    answers = state.person_answered(agent, submission.at, submission.reply_to, cfg.addressed_window_seconds)
+    if answers is not None:
+        limit = answers_limit(limit, cfg.reply_weight)
+        if not limit:
+            return None
+    would = state.rate_take(agent, limit, submission.at, answers=answers is not None)
     if would.allowed:
         return None
+    what = f"answer people at most {limit} time(s)" if answers is not None else f"post at most {limit} message(s)"
     return RATE_RULE, (
-        f"{agent} may post at most {limit} message(s) a minute in this channel and has used them up for now: "
-        f"the next can follow in {math.ceil(would.retry_after)} seconds"
+        f"{agent} may {what} a minute in this channel{'' if answers is not None else ' unprompted'} and has used "
+        f"them up for now: the next can follow in {math.ceil(would.retry_after)} seconds"
     )
 
 

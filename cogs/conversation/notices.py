@@ -9,13 +9,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.actions import SendMessage
-from domain import Room
+from domain import Room, user_ref
 from policy.conversation import MODE_EFFECT, AgentStyle, Mode
-from storage.conversation import AuditEntry
+from storage.conversation import MODERATOR, AuditEntry
 
 if TYPE_CHECKING:
     from bot.cog import CogContext
     from cogs.conversation.rooms import Rooms
+
+
+def setter(platform: str, set_by: str) -> str:
+    """Who set a mode, a style or did an audited action: Steward, or the person as a platform mention (a name
+    where mentions do not render), never a bare platform id."""
+    return "Steward" if set_by == MODERATOR else user_ref(platform, set_by)
 
 
 def ago(seconds: float) -> str:
@@ -60,7 +66,7 @@ def style_changes(agent: str, style: str | None, rate: int | None, brief_max_cha
     return " and ".join(parts)
 
 
-def audit_line(entry: AuditEntry, now: float) -> str:
+def audit_line(entry: AuditEntry, now: float, platform: str) -> str:
     """One audit entry as the ``audit`` command lists it."""
     details = ", ".join(
         f"{k}={str(v)[:12] if k == 'text_hash' else v}"
@@ -69,7 +75,7 @@ def audit_line(entry: AuditEntry, now: float) -> str:
     )
     signal = f" on {entry.signal}" if entry.signal else ""
     why = f" because {entry.reason}" if entry.reason else ""
-    head = f"#{entry.id} {ago(now - entry.at)}: {entry.actor} ({entry.source}) {entry.action}"
+    head = f"#{entry.id} {ago(now - entry.at)}: {setter(platform, entry.actor)} ({entry.source}) {entry.action}"
     return f"{head} {details}{signal}{why} [{entry.outcome}]"
 
 

@@ -10,6 +10,7 @@ the database.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -19,6 +20,19 @@ from policy.ratelimit import Take, TokenBucket, take
 
 RATE_WINDOW_SECONDS = 60.0
 _NOTICE_MEMORY = 50
+ANSWERS_BUCKET = "\x00answers"
+
+
+def _bucket_key(agent: str, answers: bool) -> str:
+    return agent + ANSWERS_BUCKET if answers else agent
+
+
+def answers_limit(limit: int, reply_weight: float) -> int:
+    """An agent's budget of answers to people a minute when its unprompted posts are held to ``limit``: each
+    answer weighs ``reply_weight`` of a post, so ``limit / reply_weight`` of them (no limit at weight 0)."""
+    if reply_weight <= 0:
+        return 0
+    return max(limit, math.floor(limit / reply_weight))
 
 
 @dataclass
@@ -33,7 +47,10 @@ class RoomState:
     action_items: list[str] = field(default_factory=list)
     present: set[str] = field(default_factory=set)
     addressed: dict[str, float] = field(default_factory=dict)  # agent -> when it was last addressed
-    rate_buckets: dict[str, tuple[int, TokenBucket]] = field(default_factory=dict)  # agent -> (its limit, bucket)
+    asked: dict[str, tuple[float, str]] = field(default_factory=dict)  # agent -> (when, message) a person addressed it
+    answered: set[tuple[str, str]] = field(default_factory=set)  # (agent, person's message) answers given
+    # agent (or agent + ANSWERS_BUCKET, its answers to people) -> (the limit, the bucket)
+    rate_buckets: dict[str, tuple[int, TokenBucket]] = field(default_factory=dict)
     message_authors: dict[str, str] = field(default_factory=dict)  # message id -> author id (window only)
     agent_messages: set[str] = field(default_factory=set)  # message ids written by agents (window only)
     seq: int = 0  # messages seen: a debounce streak grows at most once per message
@@ -60,6 +77,7 @@ class RoomState:
             self.agent_messages.add(turn.message_id)
             self.present.add(turn.author)
             self.addressed.pop(turn.author, None)  # an agent's answer uses up its being addressed
+            self.asked.pop(turn.author, None)
         self._resolve_questions(turn, previous)
         if turn.author_kind is AuthorKind.HUMAN and turn.features.is_question:
             self.open_questions[turn.message_id] = OpenQuestion(turn.message_id, turn.author, turn.at)
@@ -68,6 +86,7 @@ class RoomState:
         self._note_addressed(turn)
 
     def _forget_window_entry(self, message_id: str) -> None:
+        self.answered = {pair for pair in self.answered if pair[1] != message_id}
         self.message_authors.pop(message_id, None)
         self.agent_messages.discard(message_id)
         self.toxicity.pop(message_id, None)
@@ -76,10 +95,33 @@ class RoomState:
         """The agents a turn addresses: those it names, and the one it replies to (an agent of the room)."""
         for agent in turn.features.mentioned_agents:
             if agent != turn.author:
-                self.addressed[agent] = turn.at
+                self.note_addressed(agent, turn)
         replied = turn.reply_to_author or (self.message_authors.get(turn.reply_to) if turn.reply_to else None)
         if replied and replied != turn.author and (turn.reply_to in self.agent_messages or replied in self.present):
-            self.addressed[replied] = turn.at
+            self.note_addressed(replied, turn)
+
+    def note_addressed(self, agent: str, turn: Turn) -> None:
+        """``turn`` addresses ``agent``: it may answer (in focused mode); a person's addressing earns one answer."""
+        self.addressed[agent] = turn.at
+        if turn.author_kind is AuthorKind.HUMAN:
+            self.asked[agent] = (turn.at, turn.message_id)
+
+    def _is_persons(self, message_id: str | None) -> bool:
+        return message_id is not None and message_id in self.message_authors and message_id not in self.agent_messages
+
+    def person_answered(self, agent: str, at: float, reply_to: str | None, within: float) -> str | None:
+        """The person's message a post by ``agent`` at ``at`` answers, if it answers one not answered by it yet: the
+        person's message it replies to; else the latest message of a person who addressed it (by name, mention or
+        reply) within ``within`` seconds; else a person's question just before, still open. None: unprompted."""
+        if reply_to is not None:
+            return reply_to if self._is_persons(reply_to) and (agent, reply_to) not in self.answered else None
+        asked = self.asked.get(agent)
+        if asked is not None and 0 <= at - asked[0] <= within and (agent, asked[1]) not in self.answered:
+            return asked[1]
+        last = self.turns[-1] if self.turns else None
+        if last is not None and last.message_id in self.open_questions and self._is_persons(last.message_id):
+            return last.message_id if (agent, last.message_id) not in self.answered else None
+        return None
 
     def _resolve_questions(self, turn: Turn, previous: Turn | None) -> None:
         if turn.reply_to and turn.reply_to in self.open_questions:
@@ -106,30 +148,37 @@ class RoomState:
             for key in [k for k in self.toxicity if k not in keep]:
                 del self.toxicity[key]
 
-    def rate_take(self, agent: str, limit: int, now: float) -> Take:
-        """What one more post by ``agent`` at ``now`` would do to its bucket of ``limit`` messages a minute. The
-        bucket is kept by the posts the room sees (``count_post``), not by this check."""
-        return take(self._bucket(agent, limit, now), now=now, rate=limit / RATE_WINDOW_SECONDS, capacity=limit)
+    def rate_take(self, agent: str, limit: int, now: float, *, answers: bool = False) -> Take:
+        """What one more post by ``agent`` at ``now`` would do to its bucket of ``limit`` messages a minute: the
+        bucket of its answers to people when ``answers``, else that of its unprompted posts (two budgets: answering
+        never spends what posting unprompted may use, nor the other way). The bucket is kept by the posts the room
+        sees (``count_post``), not by this check."""
+        bucket = self._bucket(agent, limit, now, answers)
+        return take(bucket, now=now, rate=limit / RATE_WINDOW_SECONDS, capacity=limit)
 
-    def count_post(self, agent: str, limit: int, at: float) -> None:
-        """An agent's post under a limit of ``limit`` a minute takes a token from its bucket, if one is kept."""
-        kept = self.rate_buckets.pop(agent, None)
+    def count_post(self, agent: str, limit: int, at: float, *, answers: bool = False) -> None:
+        """An agent's post under a limit of ``limit`` a minute takes a token from its bucket (of answers or of
+        unprompted posts), if one is kept."""
+        key = _bucket_key(agent, answers)
+        kept = self.rate_buckets.pop(key, None)
         if kept is not None and kept[0] == limit:
             spent = take(kept[1], now=at, rate=limit / RATE_WINDOW_SECONDS, capacity=limit)
-            self.rate_buckets[agent] = (limit, spent.bucket)
+            self.rate_buckets[key] = (limit, spent.bucket)
 
-    def _bucket(self, agent: str, limit: int, now: float) -> TokenBucket:
-        """The agent's bucket for ``limit``; a new one is filled by replaying its posts of the last minute in the
-        window (a minute refills a whole bucket, so older posts do not matter)."""
-        kept = self.rate_buckets.get(agent)
+    def _bucket(self, agent: str, limit: int, now: float, answers: bool) -> TokenBucket:
+        """The agent's bucket for ``limit``; a new one is filled by replaying its posts of the kind of the last
+        minute in the window (a minute refills a whole bucket, so older posts do not matter)."""
+        key = _bucket_key(agent, answers)
+        kept = self.rate_buckets.get(key)
         if kept is not None and kept[0] == limit:
             return kept[1]
         bucket: TokenBucket | None = None
         for t in self.turns:
-            if t.author == agent and t.author_kind is AuthorKind.AGENT and 0 <= now - t.at < RATE_WINDOW_SECONDS:
+            mine = t.author == agent and t.author_kind is AuthorKind.AGENT and t.answers_person == answers
+            if mine and 0 <= now - t.at < RATE_WINDOW_SECONDS:
                 bucket = take(bucket, now=t.at, rate=limit / RATE_WINDOW_SECONDS, capacity=limit).bucket
         seeded = bucket if bucket is not None else TokenBucket.full(limit, now)
-        self.rate_buckets[agent] = (limit, seeded)
+        self.rate_buckets[key] = (limit, seeded)
         return seeded
 
     def was_addressed(self, agent: str, now: float, within: float) -> bool:

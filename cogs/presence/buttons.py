@@ -15,6 +15,7 @@ from cogs.presence.config import PresenceSettings
 from cogs.presence.coordinator import Coordinator
 from cogs.presence.drafts import DraftDesk
 from cogs.presence.errors import NotOwner, PresenceError, is_owner
+from cogs.presence.text import owner
 from domain import Actor
 from storage.presence import DraftStatus, PresenceStore
 
@@ -59,7 +60,7 @@ class Buttons:
             return await choice(ident, click.press.actor)
         except NotOwner as exc:
             self.coordinator.notify.rejected("button", "not_owner")
-            return f"Only {exc.record.owner_id} can decide this {what}."
+            return f"Only {owner(exc.record)} can decide this {what}."
         except PresenceError as exc:
             return str(exc)
 

@@ -18,7 +18,7 @@ from cogs.presence.errors import NotOwner, PresenceError, is_owner
 from cogs.presence.facts import Facts, actor_kind, inviter_kind
 from cogs.presence.notify import EXPIRY_TIMER, RETRY_TIMER, Notifier
 from cogs.presence.roster import Roster
-from cogs.presence.text import where
+from cogs.presence.text import owner, where
 from domain import Actor, Room
 from policy.presence import InviterKind, Outcome, RewardEvent, Verdict, decide_approval, decide_invitation
 from storage.core import AgentRecord
@@ -39,7 +39,7 @@ _OWNER_OUTCOMES = {InvitationStatus.ACCEPTED: "joined", InvitationStatus.DECLINE
 
 @dataclass(frozen=True, slots=True)
 class InvitationResult:
-    outcome: str  # joined | asked_owner | deferred | declined | duplicate | failed
+    outcome: str  # joined | asked_owner | owner_unreachable | deferred | declined | duplicate | failed
     reason: str
     invitation: InvitationRecord | None
 
@@ -213,8 +213,10 @@ class Coordinator:
                 text = f"Invitation #{inv.id} of {agent} to {where(req.room)} is deferred: {verdict.reason}."
                 await self.notify.tell_inviter(inv, text)
             return InvitationResult("deferred", verdict.reason, inv)
-        await self.notify.ask_owner(inv, req.record, tell=req.tell)
-        return InvitationResult("asked_owner", verdict.reason, await self.store.invitations.get(inv.id))
+        reached = await self.notify.ask_owner(inv, req.record, tell=req.tell)
+        unreachable = f"could not reach {owner(req.record)}, the owner of {agent}, by direct message"
+        outcome, reason = ("asked_owner", verdict.reason) if reached else ("owner_unreachable", unreachable)
+        return InvitationResult(outcome, reason, await self.store.invitations.get(inv.id))
 
     # --- the owner decides ------------------------------------------------------------------------------------------
 

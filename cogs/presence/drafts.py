@@ -23,7 +23,7 @@ from cogs.presence.config import PresenceSettings
 from cogs.presence.errors import NotOwner, PresenceError, is_owner
 from cogs.presence.facts import Facts
 from cogs.presence.notify import Notifier
-from domain import Actor
+from domain import Actor, room_ref
 from policy.presence import MessageApproval, RewardEvent
 from storage.core import AgentRecord
 from storage.presence import DraftRecord, DraftStatus, PresenceStore
@@ -128,7 +128,7 @@ class DraftDesk:
         record = submission.agent
         shown = decision.text if len(decision.text) <= PROMPT_TEXT_MAX else decision.text[: PROMPT_TEXT_MAX - 1] + "…"
         text = (
-            f"Draft #{draft.id} from your agent {record.name} for #{submission.room.channel}:\n"
+            f"Draft #{draft.id} from your agent {record.name} for {room_ref(submission.room)}:\n"
             f"> {shown}\n"
             f"Approve to post it, Reject to drop it, or Edit: `draft edit {draft.id} <new text>`."
         )
@@ -194,7 +194,7 @@ class DraftDesk:
             return DraftOutcome(text, claimed)
         await self.store.drafts.set_outcome(draft.id, outcome="posted", message_id=result.message_id)
         self._held.labels("approved").inc()
-        text = f"Draft #{draft.id} approved and posted in #{claimed.room_obj.channel}."
+        text = f"Draft #{draft.id} approved and posted in {room_ref(claimed.room_obj)}."
         await self._finish(claimed, text, status="approved", message_id=result.message_id)
         return DraftOutcome(text, claimed, posted=True, message_id=result.message_id)
 
@@ -239,7 +239,7 @@ class DraftDesk:
             _owner_release.reset(token)
         if result.posted:
             await self.store.drafts.set_outcome(draft.id, outcome="replaced and posted", message_id=result.message_id)
-            text = f"Draft #{draft.id} replaced by your text and posted in #{claimed.room_obj.channel}."
+            text = f"Draft #{draft.id} replaced by your text and posted in {room_ref(claimed.room_obj)}."
             await self._finish(claimed, text, status="edited", message_id=result.message_id)
             return DraftOutcome(text, claimed, posted=True, message_id=result.message_id)
         d = result.decision

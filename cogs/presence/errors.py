@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain import Actor
+from domain import Actor, user_ref
 from storage.core import AgentRecord
 
 
@@ -13,7 +13,8 @@ class PresenceError(Exception):
 class NotOwner(PresenceError):
     def __init__(self, record: AgentRecord) -> None:
         self.record = record
-        super().__init__(f"only the owner of {record.name} ({record.owner_id}) can decide this")
+        owner = user_ref(record.platform, record.owner_id)
+        super().__init__(f"only the owner of {record.name} ({owner}) can decide this")
 
 
 def is_owner(record: AgentRecord, actor: Actor) -> bool:

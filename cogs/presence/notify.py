@@ -11,7 +11,7 @@ from bot.actions import ActionResult, SendApprovalPrompt, SendDirectMessage, Sen
 from bot.cog import CogContext
 from bot.events import FeedbackRecorded, InvitationDecided
 from cogs.presence.config import PresenceSettings
-from cogs.presence.text import duration, where
+from cogs.presence.text import duration, inviter, owner, where
 from domain import Room
 from policy.presence import REWARDS, InviterKind, RewardEvent
 from storage.core import AgentRecord
@@ -34,6 +34,17 @@ FINAL_TEXTS: dict[str, str] = {
     "expired": "the invitation of {agent} to {room} expired: nobody decided in time",
     "failed": "{agent} could not join {room}: {reason}",
 }
+
+
+def owner_prompt_text(inv: InvitationRecord, record: AgentRecord, result: ActionResult, now: float) -> str:
+    """What the inviter hears of the owner's prompt: asked, or could not be reached (and what happens then)."""
+    if result.ok:
+        return f"Asked the owner of {record.name} to approve the invitation to {where(inv.room_obj)} (#{inv.id})."
+    return (
+        f"Invitation #{inv.id}: could not reach {owner(record)}, the owner of {record.name}, by direct message, and "
+        f"no fallback channel is set for it; the invitation stays pending for {duration(inv.expires_at - now)} "
+        f"and the owner can still `approve {inv.id}` or `decline {inv.id}`."
+    )
 
 
 class Notifier:
@@ -75,28 +86,33 @@ class Notifier:
 
     # --- the owner's prompt --------------------------------------------------------------------------------------
 
-    async def ask_owner(self, inv: InvitationRecord, record: AgentRecord, *, tell: bool) -> None:
+    async def ask_owner(self, inv: InvitationRecord, record: AgentRecord, *, tell: bool) -> bool:
+        """DM the owner the Approve / Decline prompt; True when it reached them.
+
+        Where a DM fails the platform adapter posts the prompt in its configured fallback channel
+        (``dm_fallback_channels``, per server), never in the invitation's room: the buttons are the owner's alone,
+        and a public prompt would show them to everyone. With no fallback the invitation stays pending (the owner
+        can still ``approve`` or ``decline`` it by command until it expires) and, with ``tell``, the inviter hears
+        that the owner could not be reached."""
         room = inv.room_obj
         why = f" Reason: {inv.request_reason}." if inv.request_reason else ""
         text = (
-            f"Invitation #{inv.id}: {inv.inviter_name or inv.inviter_id} ({inv.inviter_kind}) invites your agent "
+            f"Invitation #{inv.id}: {inviter(inv, in_dm=True)} ({inv.inviter_kind}) invites your agent "
             f"{record.name} to {where(room)}.{why} It expires in {duration(inv.expires_at - self.ctx.clock.now())}."
         )
-        fallback = inv.origin_room_obj or room
         prompt = SendApprovalPrompt(
             target_platform=record.platform,
             user_id=record.owner_id,
             text=text,
             kind="invite",
             key=str(inv.id),
-            fallback_room=fallback if fallback.platform == record.platform else None,
+            fallback_server=room.server or None,
         )
         result = await self.ctx.router.perform(prompt)
         await self.record_prompt("invitation", inv.id, record.platform, result, self.store.invitations.set_prompt)
         if tell:
-            await self.tell_inviter(
-                inv, f"Asked the owner of {record.name} to approve the invitation to {where(room)} (#{inv.id})."
-            )
+            await self.tell_inviter(inv, owner_prompt_text(inv, record, result, self.ctx.clock.now()))
+        return result.ok
 
     async def record_prompt(
         self, what: str, ident: int, platform: str, result: ActionResult, setter: PromptSetter

@@ -11,7 +11,7 @@ from bot.commands import CommandError, CommandInvocation, CommandReply, command
 from cogs.presence.commands.base import PresenceParts
 from cogs.presence.impersonation import ImpersonationRefused, NameGuard
 from cogs.presence.roster import Leave
-from cogs.presence.text import where
+from cogs.presence.text import owner, where
 from domain import Actor
 from policy.presence import ApprovalMode, InvitationPolicy, MessageApproval
 from storage.core import AgentExists, AgentRecord
@@ -224,7 +224,7 @@ class AgentCommands(PresenceParts):
         stays = await self.store.presence.of_agent(record.name)
         rooms = ", ".join(where(st.room_obj) for st in stays) or "none"
         return (
-            f"{record.name} ({record.kind} on {record.platform}, owner {record.owner_id})\n"
+            f"{record.name} ({record.kind} on {record.platform}, owner {owner(record)})\n"
             f"invitations: {s.invitation_policy.value}; approval: {s.approval_mode.value}; "
             f"messages: {s.message_approval.value}\n"
             f"max rooms: {s.max_rooms}; cooldown: {s.join_cooldown_seconds:g}s; "
@@ -241,7 +241,7 @@ class AgentCommands(PresenceParts):
             s = await self.coordinator.facts.settings_of(record.name)
             rooms = len(await self.store.presence.of_agent(record.name))
             lines.append(
-                f"{record.name} - owner {record.owner_id}, {record.kind}, {s.invitation_policy.value}/"
+                f"{record.name} - owner {owner(record)}, {record.kind}, {s.invitation_policy.value}/"
                 f"{s.approval_mode.value}, in {rooms}/{s.max_rooms} rooms"
                 + (f", topics: {', '.join(s.topics)}" if s.topics else "")
             )

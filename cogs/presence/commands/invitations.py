@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from bot.commands import CommandError, CommandInvocation, command
-from cogs.presence.commands.base import PresenceParts, int_arg, split_room
+from cogs.presence.commands.base import PresenceParts, int_arg
 from cogs.presence.errors import PresenceError
-from cogs.presence.text import duration, where
+from cogs.presence.text import duration, inviter, where
 
 # The reply to ``invite``, by the immediate outcome.
 INVITE_REPLIES = {
     "joined": "{agent} joined {room} ({reason}).",
     "asked_owner": "Invitation {ref}: asked the owner of {agent} to approve.",
+    "owner_unreachable": (
+        "Invitation {ref}: {reason}, and no fallback channel is set for it; it stays pending until it expires, and "
+        "the owner can still approve or decline it."
+    ),
     "deferred": "Invitation {ref} is deferred: {reason}.",
     "declined": "Invitation {ref} declined: {reason}.",
     "duplicate": "Not invited: {reason}.",
@@ -24,7 +28,7 @@ class InvitationCommands(PresenceParts):
         if not inv.args:
             raise CommandError("name the agent to invite")
         name = inv.args[0]
-        room, rest = split_room(inv, list(inv.args[1:]))
+        room, rest = await self._split_room(inv, list(inv.args[1:]))
         try:
             result = await self.coordinator.request(name, room, inv.actor, reason=" ".join(rest), origin_room=inv.room)
         except PresenceError as exc:
@@ -43,7 +47,7 @@ class InvitationCommands(PresenceParts):
             return "No open invitations."
         now = self.ctx.clock.now()
         return "\n".join(
-            f"#{i.id} {i.agent} -> {where(i.room_obj)} by {i.inviter_name or i.inviter_id} ({i.inviter_kind}), "
+            f"#{i.id} {i.agent} -> {where(i.room_obj)} by {inviter(i)} ({i.inviter_kind}), "
             f"{i.status.value}, expires in {duration(i.expires_at - now)}"
             for i in found
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands import CommandError, CommandInvocation, command
-from cogs.presence.commands.base import PresenceParts, room_arg, split_room
+from cogs.presence.commands.base import PresenceParts
 from cogs.presence.roster import REMOVED_RULE, Leave
 from cogs.presence.text import duration, where
 
@@ -14,7 +14,7 @@ class RoomCommands(PresenceParts):
         if not inv.args:
             raise CommandError("name the agent")
         record = await self._agent_for(inv, inv.args[0])
-        room = room_arg(inv, inv.args[1] if len(inv.args) > 1 else None)
+        room = await self._room(inv, inv.args[1] if len(inv.args) > 1 else None)
         why = Leave(f"asked by {inv.actor.name}", by=inv.actor.key)
         left = await self.coordinator.roster.leave(record.name, room, why)
         return f"{record.name} left {where(room)}." if left else f"{record.name} is not in {where(room)}."
@@ -26,7 +26,7 @@ class RoomCommands(PresenceParts):
         if not inv.args:
             raise CommandError("name the agent")
         record = await self._agent_for(inv, inv.args[0], owner_or_admin=False)
-        room, rest = split_room(inv, list(inv.args[1:]))
+        room, rest = await self._split_room(inv, list(inv.args[1:]))
         reason = " ".join(rest) or f"removed by {inv.actor.name}"
         why = Leave(reason, by=inv.actor.key, forced=True, rule=REMOVED_RULE)
         left = await self.coordinator.roster.leave(record.name, room, why)
@@ -38,7 +38,7 @@ class RoomCommands(PresenceParts):
         if arg == "all":
             stays = await self.store.presence.all()
         else:
-            stays = await self.store.presence.in_room(room_arg(inv, arg))
+            stays = await self.store.presence.in_room(await self._room(inv, arg))
         if not stays:
             return "No agents here." if arg != "all" else "No agent is in any room."
         now = self.ctx.clock.now()
@@ -51,7 +51,7 @@ class RoomCommands(PresenceParts):
     async def accept_agents_command(self, inv: CommandInvocation) -> str:
         if not inv.args or inv.args[0].lower() not in ("on", "off"):
             raise CommandError("say on or off")
-        room = room_arg(inv, inv.args[1] if len(inv.args) > 1 else None)
+        room = await self._room(inv, inv.args[1] if len(inv.args) > 1 else None)
         accept = inv.args[0].lower() == "on"
         await self.store.settings.set_room(room, accept, by=inv.actor.key, at=self.ctx.clock.now())
         self.ctx.log.info("room_accept_agents_changed", room=room.key, accept=accept, by=inv.actor.key)

@@ -352,10 +352,10 @@ async def test_the_audit_command_separates_the_moderator_from_humans(chat):
     await chat.say("alice", "TODO: ship it")
     everything = (await run(chat, "audit")).text.splitlines()
     assert len(everything) == 2
-    assert "moderator (moderator) post_message" in everything[0] and "on action_item" in everything[0]
+    assert "Steward (moderator) post_message" in everything[0] and "on action_item" in everything[0]
     assert "alice (command) set_mode mode=review, previous=open" in everything[1]
     only_moderator = (await run(chat, "audit moderator")).text.splitlines()
-    assert len(only_moderator) == 1 and "moderator (moderator)" in only_moderator[0]
+    assert len(only_moderator) == 1 and "Steward (moderator)" in only_moderator[0]
     assert "alice (command)" in (await run(chat, "audit command 5")).text
     assert not (await run(chat, "audit everything")).ok
     assert (await run(chat, "audit", who="bob", admin=False)).ok

@@ -263,7 +263,8 @@ async def test_a_failed_dm_falls_back_and_is_recorded(make_settings, clock):
     try:
         await register(app)
         await run(app, "invite helper", actor=BOB)
-        assert last_prompt(adapter).fallback_room == ROOM
+        # the platform's configured fallback channel, never the invitation's room (its buttons are the owner's)
+        assert last_prompt(adapter).fallback_room is None
         inv = await app.cogs.cogs["presence"].store.invitations.get(1)
         assert (inv.prompt_note, inv.prompt_channel, inv.prompt_message) == (
             "dm_failed_fallback",
@@ -280,9 +281,10 @@ async def test_a_failed_dm_falls_back_and_is_recorded(make_settings, clock):
 async def test_an_owner_who_cannot_be_reached_can_still_decide_by_command(papp, adapter):
     adapter.fail[SendApprovalPrompt] = "cannot send messages to this user"
     await register(papp)
-    assert "asked the owner" in (await run(papp, "invite helper", actor=BOB)).text
+    reply = (await run(papp, "invite helper", actor=BOB)).text
+    assert "could not reach alice, the owner of helper" in reply and "stays pending" in reply
     inv = await papp.cogs.cogs["presence"].store.invitations.get(1)
-    assert inv.prompt_note == "failed: cannot send messages to this user"
+    assert inv.prompt_note == "failed: cannot send messages to this user" and inv.status.value == "pending"
     assert "#1 helper" in (await run(papp, "invitations")).text
     assert "joined" in (await run(papp, "approve 1")).text
 

@@ -226,7 +226,7 @@ async def test_a_presence_invitation_is_approved_with_the_dm_button_after_a_rest
     owner = await world.fake.click(prompt["id"], approve, world.alice)
 
     [refused] = await eventually(lambda: [r for r in answers_to(world, bystander) if r["kind"] == "followup"])
-    assert refused["body"]["content"].startswith(f"Only {world.alice['id']} can decide")
+    assert refused["body"]["content"].startswith(f"Only <@{world.alice['id']}> can decide")
     await eventually(lambda: [r for r in answers_to(world, owner) if r["kind"] == "followup"])
     overwrites = await eventually(lambda: world.fake.channels[world.general["id"]]["permission_overwrites"])
     assert overwrites[0]["id"] == world.agent_bot["id"] and int(overwrites[0]["allow"]) & (1 << 11)

@@ -59,6 +59,8 @@ class MockSlack:
     workspaces: dict[str, Workspace] = field(default_factory=dict)
     user_tokens: dict[str, str] = field(default_factory=dict)  # user token -> team
     oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> oauth.v2.access answer
+    # what conversations.list answers, id -> name, a page of ``limit`` at a time
+    channels: dict[str, str] = field(default_factory=lambda: {"C0GENERAL": "general", "C0RANDOM": "random"})
 
     def __post_init__(self) -> None:
         self._web = web.Application()
@@ -197,6 +199,14 @@ class MockSlack:
         if user in self.dm_blocked:
             return {"ok": False, "error": "cannot_dm_bot"}
         return {"ok": True, "channel": {"id": "D" + user.lstrip("U")}}
+
+    def _m_conversations_list(self, params: dict, ws: Workspace | None) -> dict:
+        ids = sorted(self.channels)
+        start = int(params.get("cursor") or 0)
+        end = start + int(params.get("limit") or 100)
+        page = [{"id": cid, "name": self.channels[cid], "is_channel": True} for cid in ids[start:end]]
+        cursor = str(end) if end < len(ids) else ""
+        return {"ok": True, "channels": page, "response_metadata": {"next_cursor": cursor}}
 
     def _m_conversations_invite(self, params: dict, ws: Workspace | None) -> dict:
         return {"ok": True, "channel": {"id": params.get("channel")}}

@@ -34,6 +34,8 @@ def test_outbound_text_cannot_ping_everyone_or_hide_links_but_can_mention_users(
         "&lt;!here&gt; &lt;!subteam^S1&gt; &lt;https://evil|safe&gt; a&amp;b <@U123ABC>"
     )
     assert unescape_text("a &lt;b&gt; &amp;amp;") == "a <b> &amp;"
+    # A plain channel link shows the channel's name; one with its own label could dress it up, so it is escaped.
+    assert escape_text("in <#C0GENERAL> not <#C0EVIL|general>") == "in <#C0GENERAL> not &lt;#C0EVIL|general&gt;"
     assert mentioned_users("<@U1AA> hi <@W2BB|bob> <@U1AA> <#C1>") == ("U1AA", "W2BB")
 
 
