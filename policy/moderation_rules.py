@@ -35,6 +35,7 @@ from policy.moderation import (
     replay_bucket,
     strip_mass_mentions,
 )
+from policy.moderation_duplicates import Payload
 from policy.moderation_settings import (
     CooldownSettings,
     DepthSettings,
@@ -60,13 +61,6 @@ class Edit(NamedTuple):
 
 
 Outcome = Reject | Edit
-
-
-class Payload(NamedTuple):
-    """What the duplicate rule keeps of a text: a key of its matching form and, for near matching, a sketch."""
-
-    key: int
-    sketch: tuple[int, ...] = ()
 
 
 class Message(Protocol):
@@ -272,6 +266,8 @@ class DuplicateRule(TextRule[DuplicateSettings]):
             any_agent=self.any_agent,
             near_threshold=self.threshold,
             mode=self.match,
+            text=payload.text,
+            size=payload.size,
         )
         return None if reason is None else Reject(reason)
 
