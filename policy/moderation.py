@@ -17,14 +17,14 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from policy.moderation_duplicates import (
-    TEXT_CHARS,
+    WORDS_KEPT,
     MatchMode,
     Payload,
     duplicate_reason,
     make_payload,
     payload_form,
     payload_key,
-    text_similarity,
+    word_similarity,
 )
 from policy.moderation_filters import (
     CompiledFilters,
@@ -41,7 +41,7 @@ from policy.moderation_history import AuthorKind, History, Recent, SketchColumn,
 from policy.ratelimit import TokenBucket
 
 __all__ = [
-    "TEXT_CHARS",
+    "WORDS_KEPT",
     "AuthorKind",
     "CompiledFilters",
     "FilterHit",
@@ -72,8 +72,8 @@ __all__ = [
     "reply_depth",
     "spend",
     "strip_mass_mentions",
-    "text_similarity",
     "within_window",
+    "word_similarity",
 ]
 
 

@@ -2,16 +2,19 @@
 
 A payload is keyed by a stable 64-bit hash of its matching form (``payload_key``: BLAKE2b, the same in every
 process, so a replay gives the same decisions). In ``near`` mode each agent message also keeps a bottom-k shingle
-sketch and the first ``TEXT_CHARS`` characters of its canonical text (``policy.moderation_text.canonical``). The
-sketch only picks candidates: a message is rejected as a near-duplicate when the *exact* similarity of the two
-canonical texts (``text_similarity``: the normalized Indel similarity, i.e. ``rapidfuzz.fuzz.ratio`` / 100, capped by
-what the two full lengths allow) reaches the threshold. Pure functions over ``History`` columns; no I/O, no clock.
+sketch of its canonical text (``policy.moderation_text.canonical``), the text's first ``WORDS_KEPT`` words as word
+codes (one character a word: ``word_codes``) and its number of words. The sketch only picks candidates: a message
+is rejected as a near-duplicate when the *exact* similarity of the two word sequences (``word_similarity``: the
+normalized Indel similarity over words, 1 - words inserted or deleted / words in both, never above what the two
+full word counts allow) reaches the threshold. Pure functions over ``History`` columns; no I/O, no clock.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
+import string
+import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -21,11 +24,18 @@ from rapidfuzz.distance import Indel
 from policy.moderation_history import AuthorKind, History, Recent, as_history
 from policy.moderation_text import canonical, shingle_sketch
 
-TEXT_CHARS = 320  # characters of an agent message's canonical text the room keeps for the near-duplicate check
+WORDS_KEPT = 64  # words of an agent message's canonical text the room keeps for the near-duplicate check
 # A candidate shares at least this share of the smaller sketch's hashes. A one-word change keeps most of a sketch
 # (benchmarks/duplicate_eval.py measures the candidates' recall); unrelated texts share few hashes, so most
 # comparisons stop at one set intersection.
 CANDIDATE_SHARE = 0.25
+_COUNTED_BYTES = 8192  # a text's words are counted in its first 8 KiB (the near check's length bound)
+# Word codes: a word's CRC-32 folded onto the Basic Multilingual Plane below the surrogates (U+0100..U+D7FF), so a
+# kept word costs two bytes and two different words share a code with odds of 1 in 55,040.
+_CODE_BASE, _CODE_SPAN = 0x100, 0xD800 - 0x100
+_PUNCTUATION = string.punctuation + "…“”‘’«»¡¿"
+_TO_SPACE = str.maketrans({c: " " for c in _PUNCTUATION})
+_ASCII_TO_SPACE = bytes.maketrans(string.punctuation.encode(), b" " * len(string.punctuation))
 _AGENT = int(AuthorKind.AGENT)
 
 
@@ -53,18 +63,18 @@ def payload_key(form: str) -> int:
 
 class Payload(NamedTuple):
     """What the duplicate rule keeps of a text: a key of its matching form and, for near matching, a sketch, the
-    canonical text's first ``TEXT_CHARS`` characters and its full length."""
+    word codes of the canonical text's first ``WORDS_KEPT`` words and its number of words."""
 
     key: int
     sketch: tuple[int, ...] = ()
-    text: str = ""
-    size: int = 0
+    words: str = ""
+    length: int = 0
 
 
 def make_payload(text: str, mode: MatchMode, matching: str | None = None) -> Payload:
     """``text``'s payload under ``mode`` (``matching``: its ``canonical(text)``, when the caller has it): the key of
     the matching form (the canonical text unless ``exact`` or ``case_insensitive``) and, for ``near``, the
-    canonical text's sketch, kept start and length."""
+    canonical text's sketch, word codes and number of words."""
     if mode is MatchMode.EXACT or mode is MatchMode.CASE_INSENSITIVE:
         return Payload(payload_key(payload_form(text, "", mode)))
     if matching is None:
@@ -72,17 +82,31 @@ def make_payload(text: str, mode: MatchMode, matching: str | None = None) -> Pay
     key = payload_key(matching)
     if mode is not MatchMode.NEAR:
         return Payload(key)
-    kept = matching[:TEXT_CHARS] if len(matching) > TEXT_CHARS else matching
-    return Payload(key, shingle_sketch(matching), kept, len(matching))
+    words = _words(matching)
+    return Payload(key, shingle_sketch(matching), word_codes(words[:WORDS_KEPT]), len(words))
 
 
-def text_similarity(mine: str, my_size: int, theirs: str, their_size: int, cutoff: float = 0.0) -> float:
-    """The normalized Indel similarity (1 - insertions and deletions / total length) of two kept text starts, never
-    above what the full lengths allow (``2 * shorter / (both)``); 0 below ``cutoff``."""
-    total = my_size + their_size
+def _words(normalized: str) -> list[bytes]:
+    """The words of a text, punctuation as space (as the sketch splits them), from its first 8 KiB."""
+    if normalized.isascii():
+        return normalized.encode()[:_COUNTED_BYTES].translate(_ASCII_TO_SPACE).split()
+    return normalized.translate(_TO_SPACE).encode("utf-8", "surrogatepass")[:_COUNTED_BYTES].split()
+
+
+def word_codes(words: Sequence[bytes]) -> str:
+    """One character a word (from its CRC-32, the same in every process): a word sequence that compares, in C,
+    as a string."""
+    crc, base, span = zlib.crc32, _CODE_BASE, _CODE_SPAN
+    return "".join([chr(base + crc(word) % span) for word in words])
+
+
+def word_similarity(mine: str, my_length: int, theirs: str, their_length: int, cutoff: float = 0.0) -> float:
+    """The normalized Indel similarity of two word-code sequences (1 - words inserted or deleted / words in
+    both), never above what the full word counts allow (``2 * fewer / (both)``); 0 below ``cutoff``."""
+    total = my_length + their_length
     if total <= 0:
         return 0.0
-    bound = 2.0 * min(my_size, their_size) / total
+    bound = 2.0 * min(my_length, their_length) / total
     if bound < cutoff:
         return 0.0
     similarity = Indel.normalized_similarity(mine, theirs, score_cutoff=cutoff)
@@ -108,18 +132,18 @@ def duplicate_reason(
     any_agent: bool,
     near_threshold: float,
     mode: MatchMode,
-    text: str = "",
-    size: int = 0,
+    words: str = "",
+    length: int = 0,
 ) -> str | None:
     """Reject a payload the agent (or, with ``any_agent``, any agent) already posted in the room within ``window``:
-    the same key, or (``near``) a candidate by sketch whose kept text is at least ``near_threshold`` similar to
-    ``text`` (the message's canonical text start; ``size``: its full length)."""
+    the same key, or (``near``) a candidate by sketch whose words are at least ``near_threshold`` similar to
+    ``words`` (the message's word codes; ``length``: its number of words)."""
     history = as_history(history)
     times, authors, kinds, keys = history.at, history.author, history.kind, history.key
     if not any_agent and author not in authors:
         return None  # (one C-level scan: the agent has posted nothing here lately)
     since = at - window
-    near = mode is MatchMode.NEAR and bool(sketch) and size > 0
+    near = mode is MatchMode.NEAR and bool(sketch) and length > 0
     mine: set[int] | None = None  # built on the first message that needs it: most rooms offer none
     for index in range(len(times) - 1, -1, -1):
         if times[index] < since:
@@ -134,7 +158,7 @@ def duplicate_reason(
             mine = set(sketch)
         if not is_candidate(mine, history.sketch[index]):
             continue
-        similarity = text_similarity(text, size, history.text[index], history.size[index], near_threshold)
+        similarity = word_similarity(words, length, history.words[index], history.length[index], near_threshold)
         if similarity >= near_threshold:
             return _duplicate_text(None, similarity, near_threshold, author, history, index, at, window)
     return None
@@ -157,23 +181,12 @@ def _duplicate_text(
     window: float,
 ) -> str:
     """The reason for a repeat of the ``index``-th message of ``history`` (``mode``: the payloads matched exactly
-    under it; None: a near-duplicate): how similar, and which earlier message (when it was posted, how it began)."""
+    under it; None: a near-duplicate): how similar, and which earlier message (when it was posted)."""
     theirs, then = history.author[index], history.at[index]
     who = "it" if theirs == author else f"agent {theirs}"
     ago = max(0.0, at - then)
     clock = datetime.fromtimestamp(then, UTC).strftime("%H:%M:%S UTC")
     earlier = f"the message {who} posted at {clock} ({ago:.0f}s ago, window {window:.0f}s)"
-    start = _opening(history.text[index])
-    if start:
-        earlier += f' ("{start}")'
     if mode is not None:
         return f"{_SAME.get(mode, 'the same message once normalised')} as {earlier}"
-    return f"a near-duplicate ({similarity:.0%} similar, threshold {threshold:.0%}) of {earlier}"
-
-
-def _opening(text: str, limit: int = 40) -> str:
-    """The first words of a kept text, cut at a word boundary within ``limit`` characters."""
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", 0, limit)
-    return text[: cut if cut > 0 else limit].rstrip() + "…"
+    return f"a near-duplicate ({similarity:.0%} of the words alike, threshold {threshold:.0%}) of {earlier}"

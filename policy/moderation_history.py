@@ -20,8 +20,8 @@ class AuthorKind(enum.IntEnum):
 
 class Recent(NamedTuple):
     """One message a room saw, as the rule state keeps it: a payload key, a sketch and, for an agent's message the
-    near-duplicate check compares, the start of its canonical text (``TEXT_CHARS`` characters) and that text's
-    full length."""
+    near-duplicate check compares, its canonical text's first ``WORDS_KEPT`` words as word codes (one character a
+    word, ``policy.moderation_duplicates.word_codes``) and its number of words."""
 
     at: float
     author: str  # agent name; "" for humans and bots
@@ -30,8 +30,8 @@ class Recent(NamedTuple):
     depth: int  # agent reply depth: 0 for humans, parent depth + 1 for an agent's reply
     key: int  # hash of the payload's matching form (0 when not an agent payload)
     sketch: tuple[int, ...]  # bottom-k shingle sketch (empty unless near-duplicates are checked)
-    text: str = ""  # the canonical text's first characters ("" unless near-duplicates are checked)
-    size: int = 0  # the canonical text's full length in characters
+    words: str = ""  # word codes of the canonical text's start ("" unless near-duplicates are checked)
+    length: int = 0  # the canonical text's number of words
 
 
 class SketchColumn(Protocol):
@@ -45,7 +45,7 @@ class History:
     building an object per message. ``sketch`` may decode on access, so that only the messages a near-duplicate
     check compares are decoded. ``History.of`` turns ``Recent`` entries into columns."""
 
-    __slots__ = ("at", "author", "depth", "key", "kind", "message", "size", "sketch", "text")
+    __slots__ = ("at", "author", "depth", "key", "kind", "length", "message", "sketch", "words")
 
     def __init__(
         self,
@@ -56,8 +56,8 @@ class History:
         depth: Sequence[int],
         key: Sequence[int],
         sketch: SketchColumn,
-        text: Sequence[str],
-        size: Sequence[int],
+        words: Sequence[str],
+        length: Sequence[int],
     ) -> None:
         self.at = at
         self.author = author
@@ -66,16 +66,16 @@ class History:
         self.depth = depth
         self.key = key
         self.sketch = sketch
-        self.text = text
-        self.size = size
+        self.words = words
+        self.length = length
 
     @classmethod
     def of(cls, entries: Iterable[Recent]) -> History:
         columns = tuple(zip(*entries, strict=True))
         if not columns:
             return cls((), (), (), (), (), (), (), (), ())
-        at, author, kind, message, depth, key, sketch, text, size = columns
-        return cls(at, author, kind, message, depth, key, sketch, text, size)
+        at, author, kind, message, depth, key, sketch, words, length = columns
+        return cls(at, author, kind, message, depth, key, sketch, words, length)
 
     def __len__(self) -> int:
         return len(self.at)
@@ -89,8 +89,8 @@ class History:
             self.depth[index],
             self.key[index],
             self.sketch[index],
-            self.text[index],
-            self.size[index],
+            self.words[index],
+            self.length[index],
         )
 
     def find(self, message: int) -> Recent | None:

@@ -266,8 +266,8 @@ class DuplicateRule(TextRule[DuplicateSettings]):
             any_agent=self.any_agent,
             near_threshold=self.threshold,
             mode=self.match,
-            text=payload.text,
-            size=payload.size,
+            words=payload.words,
+            length=payload.length,
         )
         return None if reason is None else Reject(reason)
 

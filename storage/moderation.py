@@ -1,9 +1,9 @@
 """The moderator's storage: hot rule state in memory, and cases, suspensions and warning points in SQLite.
 
 *Hot state* (``RoomStateStore``) is what the rules read on every agent message: each room's last few messages
-(payload keys and sketches, authors, reply depths, and for near-duplicate matching the first ``TEXT_CHARS``
-characters of an agent message's canonical text), each agent's cross-room token bucket and recent rejections.
-``InMemoryRoomState`` keeps each remembered message as one packed ``bytes`` record (and that kept text beside it)
+(payload keys and sketches, authors, reply depths, and for near-duplicate matching the word codes of an agent
+message's first ``WORDS_KEPT`` words; never text), each agent's cross-room token bucket and recent rejections.
+``InMemoryRoomState`` keeps each remembered message as one packed ``bytes`` record (and its word codes beside it)
 so that a room stays small, and forgets rooms that fell idle (by event time, so replays behave the same) or the
 idlest room when there are too many. A shared backend (Redis) can implement the same interface.
 
@@ -21,7 +21,7 @@ from typing import Protocol
 
 import aiosqlite
 
-from policy.moderation import TEXT_CHARS, AuthorKind, History, Recent, payload_key
+from policy.moderation import WORDS_KEPT, AuthorKind, History, Recent, payload_key
 from policy.moderation_text import SKETCH_SIZE
 from policy.ratelimit import TokenBucket
 from storage.db import Database, Migration
@@ -29,10 +29,10 @@ from storage.db import Database, Migration
 # --- hot state ----------------------------------------------------------------------------------------------------
 
 # One fixed-size record a message: a header (at, message-id hash, payload key, author index, depth, kind, sketch
-# length, the canonical text's full length: 36 bytes), then SKETCH_SIZE uint32 sketch slots (48 bytes; zeros
+# length, the canonical text's number of words: 36 bytes), then SKETCH_SIZE uint32 sketch slots (48 bytes; zeros
 # without a sketch). A room's records sit back to back in one bytearray, which costs no per-record object and
 # decodes in one C-level pass (``iter_unpack``). The rules' pass decodes the headers only (the sketch slots as
-# padding) and a sketch when one is compared. The kept texts are a list beside the records, one str a message (the
+# padding) and a sketch when one is compared. The word codes are a list beside the records, one str a message (the
 # same empty str for humans' messages and without near matching).
 _RECORD = struct.Struct(f"<dqqIHBBI{SKETCH_SIZE}I")
 _HEADER = struct.Struct(f"<dqqIHBBI{SKETCH_SIZE * 4}x")
@@ -93,11 +93,11 @@ _EMPTY = History((), (), (), (), (), (), (), (), ())
 
 
 class _Room:
-    __slots__ = ("last_at", "records", "texts")
+    __slots__ = ("last_at", "records", "words")
 
     def __init__(self) -> None:
         self.records = bytearray()
-        self.texts: list[str] = []  # one a record, in the same order
+        self.words: list[str] = []  # word codes, one a record, in the same order
         self.last_at = 0.0
 
 
@@ -149,7 +149,7 @@ class InMemoryRoomState:
         authors, kinds, new = self._authors, _KINDS, _new_recent
         return [
             new(Recent, (f[0], authors[f[3]], kinds[f[5]], f[1], f[4], f[2], f[8 : 8 + f[6]], text, f[7]))
-            for f, text in zip(_RECORD.iter_unpack(room.records), room.texts, strict=True)
+            for f, text in zip(_RECORD.iter_unpack(room.records), room.words, strict=True)
         ]
 
     def recent(self, room_key: str) -> History:
@@ -161,7 +161,7 @@ class InMemoryRoomState:
         at, message, key, author_ids, depth, kind, sizes, lengths = zip(*_HEADER.iter_unpack(records), strict=True)
         authors = tuple(map(self._authors.__getitem__, author_ids))
         sketches = _PackedSketches(records, sizes)
-        return History(at, authors, kind, message, depth, key, sketches, tuple(room.texts), lengths)
+        return History(at, authors, kind, message, depth, key, sketches, tuple(room.words), lengths)
 
     def remember(self, room_key: str, recent: Recent) -> None:
         room = self._rooms.get(room_key)
@@ -181,7 +181,7 @@ class InMemoryRoomState:
             size, sketch = SKETCH_SIZE, sketch[:SKETCH_SIZE]
         else:
             sketch = (*sketch, *_NO_SKETCH[size:])
-        depth, text, length = recent.depth, recent.text, recent.size
+        depth, words, length = recent.depth, recent.words, recent.length
         records = room.records
         records += _RECORD.pack(
             at,
@@ -194,11 +194,11 @@ class InMemoryRoomState:
             length if length < 0xFFFFFFFF else 0xFFFFFFFF,
             *sketch,
         )
-        texts = room.texts
-        texts.append(text[:TEXT_CHARS] if len(text) > TEXT_CHARS else text)
+        kept = room.words
+        kept.append(words[:WORDS_KEPT] if len(words) > WORDS_KEPT else words)
         if len(records) > self._limit:
             del records[: _RECORD.size]
-            del texts[0]
+            del kept[0]
         if at > room.last_at:
             room.last_at = at
         if at > self.watermark:

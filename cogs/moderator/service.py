@@ -306,8 +306,8 @@ class ModeratorService:
                 depth,
                 payload.key,
                 payload.sketch,
-                payload.text,
-                payload.size,
+                payload.words,
+                payload.length,
             ),
         )
         if plan.global_rate > 0:

@@ -18,15 +18,14 @@ from policy.moderation import (
     ladder_step,
     loop_reason,
     make_payload,
-    payload_key,
-    text_similarity,
     replay_bucket,
     reply_depth,
     spend,
     strip_mass_mentions,
     within_window,
+    word_similarity,
 )
-from policy.moderation_text import canonical, normalize
+from policy.moderation_text import normalize
 from policy.ratelimit import TokenBucket, take
 
 A, H = AuthorKind.AGENT, AuthorKind.HUMAN
@@ -57,8 +56,7 @@ def dup(
 ) -> str | None:
     """Judge ``text`` against agent messages ``(at, author, text)`` keyed the way ``mode`` keys payloads."""
     history = sorted(
-        [Recent(t_at, name, A, 0, 0, *make_payload(t, mode)) for t_at, name, t in earlier]
-        + [human(h) for h in humans]
+        [Recent(t_at, name, A, 0, 0, *make_payload(t, mode)) for t_at, name, t in earlier] + [human(h) for h in humans]
     )
     payload = make_payload(text, mode)
     return duplicate_reason(
@@ -71,8 +69,8 @@ def dup(
         any_agent=any_agent,
         near_threshold=0.8,
         mode=mode,
-        text=payload.text,
-        size=payload.size,
+        words=payload.words,
+        length=payload.length,
     )
 
 
@@ -381,8 +379,9 @@ def test_a_near_duplicate_is_decided_on_the_exact_similarity(a: str, b: str, thr
         any_agent=False,
         near_threshold=threshold,
         mode=MatchMode.NEAR,
-        text=mine.text,
-        size=mine.size,
+        words=mine.words,
+        length=mine.length,
     )
-    exact = text_similarity(canonical(a), len(canonical(a)), canonical(b), len(canonical(b)))
+    theirs = make_payload(a, MatchMode.NEAR)
+    exact = word_similarity(mine.words, mine.length, theirs.words, theirs.length)
     assert (reason is not None) is (exact >= threshold)
