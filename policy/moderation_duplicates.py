@@ -136,7 +136,7 @@ def duplicate_reason(
     length: int = 0,
 ) -> str | None:
     """Reject a payload the agent (or, with ``any_agent``, any agent) already posted in the room within ``window``:
-    the same key, or (``near``) a candidate by sketch whose words are at least ``near_threshold`` similar to
+    the same key, or (``near``) a candidate by sketch whose words are more than ``near_threshold`` similar to
     ``words`` (the message's word codes; ``length``: its number of words)."""
     history = as_history(history)
     times, authors, kinds, keys = history.at, history.author, history.kind, history.key
@@ -159,7 +159,7 @@ def duplicate_reason(
         if not is_candidate(mine, history.sketch[index]):
             continue
         similarity = word_similarity(words, length, history.words[index], history.length[index], near_threshold)
-        if similarity >= near_threshold:
+        if similarity > near_threshold:
             return _duplicate_text(None, similarity, near_threshold, author, history, index, at, window)
     return None
 
