@@ -143,8 +143,7 @@ def duplicate_reason(
     if not any_agent and author not in authors:
         return None  # (one C-level scan: the agent has posted nothing here lately)
     since = at - window
-    near = mode is MatchMode.NEAR and bool(sketch) and length > 0
-    mine: set[int] | None = None  # built on the first message that needs it: most rooms offer none
+    near = _Near(sketch, words, length, near_threshold) if mode is MatchMode.NEAR and sketch and length else None
     for index in range(len(times) - 1, -1, -1):
         if times[index] < since:
             break
@@ -152,16 +151,30 @@ def duplicate_reason(
             continue
         if keys[index] == key:
             return _duplicate_text(mode, 1.0, near_threshold, author, history, index, at, window)
-        if not near:
-            continue
-        if mine is None:
-            mine = set(sketch)
-        if not is_candidate(mine, history.sketch[index]):
-            continue
-        similarity = word_similarity(words, length, history.words[index], history.length[index], near_threshold)
+        similarity = near.similarity(history, index) if near is not None else 0.0
         if similarity > near_threshold:
             return _duplicate_text(None, similarity, near_threshold, author, history, index, at, window)
     return None
+
+
+class _Near:
+    """One message against the room's for near matching: the sketch picks candidates (one C-level set
+    intersection), the word similarity decides."""
+
+    __slots__ = ("length", "mine", "sketch", "threshold", "words")
+
+    def __init__(self, sketch: tuple[int, ...], words: str, length: int, threshold: float) -> None:
+        self.sketch, self.words, self.length, self.threshold = sketch, words, length, threshold
+        self.mine: set[int] | None = None  # built on the first message that needs it: most rooms offer none
+
+    def similarity(self, history: History, index: int) -> float:
+        """The word similarity to the ``index``-th message when the sketches make it a candidate, else 0."""
+        mine = self.mine
+        if mine is None:
+            mine = self.mine = set(self.sketch)
+        if not is_candidate(mine, history.sketch[index]):
+            return 0.0
+        return word_similarity(self.words, self.length, history.words[index], history.length[index], self.threshold)
 
 
 _SAME = {
