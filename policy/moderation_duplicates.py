@@ -93,11 +93,29 @@ def _words(normalized: str) -> list[bytes]:
     return normalized.translate(_TO_SPACE).encode("utf-8", "surrogatepass")[:_COUNTED_BYTES].split()
 
 
+class _Codes(dict[bytes, str]):
+    """Word -> its code, filled in as words are met so that coding a message is one C-level ``map`` over dict
+    lookups (working each code out took most of a payload's time). At most ``limit`` words are remembered (the
+    rest are worked out each time), so the table stays a few megabytes at most."""
+
+    def __init__(self, limit: int = 32_768) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __missing__(self, word: bytes) -> str:
+        code = chr(_CODE_BASE + zlib.crc32(word) % _CODE_SPAN)
+        if len(self) < self.limit:
+            self[word] = code
+        return code
+
+
+_CODES = _Codes()
+
+
 def word_codes(words: Sequence[bytes]) -> str:
     """One character a word (from its CRC-32, the same in every process): a word sequence that compares, in C,
     as a string."""
-    crc, base, span = zlib.crc32, _CODE_BASE, _CODE_SPAN
-    return "".join([chr(base + crc(word) % span) for word in words])
+    return "".join(map(_CODES.__getitem__, words))
 
 
 def word_similarity(mine: str, my_length: int, theirs: str, their_length: int, cutoff: float = 0.0) -> float:
