@@ -3,8 +3,9 @@ and the escalation arithmetic.
 
 Each check takes what the room's recent history holds (``History`` columns, oldest first) and the message at hand,
 and answers with a reason to reject (``str``) or ``None``. Nothing here does I/O, reads a clock or keeps state: the
-caller passes the event time, so a replay gives the same answers. The filters and the editing rules' text surgery
-are in ``policy.moderation_filters`` (re-exported here); the rule objects over these are in
+caller passes the event time, so a replay gives the same answers. The history's shape is
+``policy.moderation_history``, the duplicate check ``policy.moderation_duplicates``, the filters and the editing
+rules' text surgery ``policy.moderation_filters`` (all re-exported here); the rule objects over these are in
 ``policy.moderation_rules``.
 """
 
@@ -14,8 +15,18 @@ import enum
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
+from policy.moderation_duplicates import (
+    WORDS_KEPT,
+    MatchMode,
+    Payload,
+    duplicate_reason,
+    make_payload,
+    payload_form,
+    payload_key,
+    word_similarity,
+)
 from policy.moderation_filters import (
     CompiledFilters,
     FilterHit,
@@ -27,16 +38,18 @@ from policy.moderation_filters import (
     re2_options,
     strip_mass_mentions,
 )
-from policy.moderation_text import SKETCH_SIZE, sketch_similarity
+from policy.moderation_history import AuthorKind, History, Recent, SketchColumn, as_history
 from policy.ratelimit import TokenBucket
 
 __all__ = [
+    "WORDS_KEPT",
     "AuthorKind",
     "CompiledFilters",
     "FilterHit",
     "History",
     "LadderStep",
     "MatchMode",
+    "Payload",
     "Recent",
     "SketchColumn",
     "Verdict",
@@ -53,13 +66,16 @@ __all__ = [
     "held_points",
     "ladder_step",
     "loop_reason",
+    "make_payload",
     "payload_form",
+    "payload_key",
     "re2_options",
     "replay_bucket",
     "reply_depth",
     "spend",
     "strip_mass_mentions",
     "within_window",
+    "word_similarity",
 ]
 
 
@@ -69,190 +85,8 @@ class Verdict(enum.StrEnum):
     EDIT = "edit"
 
 
-class AuthorKind(enum.IntEnum):
-    HUMAN = 0
-    AGENT = 1
-    BOT = 2
-
-
-class Recent(NamedTuple):
-    """One message a room saw, as the rule state keeps it (no text: a payload key and a sketch)."""
-
-    at: float
-    author: str  # agent name; "" for humans and bots
-    kind: AuthorKind
-    message: int  # 64-bit hash of the message id (what replies point at)
-    depth: int  # agent reply depth: 0 for humans, parent depth + 1 for an agent's reply
-    key: int  # hash of the payload's matching form (0 when not an agent payload)
-    sketch: tuple[int, ...]  # bottom-k shingle sketch (empty unless near-duplicates are checked)
-
-
-class SketchColumn(Protocol):
-    """The sketches of a room's messages by position (a tuple, or a store's reader that decodes on access)."""
-
-    def __getitem__(self, index: int, /) -> tuple[int, ...]: ...
-
-
-class History:
-    """A room's recent messages as columns, oldest first: what the rules scan on every message, read without
-    building an object per message. ``sketch`` may decode on access, so that only the messages a near-duplicate
-    check compares are decoded. ``History.of`` turns ``Recent`` entries into columns."""
-
-    __slots__ = ("at", "author", "depth", "key", "kind", "message", "sketch")
-
-    def __init__(
-        self,
-        at: Sequence[float],
-        author: Sequence[str],
-        kind: Sequence[int],
-        message: Sequence[int],
-        depth: Sequence[int],
-        key: Sequence[int],
-        sketch: SketchColumn,
-    ) -> None:
-        self.at = at
-        self.author = author
-        self.kind = kind  # AuthorKind values
-        self.message = message
-        self.depth = depth
-        self.key = key
-        self.sketch = sketch
-
-    @classmethod
-    def of(cls, entries: Iterable[Recent]) -> History:
-        columns = tuple(zip(*entries, strict=True))
-        if not columns:
-            return cls((), (), (), (), (), (), ())
-        at, author, kind, message, depth, key, sketch = columns
-        return cls(at, author, kind, message, depth, key, sketch)
-
-    def __len__(self) -> int:
-        return len(self.at)
-
-    def entry(self, index: int) -> Recent:
-        return Recent(
-            self.at[index],
-            self.author[index],
-            AuthorKind(self.kind[index]),
-            self.message[index],
-            self.depth[index],
-            self.key[index],
-            self.sketch[index],
-        )
-
-    def find(self, message: int) -> Recent | None:
-        """The newest message whose id hash is ``message``, or None."""
-        messages = self.message
-        for index in range(len(messages) - 1, -1, -1):
-            if messages[index] == message:
-                return self.entry(index)
-        return None
-
-
-def as_history(history: History | Iterable[Recent]) -> History:
-    return history if isinstance(history, History) else History.of(history)
-
-
 _HUMAN = int(AuthorKind.HUMAN)
 _AGENT = int(AuthorKind.AGENT)
-
-
-# --- duplicate payloads -------------------------------------------------------------------------------------------
-
-
-class MatchMode(enum.StrEnum):
-    EXACT = "exact"
-    CASE_INSENSITIVE = "case_insensitive"
-    NORMALIZED = "normalized"
-    NEAR = "near"
-
-
-def payload_form(text: str, normalized: str, mode: MatchMode) -> str:
-    """The form of a payload two messages must share to count as the same under ``mode``."""
-    if mode is MatchMode.EXACT:
-        return text
-    if mode is MatchMode.CASE_INSENSITIVE:
-        return text.casefold()
-    return normalized
-
-
-def duplicate_reason(
-    *,
-    author: str,
-    key: int,
-    sketch: tuple[int, ...],
-    at: float,
-    history: History | Sequence[Recent],
-    window: float,
-    any_agent: bool,
-    near_threshold: float,
-    mode: MatchMode,
-) -> str | None:
-    """Reject a payload the agent (or, with ``any_agent``, any agent) already posted in the room within ``window``."""
-    history = as_history(history)
-    times, authors, kinds, keys = history.at, history.author, history.kind, history.key
-    if not any_agent and author not in authors:
-        return None  # (one C-level scan: the agent has posted nothing here lately)
-    since = at - window
-    near = _NearMatch(sketch, near_threshold) if mode is MatchMode.NEAR and sketch else None
-    for index in range(len(times) - 1, -1, -1):
-        if times[index] < since:
-            break
-        if (not any_agent and authors[index] != author) or kinds[index] != _AGENT or not keys[index]:
-            continue
-        if keys[index] == key:
-            return _duplicate_text(mode, 1.0, near_threshold, author, authors[index], at - times[index], window)
-        similarity = near.similarity(history.sketch[index]) if near is not None else 0.0
-        if similarity:
-            return _duplicate_text(None, similarity, near_threshold, author, authors[index], at - times[index], window)
-    return None
-
-
-class _NearMatch:
-    """One message's sketch against the room's: the cheap bound first (unrelated texts share no hash, and one
-    C-level set intersection says so), the similarity estimate only when the bound allows the threshold."""
-
-    __slots__ = ("limit", "mine", "sketch", "threshold")
-
-    def __init__(self, sketch: tuple[int, ...], threshold: float) -> None:
-        self.sketch = sketch
-        self.threshold = threshold
-        self.limit = min(SKETCH_SIZE, len(sketch))
-        self.mine: set[int] | None = None  # built on the first candidate that needs it: most rooms offer none
-
-    def similarity(self, theirs: tuple[int, ...]) -> float:
-        """The estimated similarity when it reaches the threshold, else 0."""
-        if not theirs:
-            return 0.0
-        mine = self.mine
-        if mine is None:
-            mine = self.mine = set(self.sketch)
-        shared = len(mine.intersection(theirs))
-        if shared < self.threshold * min(SKETCH_SIZE, self.limit + len(theirs) - shared):
-            return 0.0
-        similarity = sketch_similarity(self.sketch, theirs)
-        return similarity if similarity >= self.threshold else 0.0
-
-
-_SAME = {
-    MatchMode.EXACT: "the same message",
-    MatchMode.CASE_INSENSITIVE: "the same message (ignoring case)",
-}
-
-
-def _duplicate_text(
-    mode: MatchMode | None, similarity: float, threshold: float, author: str, theirs: str, ago: float, window: float
-) -> str:
-    """The reason for a repeat (``mode``: the payloads matched exactly under it; None: a near-duplicate)."""
-    who = "it" if theirs == author else f"agent {theirs}"
-    ago = max(0.0, ago)
-    if mode is not None:
-        how = _SAME.get(mode, "the same message once normalised")
-        return f"{how} as {who} posted {ago:.0f}s ago (window {window:.0f}s)"
-    return (
-        f"a near-duplicate ({similarity:.0%} similar, threshold {threshold:.0%}) of a message "
-        f"{who} posted {ago:.0f}s ago (window {window:.0f}s)"
-    )
 
 
 # --- cooldown (token buckets, ``policy.ratelimit``) ----------------------------------------------------------------

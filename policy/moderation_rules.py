@@ -33,6 +33,7 @@ from policy.moderation import (
     loop_reason,
     replay_bucket,
 )
+from policy.moderation_duplicates import Payload
 from policy.moderation_settings import (
     CooldownSettings,
     DepthSettings,
@@ -57,13 +58,6 @@ class Edit(NamedTuple):
 
 
 Outcome = Reject | Edit
-
-
-class Payload(NamedTuple):
-    """What the duplicate rule keeps of a text: a key of its matching form and, for near matching, a sketch."""
-
-    key: int
-    sketch: tuple[int, ...] = ()
 
 
 class Message(Protocol):
@@ -269,6 +263,8 @@ class DuplicateRule(TextRule[DuplicateSettings]):
             any_agent=self.any_agent,
             near_threshold=self.threshold,
             mode=self.match,
+            words=payload.words,
+            length=payload.length,
         )
         return None if reason is None else Reject(reason)
 

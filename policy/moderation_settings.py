@@ -29,7 +29,8 @@ class DuplicateSettings(SectionModel):
         default=0.8,
         gt=0,
         le=1,
-        description="For 'near': estimated Jaccard similarity of the word shingles (words and word pairs)",
+        description="For 'near': a message with more than this share of an earlier one's words alike "
+        "(normalized Indel similarity over the words of the canonical texts) is a near-duplicate",
     )
     any_agent: bool = Field(default=False, description="Also reject a payload another agent posted in the room")
 

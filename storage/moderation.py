@@ -1,10 +1,11 @@
 """The moderator's storage: hot rule state in memory, and cases, suspensions and warning points in SQLite.
 
 *Hot state* (``RoomStateStore``) is what the rules read on every agent message: each room's last few messages
-(payload keys and sketches, authors, reply depths; never text), each agent's cross-room token bucket and recent
-rejections. ``InMemoryRoomState`` keeps each remembered message as one packed ``bytes`` record so that a room costs
-well under 2 KiB, and forgets rooms that fell idle (by event time, so replays behave the same) or the idlest room
-when there are too many. A shared backend (Redis) can implement the same interface.
+(payload keys and sketches, authors, reply depths, and for near-duplicate matching the word codes of an agent
+message's first ``WORDS_KEPT`` words; never text), each agent's cross-room token bucket and recent rejections.
+``InMemoryRoomState`` keeps each remembered message as one packed ``bytes`` record (and its word codes beside it)
+so that a room stays small, and forgets rooms that fell idle (by event time, so replays behave the same) or the
+idlest room when there are too many. A shared backend (Redis) can implement the same interface.
 
 *Durable state* is humans' warning points. Cases and suspensions belong to the core (``storage/cases.py``,
 ``storage/suspensions.py``).
@@ -13,6 +14,7 @@ when there are too many. A shared backend (Redis) can implement the same interfa
 from __future__ import annotations
 
 import struct
+import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from typing import Protocol
 
 import aiosqlite
 
-from policy.moderation import AuthorKind, History, Recent
+from policy.moderation import WORDS_KEPT, AuthorKind, History, Recent
 from policy.moderation_text import SKETCH_SIZE
 from policy.ratelimit import TokenBucket
 from storage.db import Database, Migration
@@ -28,13 +30,14 @@ from storage.db import Database, Migration
 # --- hot state ----------------------------------------------------------------------------------------------------
 
 # One fixed-size record a message: a header (at, message-id hash, payload key, author index, depth, kind, sketch
-# length: 32 bytes), then SKETCH_SIZE uint32 sketch slots (48 bytes; zeros without a sketch). A room's records sit
-# back to back in one bytearray, which costs no per-record object and decodes in one C-level pass
-# (``iter_unpack``). The rules' pass decodes the headers only (the sketch slots as padding) and a sketch when one
-# is compared.
-_RECORD = struct.Struct(f"<dqqIHBB{SKETCH_SIZE}I")
-_HEADER = struct.Struct(f"<dqqIHBB{SKETCH_SIZE * 4}x")
-_HEADER_SIZE = struct.calcsize("<dqqIHBB")
+# length, the canonical text's number of words: 36 bytes), then SKETCH_SIZE uint32 sketch slots (48 bytes; zeros
+# without a sketch). A room's records sit back to back in one bytearray, which costs no per-record object and
+# decodes in one C-level pass (``iter_unpack``). The rules' pass decodes the headers only (the sketch slots as
+# padding) and a sketch when one is compared. The word codes are a list beside the records, one str a message (the
+# same empty str for humans' messages and without near matching).
+_RECORD = struct.Struct(f"<dqqIHBBI{SKETCH_SIZE}I")
+_HEADER = struct.Struct(f"<dqqIHBBI{SKETCH_SIZE * 4}x")
+_HEADER_SIZE = struct.calcsize("<dqqIHBBI")
 _SKETCH = struct.Struct(f"<{SKETCH_SIZE}I")
 _NO_SKETCH = (0,) * SKETCH_SIZE
 _KINDS = tuple(AuthorKind)
@@ -42,8 +45,11 @@ _new_recent = tuple.__new__
 
 
 def message_hash(message_id: str) -> int:
-    """The in-memory key of a message id (ids are never kept as strings: they would cost more than the rest)."""
-    return hash(message_id) or 1
+    """The in-memory key of a message id (ids are never kept as strings: they would cost more than the rest); the
+    same in every process, like the payload keys: CRC-32 and Adler-32 of the id side by side (two C calls, a third
+    of BLAKE2b's cost; ids are unique, so a weaker hash than the payloads' will do)."""
+    data = message_id.encode("utf-8", "surrogatepass")
+    return ((zlib.crc32(data) << 31) ^ zlib.adler32(data)) or 1
 
 
 class RoomStateStore(Protocol):
@@ -86,14 +92,15 @@ class _PackedSketches:
         return values if size == SKETCH_SIZE else values[:size]
 
 
-_EMPTY = History((), (), (), (), (), (), ())
+_EMPTY = History((), (), (), (), (), (), (), (), ())
 
 
 class _Room:
-    __slots__ = ("last_at", "records")
+    __slots__ = ("last_at", "records", "words")
 
     def __init__(self) -> None:
         self.records = bytearray()
+        self.words: list[str] = []  # word codes, one a record, in the same order
         self.last_at = 0.0
 
 
@@ -144,8 +151,8 @@ class InMemoryRoomState:
             return []
         authors, kinds, new = self._authors, _KINDS, _new_recent
         return [
-            new(Recent, (f[0], authors[f[3]], kinds[f[5]], f[1], f[4], f[2], f[7 : 7 + f[6]]))
-            for f in _RECORD.iter_unpack(room.records)
+            new(Recent, (f[0], authors[f[3]], kinds[f[5]], f[1], f[4], f[2], f[8 : 8 + f[6]], text, f[7]))
+            for f, text in zip(_RECORD.iter_unpack(room.records), room.words, strict=True)
         ]
 
     def recent(self, room_key: str) -> History:
@@ -154,9 +161,10 @@ class InMemoryRoomState:
             return _EMPTY
         # One C-level pass decodes the headers and one transposes them into columns.
         records = bytes(room.records)  # a copy: the room's own bytes shift as messages come and go
-        at, message, key, author_ids, depth, kind, sizes = zip(*_HEADER.iter_unpack(records), strict=True)
+        at, message, key, author_ids, depth, kind, sizes, lengths = zip(*_HEADER.iter_unpack(records), strict=True)
         authors = tuple(map(self._authors.__getitem__, author_ids))
-        return History(at, authors, kind, message, depth, key, _PackedSketches(records, sizes))
+        sketches = _PackedSketches(records, sizes)
+        return History(at, authors, kind, message, depth, key, sketches, tuple(room.words), lengths)
 
     def remember(self, room_key: str, recent: Recent) -> None:
         room = self._rooms.get(room_key)
@@ -176,13 +184,24 @@ class InMemoryRoomState:
             size, sketch = SKETCH_SIZE, sketch[:SKETCH_SIZE]
         else:
             sketch = (*sketch, *_NO_SKETCH[size:])
-        depth = recent.depth
+        depth, words, length = recent.depth, recent.words, recent.length
         records = room.records
         records += _RECORD.pack(
-            at, recent.message, recent.key, author_id, depth if depth < 0xFFFF else 0xFFFF, recent.kind, size, *sketch
+            at,
+            recent.message,
+            recent.key,
+            author_id,
+            depth if depth < 0xFFFF else 0xFFFF,
+            recent.kind,
+            size,
+            length if length < 0xFFFFFFFF else 0xFFFFFFFF,
+            *sketch,
         )
+        kept = room.words
+        kept.append(words[:WORDS_KEPT] if len(words) > WORDS_KEPT else words)
         if len(records) > self._limit:
             del records[: _RECORD.size]
+            del kept[0]
         if at > room.last_at:
             room.last_at = at
         if at > self.watermark:

@@ -28,7 +28,7 @@ from cogs.moderator.escalation import Escalation
 from cogs.moderator.outcomes import ActionOutcomes, outcome_label
 from cogs.moderator.service import ModeratorService, Payload
 from domain import Actor, Room
-from policy.moderation_text import normalize
+from policy.moderation_text import canonical, normalize
 from storage.cases import CaseRecord
 
 _PENDING_LIMIT = 10_000
@@ -72,7 +72,7 @@ class AgentModeration:
             pending = None  # another message (a draft held back earlier, or edited by a later gate)
         if pending is None:
             # Posted without this gate's notes at hand (a released draft ...): work the payload out from the text.
-            payload = self.service.payload(event.text, normalize(event.text), self.ctx.config(event.room))
+            payload = self.service.payload(event.text, self.ctx.config(event.room))
             self.service.remember_agent(
                 event.room, agent, event.message_id, event.at, reply_to=event.reply_to, payload=payload
             )
@@ -105,7 +105,13 @@ class AgentModeration:
         text = event.text
         normalized = await run_off_loop(normalize, text)  # a long text's normalising is not the loop's work
         context = self.service.context(
-            room, text, event.at, reply_to=event.reply_to, thread_id=event.thread_id, normalized=normalized
+            room,
+            text,
+            event.at,
+            reply_to=event.reply_to,
+            thread_id=event.thread_id,
+            normalized=normalized,
+            matching=await run_off_loop(canonical, text),
         )
         decision = await self.service.evaluate(agent, context)
         if decision.verdict is Verdict.APPROVE:

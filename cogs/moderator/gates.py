@@ -22,7 +22,7 @@ from bot.publisher import AgentSubmission, Decision, Verdict
 from cogs.moderator.agents import AgentModeration, Pending
 from cogs.moderator.service import ModerationContext, ModeratorService
 from policy.moderation_rules import Subject
-from policy.moderation_text import normalize
+from policy.moderation_text import canonical, normalize
 
 _HANDOFF_LIMIT = 10_000  # submissions between the gates (one a room at a time; left over only if a gate between
 # the two rejects, and overwritten by the room's next submission)
@@ -56,6 +56,7 @@ class ModeratorGates:
             reply_to=submission.reply_to,
             thread_id=submission.thread_id,
             normalized=await run_off_loop(normalize, text),  # a long text's normalising is not the loop's work
+            matching=await run_off_loop(canonical, text),
         )
         checked = self.service.check_text(agent, context)
         key = (room.key, agent)

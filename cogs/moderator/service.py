@@ -24,12 +24,12 @@ from policy.moderation import (
     History,
     MatchMode,
     Recent,
-    payload_form,
     reply_depth,
     spend,
 )
-from policy.moderation_rules import Payload, Subject, TextRule, run_text_rules
-from policy.moderation_text import normalize, shingle_sketch
+from policy.moderation_duplicates import Payload, make_payload
+from policy.moderation_rules import Subject, TextRule, run_text_rules
+from policy.moderation_text import normalize
 from policy.ratelimit import TokenBucket
 from storage.moderation import RoomStateStore, message_hash
 from storage.suspensions import Suspension
@@ -189,10 +189,10 @@ class ModeratorService:
 
     # --- context -------------------------------------------------------------------------------------------------
 
-    def payload(self, text: str, normalized: str, settings: ModeratorSettings) -> Payload:
-        mode = settings.duplicate.match
-        key = hash(payload_form(text, normalized, mode)) or 1
-        return Payload(key, shingle_sketch(normalized) if mode is MatchMode.NEAR else ())
+    def payload(self, text: str, settings: ModeratorSettings, matching: str | None = None) -> Payload:
+        """What the duplicate rule keeps of ``text`` (``matching``: its ``canonical(text)``, when the caller has
+        it)."""
+        return make_payload(text, settings.duplicate.match, matching)
 
     def context(
         self,
@@ -203,17 +203,17 @@ class ModeratorService:
         reply_to: str | None = None,
         thread_id: str | None = None,
         normalized: str | None = None,
+        matching: str | None = None,
     ) -> ModerationContext:
-        """What the rules read of a message; ``normalized``: its ``normalize(text)``, when the caller has it."""
+        """What the rules read of a message; ``normalized``: its ``normalize(text)``, ``matching``: its
+        ``canonical(text)`` (what duplicates are compared on), when the caller has them."""
         room_key = room.key
         plan = self.plan(room, room_key)
         history = self.state.recent(room_key)
         parent = history.find(message_hash(reply_to)) if reply_to is not None and history else None
         if normalized is None:
             normalized = normalize(text)
-        payload = Payload(
-            hash(payload_form(text, normalized, plan.match)) or 1, shingle_sketch(normalized) if plan.near else ()
-        )
+        payload = make_payload(text, plan.match, matching)
         return ModerationContext(
             room,
             text,
@@ -298,7 +298,17 @@ class ModeratorService:
             depth = reply_depth(reply_to, parent)
         self.state.remember(
             room_key,
-            Recent(at, agent, AuthorKind.AGENT, message_hash(message_id), depth, payload.key, payload.sketch),
+            Recent(
+                at,
+                agent,
+                AuthorKind.AGENT,
+                message_hash(message_id),
+                depth,
+                payload.key,
+                payload.sketch,
+                payload.words,
+                payload.length,
+            ),
         )
         if plan.global_rate > 0:
             self.state.set_global_bucket(

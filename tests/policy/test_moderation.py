@@ -18,22 +18,23 @@ from policy.moderation import (
     held_points,
     ladder_step,
     loop_reason,
-    payload_form,
+    make_payload,
     replay_bucket,
     reply_depth,
     spend,
     strip_mass_mentions,
     within_window,
+    word_similarity,
 )
-from policy.moderation_text import normalize, shingle_sketch, sketch_similarity
+from policy.moderation_text import canonical, normalize
 from policy.ratelimit import TokenBucket, take
 
 A, H = AuthorKind.AGENT, AuthorKind.HUMAN
 
 
 def agent(at: float, name: str, text: str = "", *, depth: int = 0, message: int = 0) -> Recent:
-    norm = normalize(text)
-    return Recent(at, name, A, message, depth, hash(norm) or 1, shingle_sketch(norm))
+    payload = make_payload(text, MatchMode.NEAR)
+    return Recent(at, name, A, message, depth, *payload)
 
 
 def human(at: float, message: int = 0) -> Recent:
@@ -55,24 +56,22 @@ def dup(
     humans: tuple[float, ...] = (),
 ) -> str | None:
     """Judge ``text`` against agent messages ``(at, author, text)`` keyed the way ``mode`` keys payloads."""
-
-    def key(t: str) -> int:
-        return hash(payload_form(t, normalize(t), mode)) or 1
-
     history = sorted(
-        [Recent(t_at, name, A, 0, 0, key(t), shingle_sketch(normalize(t))) for t_at, name, t in earlier]
-        + [human(h) for h in humans]
+        [Recent(t_at, name, A, 0, 0, *make_payload(t, mode)) for t_at, name, t in earlier] + [human(h) for h in humans]
     )
+    payload = make_payload(text, mode)
     return duplicate_reason(
         author=author,
-        key=key(text),
-        sketch=shingle_sketch(normalize(text)),
+        key=payload.key,
+        sketch=payload.sketch,
         at=at,
         history=history,
         window=window,
         any_agent=any_agent,
         near_threshold=0.8,
         mode=mode,
+        words=payload.words,
+        length=payload.length,
     )
 
 
@@ -376,18 +375,22 @@ def test_replayed_level_matches_the_bucket(times: list[float], at: float) -> Non
         ("same", "same"),
     ],
 )
-def test_the_cheap_bound_never_hides_a_match(a: str, b: str, threshold: float) -> None:
-    sa, sb = shingle_sketch(normalize(a)), shingle_sketch(normalize(b))
-    earlier = Recent(1.0, "x", A, 0, 0, 1, sa)
+def test_a_near_duplicate_is_decided_on_the_exact_similarity(a: str, b: str, threshold: float) -> None:
+    earlier = Recent(1.0, "x", A, 0, 0, *make_payload(a, MatchMode.NEAR))
+    mine = make_payload(b, MatchMode.NEAR)
     reason = duplicate_reason(
         author="x",
-        key=2,
-        sketch=sb,
+        key=mine.key,
+        sketch=mine.sketch,
         at=2.0,
         history=[earlier],
         window=10.0,
         any_agent=False,
         near_threshold=threshold,
         mode=MatchMode.NEAR,
+        words=mine.words,
+        length=mine.length,
     )
-    assert (reason is not None) is (sketch_similarity(sa, sb) >= threshold)
+    theirs = make_payload(a, MatchMode.NEAR)
+    exact = word_similarity(mine.words, mine.length, theirs.words, theirs.length)
+    assert (reason is not None) is (canonical(a) == canonical(b) or exact > threshold)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from policy.moderation import AuthorKind, Recent
-from policy.moderation_text import normalize, shingle_sketch
+import sys
+
+from policy.moderation import WORDS_KEPT, AuthorKind, MatchMode, Recent, make_payload
 from policy.ratelimit import TokenBucket
 from storage.moderation import InMemoryRoomState, message_hash
 
 
 def _agent(at: float, name: str, text: str, depth: int = 0) -> Recent:
-    return Recent(at, name, AuthorKind.AGENT, message_hash(f"m{at}"), depth, 12345, shingle_sketch(normalize(text)))
+    return Recent(at, name, AuthorKind.AGENT, message_hash(f"m{at}"), depth, *make_payload(text, MatchMode.NEAR))
 
 
 def test_round_trip_keeps_every_field() -> None:
@@ -31,6 +32,23 @@ def test_history_is_bounded_to_the_newest() -> None:
     for i in range(10):
         state.remember("r1", _agent(float(i), "alpha", f"message {i}"))
     assert [e.at for e in state.history("r1")] == [7.0, 8.0, 9.0]
+    # The word codes leave with their records: the columns still line up.
+    recent = state.recent("r1")
+    assert [recent.entry(i) for i in range(3)] == [_agent(float(i), "alpha", f"message {i}") for i in (7, 8, 9)]
+
+
+def test_a_kept_message_costs_a_few_hundred_bytes_whatever_its_length() -> None:
+    """Each remembered agent message: an 84-byte record, and at most ``WORDS_KEPT`` two-byte word codes."""
+    state = InMemoryRoomState(history_size=12)
+    essay = "Here is a long and detailed answer with many words in it. " * 200
+    for i in range(12):
+        state.remember("r1", _agent(float(i), "alpha", f"{i} {essay}"))
+    room = state._rooms["r1"]
+    per_message = (sys.getsizeof(room.records) + sys.getsizeof(room.words) + sum(map(sys.getsizeof, room.words))) / 12
+    assert all(len(words) == WORDS_KEPT for words in room.words)
+    assert per_message < 320
+    # The length bound counts the words of the first 8 KiB.
+    assert state.history("r1")[-1].length == len(f"11 {essay}".encode()[:8192].replace(b".", b" ").split())
 
 
 def test_idle_rooms_are_evicted_by_event_time() -> None:
