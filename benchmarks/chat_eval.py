@@ -117,7 +117,11 @@ def compare(
     """Plain VADER and Steward on the tweets and on each split of the chat set."""
     tweet_rows = list(tweets)
     sets: list[tuple[str, list[str], list[str]]] = [
-        (f"VADER tweets (human mean ±{TWEET_POLAR})", [tweet_class(m) for m, _ in tweet_rows], [t for _, t in tweet_rows])
+        (
+            f"VADER tweets (human mean ±{TWEET_POLAR})",
+            [tweet_class(m) for m, _ in tweet_rows],
+            [t for _, t in tweet_rows],
+        )
     ]
     for split in ("test", "tune"):
         rows = [r for r in chat if r.split == split]
@@ -138,7 +142,9 @@ class EmotionResult:
     recall: float
 
 
-def emotion_scores(chat: Sequence[ChatMessage], classifier: MessageClassifier, split: str = "test") -> list[EmotionResult]:
+def emotion_scores(
+    chat: Sequence[ChatMessage], classifier: MessageClassifier, split: str = "test"
+) -> list[EmotionResult]:
     """Per emotion, precision and recall of "shown" (intensity >= ``EMOTION_PRESENT``) against the labels."""
     rows = [r for r in chat if r.split == split]
     scored = [classifier.score(r.text) for r in rows]

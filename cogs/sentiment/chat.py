@@ -199,7 +199,6 @@ def _raised_negations(tokens: list[str]) -> set[int]:
     return covered
 
 
-
 def _shouted(words: list[str]) -> bool:
     letters = [w for w in words if any(c.isalpha() for c in w) and not w.startswith(("emoji:", "chat:"))]
     return len(letters) >= SHOUT_MIN_WORDS and all(w.isupper() for w in letters)

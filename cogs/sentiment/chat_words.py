@@ -153,9 +153,12 @@ SARCASM_EMOJI = frozenset({"🙄", "🙃"})
 # Phrases rewritten into one token before VADER reads the text: insults and threats VADER's word-by-word reading
 # underrates or misses, idioms it reads backwards ("killing it", "kill the process"). Order matters: the first
 # pattern that matches a span wins. (pattern, token, valence); a token with valence None is plain text VADER scores.
+_KILL_TARGET = (
+    r"kill(?:ed|ing|s)? (?:the |that |this |a |my )?"
+    r"(?:process(?:es)?|task|job|container|pod|server|worker|session|thread|tab|pid|app|build|query)"
+)
 PHRASES: tuple[tuple[str, str, float | None], ...] = (
-    (r"kill(?:ed|ing|s)? (?:the |that |this |a |my )?(?:process(?:es)?|task|job|container|pod|server|worker|"
-     r"session|thread|tab|pid|app|build|query)", "chat:kill_process", 0.0),  # fmt: skip
+    (_KILL_TARGET, "chat:kill_process", 0.0),
     (r"kill(?:ed|ing|s)? -9", "chat:kill_process", 0.0),
     (r"killer (?:feature|app)", "chat:great_feature", 2.0),
     (r"killing it", "chat:killing_it", 2.6),
@@ -186,13 +189,22 @@ PHRASES: tuple[tuple[str, str, float | None], ...] = (
     (r"you rock", "chat:you_rock", 2.2),
     (r"no way", "chat:no_way", 0.4),
     (r"no (?:bugs|issues|problems|complaints|errors|worries)", "chat:no_problem", 1.0),
-    (r"(?:(?:that|it|this) )?work(?:s|ed) (?:for me|now|fine|great|perfectly)|(?:that|it|this) work(?:s|ed)",
-     "chat:works", 1.4),
+    (
+        r"(?:(?:that|it|this) )?work(?:s|ed) (?:for me|now|fine|great|perfectly)|(?:that|it|this) work(?:s|ed)",
+        "chat:works",
+        1.4,
+    ),
     (r"nothing works", "chat:nothing_works", -1.8),
-    (r"(?:doesn'?t|does not|didn'?t|did not|won'?t|isn'?t|is not|not|still not) (?:work|working|help|load|loading)",
-     "chat:not_working", -1.6),
-    (r"(?:can'?t|cannot|unable to|couldn'?t) (?:log ?in|connect|access|sign in|load|open|install|find|start)",
-     "chat:cant_do", -1.4),
+    (
+        r"(?:doesn'?t|does not|didn'?t|did not|won'?t|isn'?t|is not|not|still not) (?:work|working|help|load|loading)",
+        "chat:not_working",
+        -1.6,
+    ),
+    (
+        r"(?:can'?t|cannot|unable to|couldn'?t) (?:log ?in|connect|access|sign in|load|open|install|find|start)",
+        "chat:cant_do",
+        -1.4,
+    ),
     (r"give up", "chat:give_up", -1.8),
     (r"same error", "chat:same_error", -1.2),
     (r"(?:is|are|went|goes|was) down", "chat:is_down", -1.4),

@@ -7,9 +7,10 @@ weights (``emotion_words.py``), plus a few rules:
 * an intensifier ("very", "so", "really" ...) before a word multiplies its weight by 1.5;
 * a negation ("not", "don't", "never" ...) within the three words before a word turns joy into frustration
   (half weight: "not happy") and damps anger and frustration to a third ("not annoyed");
-* a run of question marks ("??") is confusion, or exasperation (more anger) after an angry word; a single one is not (most questions are not confused: "what time
-  is the meeting tomorrow?"), nor are question words: confusion comes from its own cues ("I don't get it", "what
-  do you mean", "huh?", "confused", "I'm lost"); "!!" strengthens anger and frustration already present;
+* a run of question marks ("??") is confusion, or exasperation (more anger) after an angry word; a single one is
+  not (most questions are not confused: "what time is the meeting tomorrow?"), nor are question words: confusion
+  comes from its own cues ("I don't get it", "what do you mean", "huh?", "confused", "I'm lost");
+* "!!" strengthens anger and frustration already present;
 * a shouted word (all capitals, three letters or more) strengthens anger when anger or frustration is present;
 * an elongated word ("sooo", "yesss") is looked up with its letter runs undone;
 * in a sarcastic message (``chat.is_sarcastic``: "great, just great", "/s", 🙄 beside praise) the praise is
