@@ -37,6 +37,8 @@ from cogs.sentiment.vader import MAX_TOKENS, BoundedVader, bound_tokens
 
 # How much of a sarcastic message's praise counts, turned negative.
 SARCASM_SCALE = 0.8
+# A sarcastic message with no praise to turn ("yeah right"): the marker alone is a complaint.
+SARCASM_VALENCE = -1.5
 # Emphasis of an elongated sentiment word ("sooo good"), like VADER's capitals (its C_INCR is 0.733).
 ELONGATION_INCR = 0.5
 # A message shouted throughout (at least three words, all in capitals) with nothing positive in it.
@@ -165,18 +167,23 @@ class ChatVader(BoundedVader):
                 sentiments[-1] = value + (ELONGATION_INCR if value > 0 else -ELONGATION_INCR)
             if value and i in raised:
                 sentiments[-1] = sentiments[-1] * N_SCALAR
-        sentiments = self._but_check(words, sentiments)
-        if _shouted(words) and not any(v > 0 for v in sentiments):
-            sentiments.append(SHOUT_VALENCE)  # a shouted message with nothing kind in it is angry
-        if reading.sarcastic:
-            sentiments = [-v * SARCASM_SCALE if v > 0 else v for v in sentiments]
-            if not any(v < 0 for v in sentiments):
-                sentiments.append(-1.5)  # "yeah right": the marker is the complaint
+        sentiments = _whole_message(self._but_check(words, sentiments), words, reading.sarcastic)
         scores: dict[str, float] = self.score_valence(sentiments, sentitext.text)
         return scores, reading
 
     def translate_emoji(self, text: str) -> str:
         return text  # ``read`` has already rewritten the emoji
+
+
+def _whole_message(sentiments: list[float], words: list[str], sarcastic: bool) -> list[float]:
+    """The valences after the rules that read the message as a whole: shouting and sarcasm."""
+    if _shouted(words) and not any(v > 0 for v in sentiments):
+        sentiments.append(SHOUT_VALENCE)  # a shouted message with nothing kind in it is angry
+    if sarcastic:
+        sentiments = [-v * SARCASM_SCALE if v > 0 else v for v in sentiments]
+        if not any(v < 0 for v in sentiments):
+            sentiments.append(SARCASM_VALENCE)  # "yeah right": the marker is the complaint
+    return sentiments
 
 
 def _raised_negations(tokens: list[str]) -> set[int]:
