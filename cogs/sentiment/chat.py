@@ -48,7 +48,9 @@ SHOUT_MIN_WORDS = 3
 NEG_RAISE_SPAN = 6
 
 _RUN = re.compile(r"([a-z])\1{2,}", re.IGNORECASE)
-_PHRASE_PATTERNS = [(re.compile(rf"(?<![\w']){p}(?![\w'])", re.IGNORECASE), token) for p, token, _ in PHRASES]
+# One alternation of every phrase, so a text is scanned once: at each position the first listed phrase wins.
+_PHRASES = re.compile(r"(?<![\w'])(?:" + "|".join(f"({p})" for p, _, _ in PHRASES) + r")(?![\w'])", re.IGNORECASE)
+_PHRASE_TOKENS = [token for _, token, _ in PHRASES]
 _PHRASE_VALENCES = {token: valence for _, token, valence in PHRASES if valence is not None}
 _OPENERS = re.compile(r"^(?:oh,? |well,? |wow,? )?(?:" + "|".join(map(re.escape, SARCASM_OPENERS)) + r")(?![a-z])")
 _MARKERS = re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, SARCASM_MARKERS)) + r")(?![\w])")
@@ -105,6 +107,10 @@ def _rewrite_emoji(token: str, descriptions: dict[str, str]) -> list[str]:
     return out
 
 
+def _phrase_token(match: re.Match[str]) -> str:
+    return _PHRASE_TOKENS[(match.lastindex or 1) - 1]
+
+
 def is_sarcastic(text: str) -> bool:
     """Whether ``text`` marks its praise as meant the other way (module docstring)."""
     lowered = text.lower().strip()
@@ -130,8 +136,7 @@ class ChatVader(BoundedVader):
         """The chat text VADER scores, its tokens, which of them were elongated and which a raised negation
         covers."""
         sarcastic = is_sarcastic(text)
-        for pattern, token in _PHRASE_PATTERNS:
-            text = pattern.sub(token, text)
+        text = _PHRASES.sub(_phrase_token, text)
         tokens: list[str] = []
         elongated: set[int] = set()
         for raw in bound_tokens(text):
