@@ -17,6 +17,8 @@ from policy.sentiment import (
     PolarityCutoffs,
     polarity,
 )
+from storage.feedback import FeedbackStore
+from tests.cogs.sentiment.helpers import ALICE, BOB, HELPER
 
 PLAIN = SentimentIntensityAnalyzer()
 
@@ -114,3 +116,36 @@ def test_polarity_cutoffs():
     assert polarity(0.05, VADER_CUTOFFS) == POSITIVE and polarity(0.04, VADER_CUTOFFS) == NEUTRAL
     with pytest.raises(ValueError):
         PolarityCutoffs(0.3, 0.1)
+
+
+async def _rewards(app):
+    store = FeedbackStore(app.db)
+    return [r async for r in store.export()]
+
+
+async def test_sarcastic_replies_punish_the_agent_they_answer(sapp, room, clock):
+    t0 = clock.now()
+    await room.say(ALICE, "the deploy keeps failing", t0)
+    await room.say(HELPER, "Restarting the runner should fix it.", t0 + 1)
+    await room.say(ALICE, "great, just great. it's down again", t0 + 3)
+    await room.say(BOB, "wow, super helpful answer /s", t0 + 5)
+    clock.advance(40)
+    await sapp.cogs.cogs["sentiment"].sweep()
+    await sapp.bus.join()
+    [row] = await _rewards(sapp)
+    assert row.agent == "helper" and row.reward < -0.1  # read as the praise its words say, it was a reward
+    assert row.context["signals"]["frustration"] < 0 and row.context["signals"]["sentiment"] < 0
+    assert "joy" not in row.context["signals"]
+
+
+async def test_a_plain_question_after_an_agent_is_not_confusion(sapp, room, clock):
+    t0 = clock.now()
+    await room.say(HELPER, "The meetup moved to the big room.", t0)
+    await room.say(ALICE, "what time does it start tomorrow?", t0 + 2)
+    await room.say(BOB, "is the big room on the first floor?", t0 + 4)
+    clock.advance(40)
+    await sapp.cogs.cogs["sentiment"].sweep()
+    await sapp.bus.join()
+    [row] = await _rewards(sapp)  # the room engaged with the answer: that is all it says
+    assert row.reward > 0
+    assert "confusion" not in row.context["signals"]
