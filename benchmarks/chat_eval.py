@@ -191,7 +191,7 @@ def render_tuning(found: tuple[PolarityCutoffs, float, float]) -> str:
 
 def render(three: Sequence[ThreeClass], emotions: Sequence[EmotionResult]) -> str:
     lines = [
-        "Three classes (negative / neutral / positive):",
+        "Three classes (negative / neutral / positive), measured with `python -m benchmarks.eval_sentiment`:",
         "",
         "| data | messages | model | accuracy | macro-F1 | predicted positive (labelled) |",
         "|---|---|---|---|---|---|",

@@ -162,8 +162,8 @@ def evaluate(name: str, rows: list[tuple[float, str]], classifier: MessageClassi
 
 def render(results: list[Result]) -> str:
     lines = [
-        f"Measured with `python -m benchmarks.eval_sentiment{' --all' if len(results) > 1 else ''}` on the human-rated "
-        f"ground truth shipped in the vaderSentiment {VERSION} source distribution.",
+        f"Steward's compound against the human ratings shipped in the vaderSentiment {VERSION} source distribution"
+        f"{' (`--all`)' if len(results) > 1 else ''}:",
         "",
         "| data set | texts | Pearson r | Spearman rho | 2-class accuracy | macro F1 | scored neutral | "
         "emotion lexicon r |",
