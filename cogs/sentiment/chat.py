@@ -50,7 +50,8 @@ NEG_RAISE_SPAN = 6
 _RUN = re.compile(r"([a-z])\1{2,}", re.IGNORECASE)
 # One alternation of every phrase, so a text is scanned once: at each position the first listed phrase wins. Every
 # phrase starts with a letter: the look-ahead skips other positions (a wall of emoji) without trying the phrases.
-_PHRASES = re.compile(r"(?<![\w'])(?=[a-z])(?:" + "|".join(f"({p})" for p, _, _ in PHRASES) + r")(?![\w'])", re.IGNORECASE)
+_PHRASE_ALTERNATION = "|".join(f"({p})" for p, _, _ in PHRASES)
+_PHRASES = re.compile(rf"(?<![\w'])(?=[a-z])(?:{_PHRASE_ALTERNATION})(?![\w'])", re.IGNORECASE)
 _PHRASE_TOKENS = [token for _, token, _ in PHRASES]
 _PHRASE_VALENCES = {token: valence for _, token, valence in PHRASES if valence is not None}
 _OPENERS = re.compile(r"^(?:oh,? |well,? |wow,? )?(?:" + "|".join(map(re.escape, SARCASM_OPENERS)) + r")(?![a-z])")

@@ -208,7 +208,7 @@ PHRASES: tuple[tuple[str, str, float | None], ...] = (
     (r"give up", "chat:give_up", -1.8),
     (r"same error", "chat:same_error", -1.2),
     (r"(?:is|are|went|goes|was) down", "chat:is_down", -1.4),
-    (r"time(?:d)? ?out", "chat:timeout", -1.0),
+    (r"(?:timed|times|timing) out|(?:getting|got|get|hit|hitting) (?:a |the )?time ?outs?", "chat:timeout", -1.0),
     (r"still waiting", "chat:still_waiting", -1.2),
     (r"are you (?:kidding|serious|joking)(?: me)?", "chat:kidding", -1.8),
     (r"how dare you", "chat:how_dare", -2.4),

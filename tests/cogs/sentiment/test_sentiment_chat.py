@@ -48,6 +48,8 @@ def classifier() -> MessageClassifier:
         ("idk, maybe ask in general", NEUTRAL, NEGATIVE),
         ("is this channel for support?", NEUTRAL, POSITIVE),
         ("tysm", POSITIVE, NEUTRAL),
+        ("getting a timeout when I upload files", NEGATIVE, NEUTRAL),
+        ("I set the timeout to 30 seconds", NEUTRAL, NEUTRAL),
     ],
 )
 def test_chat_reads_what_plain_vader_misreads(classifier, text, expected, plain_vader):
