@@ -151,3 +151,15 @@ async def test_a_plain_question_after_an_agent_is_not_confusion(sapp, room, cloc
     [row] = await _rewards(sapp)  # the room engaged with the answer: that is all it says
     assert row.reward > 0
     assert "confusion" not in row.context["signals"]
+
+
+async def test_people_s_messages_are_counted_by_class_for_the_operator(sapp, room, clock):
+    t0 = clock.now()
+    await room.say(ALICE, "thanks, that fixed it!", t0)
+    await room.say(BOB, "oh wonderful, another outage", t0 + 1)
+    await room.say(ALICE, "what time is the meeting tomorrow?", t0 + 2)
+    await room.say(HELPER, "It is at noon, great question!", t0 + 3)  # an agent: not the room's mood
+    value = sapp.metrics.value
+    assert value("steward_sentiment_polarity_total", polarity="positive", sarcastic="no") == 1
+    assert value("steward_sentiment_polarity_total", polarity="negative", sarcastic="yes") == 1
+    assert value("steward_sentiment_polarity_total", polarity="neutral", sarcastic="no") == 1
