@@ -46,6 +46,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E4
 from benchmarks.moderator_bench import BenchScorer, settings_for_bench  # noqa: E402
 from cogs.moderator.service import ModeratorService, NoSuspensions  # noqa: E402
 from cogs.sentiment import classifier as classifier_module  # noqa: E402
+from cogs.sentiment.chat import ChatReading  # noqa: E402
 from domain import Room  # noqa: E402
 from policy import conversation_features as features_after  # noqa: E402
 from policy import moderation_text as text_after  # noqa: E402
@@ -273,9 +274,16 @@ async def flood(count: int, *, unbounded: bool, rate: float = 20.0) -> dict[str,
     }
 
 
+class _UpstreamVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
+    """Upstream VADER in the chat scorer's shape: its scores, and no chat reading (never sarcastic)."""
+
+    def chat_scores(self, text: str) -> tuple[dict[str, float], Any]:
+        return self.polarity_scores(text), ChatReading(False, text)
+
+
 def _unbound(app: Any) -> None:
     """Swap the sentiment cog's scorer back to upstream VADER (what ``--before`` scored with)."""
-    app.cogs.cogs["sentiment"].classifier._vader = SentimentIntensityAnalyzer()
+    app.cogs.cogs["sentiment"].classifier._vader = _UpstreamVader()
 
 
 def main() -> None:

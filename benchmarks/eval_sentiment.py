@@ -1,8 +1,16 @@
-"""Score the sentiment classifier against human-labelled ground truth.
+"""Score the sentiment classifier against human-labelled ground truth, beside plain VADER.
 
-    python -m benchmarks.eval_sentiment            # the 4,200 tweets
+    python -m benchmarks.eval_sentiment            # VADER's 4,200 tweets and the labelled chat set
     python -m benchmarks.eval_sentiment --all      # and the movie, Amazon and New York Times snippets
+    python -m benchmarks.eval_sentiment --tune     # choose the 3-class cut-offs on the chat set's tuning split
     python -m benchmarks.eval_sentiment --write    # record the results in docs/sentiment.md
+
+Three-class results (``chat_eval.py``): accuracy and macro-F1 of plain VADER (upstream ``vaderSentiment`` at its
+documented +-0.05 cut-offs) and of Steward (the chat layer at ``policy.sentiment.CHAT_CUTOFFS``) on the tweets,
+whose human mean makes the class (``<= -0.5`` negative, ``>= 0.5`` positive, neutral between: half a point of the
+-4..+4 scale), and on ``benchmarks/data/chat_sentiment.jsonl`` (hand-labelled chat, fixed ``split`` column: the
+cut-offs are tuned on ``tune`` only, so ``test`` and the tweets are data the tuning did not see); and the emotion
+labels' precision and recall per emotion on the chat set (an emotion is shown at intensity >= 0.5).
 
 The ground truth is the one VADER was validated on (Hutto & Gilbert, ICWSM 2014): each text was rated by about
 twenty people from -4 (extremely negative) to +4 (extremely positive); the file holds the mean rating. It ships in
@@ -29,6 +37,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import chat_eval
 from cogs.sentiment.classifier import MessageClassifier
 
 VERSION = "3.3.2"
@@ -153,8 +162,8 @@ def evaluate(name: str, rows: list[tuple[float, str]], classifier: MessageClassi
 
 def render(results: list[Result]) -> str:
     lines = [
-        f"Measured with `python -m benchmarks.eval_sentiment{' --all' if len(results) > 1 else ''}` on the human-rated "
-        f"ground truth shipped in the vaderSentiment {VERSION} source distribution.",
+        f"Steward's compound against the human ratings shipped in the vaderSentiment {VERSION} source distribution"
+        f"{' (`--all`)' if len(results) > 1 else ''}:",
         "",
         "| data set | texts | Pearson r | Spearman rho | 2-class accuracy | macro F1 | scored neutral | "
         "emotion lexicon r |",
@@ -181,12 +190,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=default_cache(), help="where the sdist is kept")
     parser.add_argument("--all", action="store_true", help="all four data sets, not only the tweets")
     parser.add_argument("--write", action="store_true", help="record the results in docs/sentiment.md")
+    parser.add_argument("--tune", action="store_true", help="print the best cut-offs on the chat tuning split")
+    parser.add_argument("--chat", type=Path, default=chat_eval.CHAT_SET, help="the labelled chat set")
     args = parser.parse_args(argv)
+    chat_rows = chat_eval.read_chat_set(args.chat)
+    if args.tune:
+        print(chat_eval.render_tuning(chat_eval.tune(chat_rows)))
+        return 0
     sdist = fetch_sdist(args.cache)
     classifier = MessageClassifier()
     names = list(DATASETS) if args.all else ["tweets"]
-    results = [evaluate(name, read_ground_truth(sdist, DATASETS[name]), classifier) for name in names]
-    text = render(results)
+    truth = {name: read_ground_truth(sdist, DATASETS[name]) for name in names}
+    results = [evaluate(name, truth[name], classifier) for name in names]
+    three = chat_eval.compare(truth["tweets"], chat_rows, classifier)
+    emotions = chat_eval.emotion_scores(chat_rows, classifier)
+    text = chat_eval.render(three, emotions) + "\n\n" + render(results)
     print(text)
     if args.write:
         write_doc(text)

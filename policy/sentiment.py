@@ -1,4 +1,5 @@
-"""Room sentiment arithmetic: window summaries, the moving average, and trend-shift detection.
+"""Room sentiment arithmetic: a message's polarity class, window summaries, the moving average, and trend-shift
+detection.
 
 Pure functions over plain values (no I/O, no clock): the sentiment cog feeds them the scores it keeps per room.
 A window holds scores, never text.
@@ -19,6 +20,39 @@ TREND_METRICS: tuple[str, ...] = ("sentiment", "joy", "anger", "frustration", "c
 RELATIVE_METRICS: frozenset[str] = frozenset({"rate"})
 
 KIND_HUMAN, KIND_AGENT, KIND_BOT = 0, 1, 2
+
+NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
+POLARITIES: tuple[str, ...] = (NEGATIVE, NEUTRAL, POSITIVE)
+# An emotion whose intensity reaches this is one the message shows (``1 - exp(-raw)``: a raw weight of ln 2).
+EMOTION_PRESENT = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class PolarityCutoffs:
+    """Where a compound score stops being neutral: ``compound <= negative`` is negative, ``>= positive`` positive."""
+
+    negative: float
+    positive: float
+
+    def __post_init__(self) -> None:
+        if not -1.0 <= self.negative < self.positive <= 1.0:
+            raise ValueError(f"cut-offs must satisfy -1 <= negative < positive <= 1, got {self}")
+
+
+# VADER's documented cut-offs, for plain VADER's compound.
+VADER_CUTOFFS = PolarityCutoffs(-0.05, 0.05)
+# Steward's, for the chat-aware compound: chosen by ``python -m benchmarks.eval_sentiment --tune`` as the pair with
+# the best 3-class macro-F1 on the tuning split of ``benchmarks/data/chat_sentiment.jsonl``.
+CHAT_CUTOFFS = PolarityCutoffs(-0.20, 0.25)
+
+
+def polarity(compound: float, cutoffs: PolarityCutoffs = CHAT_CUTOFFS) -> str:
+    """The 3-class reading of a compound score: ``negative``, ``neutral`` or ``positive``."""
+    if compound <= cutoffs.negative:
+        return NEGATIVE
+    if compound >= cutoffs.positive:
+        return POSITIVE
+    return NEUTRAL
 
 
 class Sample(NamedTuple):

@@ -84,6 +84,10 @@ class SentimentCog(SentimentCommands, Cog):
         m = ctx.metrics
         self._m_messages = m.counter("steward_sentiment_messages_total", "Messages scored into windows", ["kind"])
         self._m_by_kind: dict[ActorKind, Any] = {}
+        self._m_polarity = m.counter(
+            "steward_sentiment_polarity_total", "People's messages by class and sarcasm", ["polarity", "sarcastic"]
+        )
+        self._m_by_class: dict[tuple[str, str], Any] = {}
         self._m_rooms = m.gauge("steward_sentiment_rooms", "Rooms with a window in memory", [])
         self._m_evicted = m.counter("steward_sentiment_evictions_total", "Room windows evicted", ["reason"])
         self._m_windows = m.counter("steward_sentiment_windows_total", "Windows closed into the trend", [])
@@ -183,6 +187,12 @@ class SentimentCog(SentimentCommands, Cog):
         if counter is None:
             counter = self._m_by_kind[event.author.kind] = self._m_messages.labels(event.author.kind.value)
         counter.inc()
+        if kind == KIND_HUMAN:
+            key = (scores.polarity, "yes" if scores.sarcastic else "no")
+            by_class = self._m_by_class.get(key)
+            if by_class is None:
+                by_class = self._m_by_class[key] = self._m_polarity.labels(*key)
+            by_class.inc()
         if fresh or window.size == 1:
             self._m_rooms.set(len(self.windows))
         if kind == KIND_AGENT:

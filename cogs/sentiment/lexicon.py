@@ -7,8 +7,14 @@ weights (``emotion_words.py``), plus a few rules:
 * an intensifier ("very", "so", "really" ...) before a word multiplies its weight by 1.5;
 * a negation ("not", "don't", "never" ...) within the three words before a word turns joy into frustration
   (half weight: "not happy") and damps anger and frustration to a third ("not annoyed");
-* question marks count as confusion (more for "??"), "!!" strengthens anger and frustration already present;
-* a shouted word (all capitals, three letters or more) strengthens anger when anger or frustration is present.
+* a run of question marks ("??") is confusion, or exasperation (more anger) after an angry word; a single one is
+  not (most questions are not confused: "what time is the meeting tomorrow?"), nor are question words: confusion
+  comes from its own cues ("I don't get it", "what do you mean", "huh?", "confused", "I'm lost");
+* "!!" strengthens anger and frustration already present;
+* a shouted word (all capitals, three letters or more) strengthens anger when anger or frustration is present;
+* an elongated word ("sooo", "yesss") is looked up with its letter runs undone;
+* in a sarcastic message (``chat.is_sarcastic``: "great, just great", "/s", 🙄 beside praise) the praise is
+  frustration, not joy.
 
 Only the first ``MAX_TOKENS`` tokens are weighed (the word count covers them all): the weights saturate long
 before that, and the cost of a wall of emoji stays bounded.
@@ -31,6 +37,9 @@ __all__ = ["EMOJI", "INTENSIFIERS", "NEGATIONS", "PHRASES", "WORDS", "EmotionSco
 _TOKEN = re.compile(r"[a-z0-9']+[!]?|\?+|!+|>:\(|:-?[()dps]|;\)|<3|\^\^|-_-|o_o|xd|[^\sa-z0-9]", re.IGNORECASE)
 MAX_TOKENS = 512
 _SHOUT = re.compile(r"\b[A-Z]{3,}\b")
+_RUN = re.compile(r"([a-z])\1{2,}")
+# A sarcastic message is frustrated even without a frustrated word ("oh joy, more merge conflicts").
+SARCASM_FRUSTRATION = 0.8
 
 _PHRASE_WEIGHTS: dict[str, tuple[tuple[str, float], ...]] = {}
 for _emotion, _table in PHRASES.items():
@@ -75,7 +84,8 @@ _NEGATED: dict[str, tuple[str, float, float]] = {
 def _punctuation(token: str, raw: dict[str, float]) -> bool:
     """Question marks add confusion, a run of exclamation marks sharpens anger and frustration; True if handled."""
     if token[0] == "?":
-        raw["confusion"] += 0.4 if len(token) == 1 else 0.9
+        if len(token) > 1:
+            raw["??"] += 1.0
         return True
     if token[0] == "!":
         if len(token) > 1:
@@ -85,9 +95,20 @@ def _punctuation(token: str, raw: dict[str, float]) -> bool:
     return False
 
 
-def _add_hits(raw: dict[str, float], hits: tuple[tuple[str, float], ...], boost: float, negated: bool) -> None:
+def _lookup(token: str, word: str) -> tuple[tuple[str, float], ...] | None:
+    hits = _LOOKUP.get(word) or (_LOOKUP.get(token) if token != word else None)
+    if hits is None and _RUN.search(word):
+        hits = _LOOKUP.get(_RUN.sub(r"\1\1", word)) or _LOOKUP.get(_RUN.sub(r"\1", word))
+    return hits
+
+
+def _add_hits(
+    raw: dict[str, float], hits: tuple[tuple[str, float], ...], boost: float, negated: bool, sarcastic: bool
+) -> None:
     for emotion, weight in hits:
         weight *= boost
+        if sarcastic and emotion == "joy":
+            emotion = "frustration"  # praise meant the other way
         turned = _NEGATED.get(emotion) if negated else None
         if turned is None:
             raw[emotion] += weight
@@ -95,19 +116,27 @@ def _add_hits(raw: dict[str, float], hits: tuple[tuple[str, float], ...], boost:
             raw[turned[0]] += weight * turned[1] / turned[2]
 
 
-def _phrases_and_shouting(text: str, lowered: str, raw: dict[str, float]) -> None:
+def _phrases_and_shouting(text: str, lowered: str, raw: dict[str, float], sarcastic: bool) -> None:
     for match in _PHRASES.finditer(lowered):
         for emotion, weight in _PHRASE_WEIGHTS[match.group(1)]:
-            raw[emotion] += weight
+            raw["frustration" if sarcastic and emotion == "joy" else emotion] += weight
+    if sarcastic:
+        raw["frustration"] += SARCASM_FRUSTRATION
+    if raw["??"]:  # "??" after an angry word is exasperation, otherwise bewilderment
+        if raw["anger"]:
+            raw["anger"] *= 1.3
+        else:
+            raw["confusion"] += 0.8 * min(raw["??"], 2.0)
     if raw["anger"] or raw["frustration"]:
         shouted = len(_SHOUT.findall(text))
         if shouted:
             raw["anger"] += 0.4 * min(shouted, 3)
 
 
-def score_emotions(text: str) -> EmotionScores:
-    """Emotion intensities of one message, each in [0, 1]."""
-    raw = {"anger": 0.0, "frustration": 0.0, "joy": 0.0, "confusion": 0.0}
+def score_emotions(text: str, *, sarcastic: bool = False) -> EmotionScores:
+    """Emotion intensities of one message, each in [0, 1]. ``sarcastic``: the message's praise is meant the other
+    way (the chat layer's reading), so it counts as frustration."""
+    raw = {"anger": 0.0, "frustration": 0.0, "joy": 0.0, "confusion": 0.0, "??": 0.0}
     lowered = text.lower()
     words = 0
     boost = 1.0
@@ -128,11 +157,11 @@ def score_emotions(text: str) -> EmotionScores:
         if word in INTENSIFIERS:
             boost = 1.5
             continue
-        hits = _LOOKUP.get(word) or (_LOOKUP.get(token) if token != word else None)
+        hits = _lookup(token, word)
         if hits:
-            _add_hits(raw, hits, boost, index <= negated_until)
+            _add_hits(raw, hits, boost, index <= negated_until, sarcastic)
         boost = 1.0
-    _phrases_and_shouting(text, lowered, raw)
+    _phrases_and_shouting(text, lowered, raw, sarcastic)
     return EmotionScores(
         anger=_saturate(raw["anger"]),
         frustration=_saturate(raw["frustration"]),
