@@ -103,6 +103,13 @@ def canonical(text: str) -> str:
     return deobfuscate(normalize(text))
 
 
+def normalized_and_canonical(text: str) -> tuple[str, str]:
+    """``(normalize(text), canonical(text))`` with one normalising pass: what the rules read and what duplicates
+    are compared on."""
+    normalized = normalize(text)
+    return normalized, deobfuscate(normalized)
+
+
 def canonical_with_map(text: str) -> tuple[str, list[int]]:
     """``canonical`` with ``index[i]`` = the position in ``text`` that produced its ``i``-th character."""
     return deobfuscate_with_map(*normalize_with_map(text))

@@ -28,7 +28,7 @@ from cogs.moderator.escalation import Escalation
 from cogs.moderator.outcomes import ActionOutcomes, outcome_label
 from cogs.moderator.service import ModeratorService, Payload
 from domain import Actor, Room
-from policy.moderation_text import canonical, normalize
+from policy.moderation_text import normalized_and_canonical
 from storage.cases import CaseRecord
 
 _PENDING_LIMIT = 10_000
@@ -103,7 +103,8 @@ class AgentModeration:
         """An agent that posted with its own bot user, around the gate: the same chain, applied after the fact."""
         room, agent = event.room, event.author.id
         text = event.text
-        normalized = await run_off_loop(normalize, text)  # a long text's normalising is not the loop's work
+        # A long text's normalising is not the loop's work.
+        normalized, matching = await run_off_loop(normalized_and_canonical, text)
         context = self.service.context(
             room,
             text,
@@ -111,7 +112,7 @@ class AgentModeration:
             reply_to=event.reply_to,
             thread_id=event.thread_id,
             normalized=normalized,
-            matching=await run_off_loop(canonical, text),
+            matching=matching,
         )
         decision = await self.service.evaluate(agent, context)
         if decision.verdict is Verdict.APPROVE:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vaderSentiment.vaderSentiment import BOOSTER_DICT, N_SCALAR  # type: ignore[import-untyped]
+from vaderSentiment.vaderSentiment import N_SCALAR  # type: ignore[import-untyped]
 
 from cogs.sentiment.chat_words import (
     EMOJI,
@@ -161,19 +161,13 @@ class ChatVader(BoundedVader):
         reading, _tokens, elongated, raised = self.read(text)
         sentitext = self.sentitext(reading.text)
         words = sentitext.words_and_emoticons
-        sentiments: list[float] = []
-        last = len(words) - 1
-        for i, item in enumerate(words):
-            lowered = item.lower()
-            if lowered in BOOSTER_DICT or (i < last and lowered == "kind" and words[i + 1].lower() == "of"):
-                sentiments.append(0)
-                continue
-            sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
-            value = sentiments[-1]
-            if value and i in elongated:
-                sentiments[-1] = value + (ELONGATION_INCR if value > 0 else -ELONGATION_INCR)
-            if value and i in raised:
-                sentiments[-1] = sentiments[-1] * N_SCALAR
+
+        def chat_valence(i: int, value: float) -> float:  # stretched words count more, raised negations flip
+            if i in elongated:
+                value += ELONGATION_INCR if value > 0 else -ELONGATION_INCR
+            return value * N_SCALAR if i in raised else value
+
+        sentiments = self.word_sentiments(sentitext, chat_valence)
         sentiments = _whole_message(self._but_check(words, sentiments), words, reading.sarcastic)
         scores: dict[str, float] = self.score_valence(sentiments, sentitext.text)
         return scores, reading

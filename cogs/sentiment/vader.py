@@ -18,6 +18,7 @@ description ("grinning face with smiling eyes"), so 2,000 emoji are some 10,000 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from typing import Any
 
 from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
@@ -168,8 +169,9 @@ class BoundedVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
         """The tokens VADER scores for ``text`` (``words_and_emoticons``), at most ``MAX_TOKENS`` of them."""
         return _BoundedText(self.translate_emoji(text))
 
-    def polarity_scores(self, text: str) -> dict[str, float]:
-        sentitext = self.sentitext(text)
+    def word_sentiments(self, sentitext: Any, adjust: Callable[[int, float], float] | None = None) -> list[float]:
+        """VADER's valence of each token in order (boosters and "kind of" count 0); ``adjust(i, valence)``, when
+        given, reshapes each non-zero valence."""
         sentiments: list[float] = []
         words = sentitext.words_and_emoticons
         last = len(words) - 1
@@ -179,6 +181,12 @@ class BoundedVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
                 sentiments.append(0)
                 continue
             sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
-        sentiments = self._but_check(words, sentiments)
+            if adjust is not None and sentiments[-1]:
+                sentiments[-1] = adjust(i, sentiments[-1])
+        return sentiments
+
+    def polarity_scores(self, text: str) -> dict[str, float]:
+        sentitext = self.sentitext(text)
+        sentiments = self._but_check(sentitext.words_and_emoticons, self.word_sentiments(sentitext))
         scores: dict[str, float] = self.score_valence(sentiments, sentitext.text)
         return scores
