@@ -38,7 +38,8 @@ def case_target(case: CaseRecord) -> str:
 
 def case_line(case: CaseRecord) -> str:
     flags = "".join([" [log-only]" if case.log_only else "", " [pardoned]" if case.pardoned else ""])
-    return f"#{case.number} {when(case.at)} {case.target_kind} {case_target(case)}: {case.verdict} ({case.rule}) {case.reason}{flags}"
+    who = f"{case.target_kind} {case_target(case)}"
+    return f"#{case.number} {when(case.at)} {who}: {case.verdict} ({case.rule}) {case.reason}{flags}"
 
 
 class CaseCommands:

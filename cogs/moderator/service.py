@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
+from bot.offload import run_off_loop
 from bot.publisher import Decision, Verdict
 from bot.scoring import ScorerState, TextAssessment, TextScorer
 from cogs.moderator.config import ModeratorSettings
@@ -29,7 +30,7 @@ from policy.moderation import (
 )
 from policy.moderation_duplicates import Payload, make_payload
 from policy.moderation_rules import Subject, TextRule, run_text_rules
-from policy.moderation_text import normalize
+from policy.moderation_text import normalize, normalized_and_canonical
 from policy.ratelimit import TokenBucket
 from storage.moderation import RoomStateStore, message_hash
 from storage.suspensions import Suspension
@@ -193,6 +194,15 @@ class ModeratorService:
         """What the duplicate rule keeps of ``text`` (``matching``: its ``canonical(text)``, when the caller has
         it)."""
         return make_payload(text, settings.duplicate.match, matching)
+
+    async def context_of(
+        self, room: Room, text: str, at: float, *, reply_to: str | None = None, thread_id: str | None = None
+    ) -> ModerationContext:
+        """``context`` with the text normalised and made canonical in one pass, off the loop when it is long."""
+        normalized, matching = await run_off_loop(normalized_and_canonical, text)
+        return self.context(
+            room, text, at, reply_to=reply_to, thread_id=thread_id, normalized=normalized, matching=matching
+        )
 
     def context(
         self,
