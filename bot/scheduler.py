@@ -161,13 +161,20 @@ class Scheduler:
         return True
 
     async def fire_due(self) -> int:
-        """Run every stored timer that is due by the clock; for manual clocks and the console's tick."""
+        """Run every stored timer that is due by the clock; for manual clocks and the console's tick.
+
+        Reads only the due timers (through the due-time index), and nothing at all while the next due time is
+        known to be later, so a replay's cost per line does not grow with the timers waiting."""
+        now = self.clock.now()
+        if not self.timers.may_be_due(now):
+            return 0
         fired = 0
-        for timer in await self.timers.all():
-            if timer.due_at <= self.clock.now() and await self.fire_now(timer.kind, timer.key):
+        for timer in await self.timers.due(now):
+            if await self.fire_now(timer.kind, timer.key):
                 if await self.timers.get(timer.kind, timer.key) is None:
                     self._disarm(timer.kind, timer.key)
                 fired += 1
+        await self.timers.refresh_next_due()
         return fired
 
     # --- plain jobs ----------------------------------------------------------------------------------------------

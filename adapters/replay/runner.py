@@ -28,6 +28,7 @@ from storage.core import AgentRecord
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress
 
 log = get_logger("steward.replay")
 
@@ -57,9 +58,7 @@ class ReplayRunner:
         self.app.bus.subscribe(ModerationDecision, self._collect, owner="replay", name="replay.collect")
         try:
             if self.progress:
-                from rich.progress import Progress
-
-                with Progress(transient=True, console=_stderr_console()) as bar:
+                with _progress_bar() as bar:
                     task = bar.add_task(f"replaying {path.name}", total=total)
                     for item in read_transcript(path):
                         await self._handle(item)
@@ -196,3 +195,26 @@ def _stderr_console() -> Console:
     from rich.console import Console
 
     return Console(file=sys.stderr)
+
+
+def _progress_bar() -> Progress:
+    """The bar drawn on stderr: lines done of the transcript's, the time spent and the time left; gone at the end."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("lines"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        console=_stderr_console(),
+    )
