@@ -48,6 +48,7 @@ class ReplayRunner:
         self.total: int | None = None  # the transcript's lines, once counted
         self.position = 0  # the number of the last line handled
         self._authors: dict[str, Actor] = {}
+        self._agents: dict[str, AgentRecord] = {}
         self._human_decisions: list[ModerationDecision] = []
         self._line_records: list[dict[str, object]] = []
 
@@ -117,9 +118,12 @@ class ReplayRunner:
 
     async def _agent_line(self, item: Line, room: Room) -> None:
         entry = item.entry
-        agent = await self.app.agents.get(entry.author)
+        agent = self._agents.get(entry.author)
         if agent is None:
-            agent = await self.app.agents.register(AgentRecord(name=entry.author, platform=PLATFORM, owner_id="replay"))
+            agent = await self.app.agents.get(entry.author) or await self.app.agents.register(
+                AgentRecord(name=entry.author, platform=PLATFORM, owner_id="replay")
+            )
+            self._agents[entry.author] = agent  # the replay is the database's one writer: the record stays true
         self.adapter.next_message_id = item.message_id
         self._authors[item.message_id] = Actor(PLATFORM, entry.author, ActorKind.AGENT, entry.author)
         result = await self.app.publisher.submit(agent, room, entry.text, reply_to=entry.reply_to, at=entry.ts)
