@@ -6,6 +6,13 @@ While a batch runs, new requests queue up and form the next batch, so under load
 waiting. When messages have been arriving together (the last batch had company), the worker also waits up to
 ``max_wait`` for more before starting a batch that is not full; a lone message after a quiet spell is not held
 back at all, so at low load Steward adds only the hand-off to the inference thread.
+
+Bounded, for a model slower than the traffic: with ``max_pending`` set, a request that finds that many texts waiting
+is refused at once, and a request with a time budget (``submit(text, within=seconds)``) is refused at once when the
+wait it would have (the batch running and every text queued ahead of it, at the seconds a text the recent batches
+took) exceeds its budget, or abandoned when the budget runs out before its result comes. Each refusal is an
+``Overloaded`` carrying why (``queue_full``, ``wait``, ``deadline``), so the caller can answer another way (the
+scorer asks the fast model); an abandoned text is not scored.
 """
 
 from __future__ import annotations
@@ -24,10 +31,30 @@ R = TypeVar("R")
 class _Request(Generic[R]):
     text: str
     future: asyncio.Future[R]
+    taken: bool = False  # in a batch (no longer waiting)
+    abandoned: bool = False  # its caller's budget ran out while it waited
 
 
 class BatcherClosed(RuntimeError):
     """The batcher is shut down (or shutting down): the text was not scored."""
+
+
+QUEUE_FULL = "queue_full"
+WAIT = "wait"
+DEADLINE = "deadline"
+
+
+class Overloaded(RuntimeError):
+    """The model cannot answer within the caller's budget (``reason``: queue_full, wait or deadline)."""
+
+    def __init__(self, reason: str, *, pending: int, expected_wait: float) -> None:
+        super().__init__(f"toxicity model overloaded ({reason}): {pending} waiting, ~{expected_wait:.2f} s wait")
+        self.reason = reason
+        self.pending = pending
+        self.expected_wait = expected_wait
+
+
+_SMOOTHING = 0.3  # weight of the latest batch in the seconds-a-text estimate
 
 
 class MicroBatcher(Generic[R]):
@@ -39,9 +66,12 @@ class MicroBatcher(Generic[R]):
         max_batch: int,
         max_wait: float,
         on_batch: Callable[[int, float], None] | None = None,
+        max_pending: int | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+        if max_pending is not None and max_pending < 1:
+            raise ValueError("max_pending must be at least 1")
         self._score = score
         self._executor = executor
         self.max_batch = max_batch
@@ -51,6 +81,11 @@ class MicroBatcher(Generic[R]):
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
         self._busy_lately = False
+        self.max_pending = max_pending
+        self._waiting = 0  # requests queued and not abandoned
+        self._running = 0  # texts in the batch being scored
+        self._running_since = 0.0
+        self.seconds_per_text: float | None = None  # smoothed over the recent batches; None until one ran
 
     def start(self) -> None:
         # The worker only ends when closed; should it ever die otherwise, the next request starts a new one rather
@@ -68,22 +103,63 @@ class MicroBatcher(Generic[R]):
         waiting: list[_Request[R]] = []
         while not self._queue.empty():
             waiting.append(self._queue.get_nowait())
+        self._waiting = 0
         _close_all(waiting)
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        """Texts waiting for a batch (not those whose callers gave up)."""
+        return self._waiting
 
-    async def submit(self, text: str) -> R:
+    def expected_wait(self) -> float:
+        """Seconds a text submitted now would wait for its result: what is left of the running batch and every
+        text queued, at the recent seconds a text (0 until a batch has been timed)."""
+        per_text = self.seconds_per_text
+        if per_text is None:
+            return 0.0
+        left = 0.0
+        if self._running:
+            elapsed = asyncio.get_running_loop().time() - self._running_since
+            left = max(0.0, self._running * per_text - elapsed)
+        return left + (self._waiting + 1) * per_text
+
+    async def submit(self, text: str, *, within: float | None = None) -> R:
+        """``text``'s result; with ``within`` (seconds), ``Overloaded`` rather than a longer wait."""
         if self._closed:
             raise BatcherClosed("the scorer is shut down")
         self.start()
+        if self.max_pending is not None and self._waiting >= self.max_pending:
+            raise Overloaded(QUEUE_FULL, pending=self._waiting, expected_wait=self.expected_wait())
+        if within is not None:
+            expected = self.expected_wait()
+            if expected > within:
+                raise Overloaded(WAIT, pending=self._waiting, expected_wait=expected)
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Request(text, future))
-        return await future
+        request = _Request(text, future)
+        self._queue.put_nowait(request)
+        self._waiting += 1
+        if within is None:
+            return await future
+        try:
+            return await asyncio.wait_for(future, within)
+        except TimeoutError:
+            if not request.taken:
+                request.abandoned = True
+                self._waiting -= 1
+            raise Overloaded(DEADLINE, pending=self._waiting, expected_wait=self.expected_wait()) from None
+
+    def _take(self, request: _Request[R], batch: list[_Request[R]]) -> None:
+        """Put ``request`` in ``batch``, unless its caller gave up waiting (it takes no place in a batch)."""
+        if request.abandoned:
+            return
+        request.taken = True
+        self._waiting -= 1
+        batch.append(request)
 
     async def _gather(self) -> list[_Request[R]]:
-        batch = [await self._queue.get()]
+        batch: list[_Request[R]] = []
+        while not batch:
+            self._take(await self._queue.get(), batch)
         # Let the callers woken in this same loop iteration (a burst) enqueue before the batch is cut.
         await asyncio.sleep(0)
         self._take_waiting(batch)
@@ -95,7 +171,7 @@ class MicroBatcher(Generic[R]):
 
     def _take_waiting(self, batch: list[_Request[R]]) -> None:
         while len(batch) < self.max_batch and not self._queue.empty():
-            batch.append(self._queue.get_nowait())
+            self._take(self._queue.get_nowait(), batch)
 
     def _company_expected(self, batch: list[_Request[R]]) -> bool:
         """Worth waiting for more: room in the batch, a wait allowed, and messages have been coming together."""
@@ -107,13 +183,13 @@ class MicroBatcher(Generic[R]):
         deadline = loop.time() + self.max_wait
         while len(batch) < self.max_batch:
             if not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+                self._take(self._queue.get_nowait(), batch)
                 continue
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
             try:
-                batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                self._take(await asyncio.wait_for(self._queue.get(), remaining), batch)
             except TimeoutError:
                 return
 
@@ -128,7 +204,8 @@ class MicroBatcher(Generic[R]):
     async def _score_batch(self, live: list[_Request[R]]) -> None:
         """Score ``live`` in the executor and settle each caller's future; a failure fails only these callers."""
         loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = self._running_since = loop.time()
+        self._running = len(live)
         try:
             results = await loop.run_in_executor(self._executor, self._score, [r.text for r in live])
             if len(results) != len(live):
@@ -141,11 +218,17 @@ class MicroBatcher(Generic[R]):
                 if not request.future.done():
                     request.future.set_exception(exc)
             return
+        finally:
+            self._running = 0
+        elapsed = loop.time() - started
         for request, result in zip(live, results, strict=True):
             if not request.future.done():
                 request.future.set_result(result)
+        per_text = elapsed / len(live)
+        previous = self.seconds_per_text
+        self.seconds_per_text = per_text if previous is None else previous + _SMOOTHING * (per_text - previous)
         if self._on_batch is not None:
-            self._on_batch(len(live), loop.time() - started)
+            self._on_batch(len(live), elapsed)
 
 
 def _close_all(requests: Iterable[_Request[R]]) -> None:

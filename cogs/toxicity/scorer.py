@@ -5,7 +5,9 @@ about a second) and the Detoxify engine (``cogs.toxicity.detox``, loaded in the 
 by ``mode`` (fast / detoxify / cascade / both; auto = cascade once Detoxify is ready, fast until then), judges
 the scores against the room's thresholds, and reports health: which backend answers, and when Detoxify does not,
 why and what to run (``cogs.toxicity.diagnose``). Detoxify failing never leaves messages unscored: the fast
-model answers instead.
+model answers instead. Nor does Detoxify being too slow for the traffic: a text it cannot answer within
+``deadline_ms`` of its ``assess`` (or that finds ``queue_limit`` texts waiting) is answered by the fast model too,
+counted and reported as shedding (``cogs.toxicity.shedding``).
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from typing import Any
 from bot.logging import get_logger
 from bot.metrics import Metrics
 from bot.scoring import ScorerState, TextAssessment
-from cogs.toxicity.batcher import MicroBatcher
+from cogs.toxicity.batcher import MicroBatcher, Overloaded
 from cogs.toxicity.config import ToxicitySettings
 from cogs.toxicity.detox import DetoxifyEngine
 from cogs.toxicity.diagnose import Diagnosis, explain
 from cogs.toxicity.fast import LABEL, FastModel
 from cogs.toxicity.metrics import ToxicityMetrics
 from cogs.toxicity.model import ToxicityModel, load_model
+from cogs.toxicity.shedding import Shedding
 from domain import Room
 from policy.toxicity import ACTION_SEVERITY, Judgement, judge, unavailable_action
 
@@ -67,6 +70,7 @@ class ToxicityScorer:
         metrics: Metrics,
         loader: Callable[..., ToxicityModel] = load_model,
         fast_factory: Callable[[], FastModel] | None = None,
+        deadline: float | None = None,
     ) -> None:
         self._settings = settings
         self._room_config = room_config
@@ -82,6 +86,9 @@ class ToxicityScorer:
         wants_detoxify = self.enabled and self.mode != FAST
         self.detoxify = DetoxifyEngine(settings, metrics=self._metrics, loader=loader) if wants_detoxify else None
         self._diagnosis: Diagnosis | None = None
+        # Seconds from ``assess`` within which Detoxify must answer, else the fast model does.
+        self.deadline = settings.deadline_ms / 1000.0 if deadline is None else deadline
+        self.shedding = Shedding(self._metrics)
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -179,38 +186,49 @@ class ToxicityScorer:
         actions = (cfg.agent_actions if agent else cfg.human_actions).as_dict()
         return _Verdict(FAST, scores, judge(scores, {LABEL: limit}, {LABEL: actions[LABEL]}))
 
-    async def _detoxify_verdict(self, text: str, cfg: ToxicitySettings, agent: bool) -> _Verdict:
+    async def _detoxify_verdict(self, text: str, cfg: ToxicitySettings, agent: bool, until: float) -> _Verdict:
         assert self.detoxify is not None
-        scores = await self.detoxify.scores(text)
+        within = max(0.0, until - asyncio.get_running_loop().time())
+        scores = await self.detoxify.scores(text, within=within)
         if agent:
             judgement = judge(scores, cfg.agent_thresholds.as_dict(), cfg.agent_actions.as_dict())
         else:
             judgement = judge(scores, cfg.human_thresholds.as_dict(), cfg.human_actions.as_dict())
         return _Verdict(DETOXIFY, scores, judgement)
 
-    async def _detoxify_or(self, fallback: _Verdict | None, text: str, cfg: ToxicitySettings, agent: bool) -> _Verdict:
-        """Detoxify's verdict; if it fails, the fast model's (``fallback``, or scored now)."""
+    async def _detoxify_or(
+        self, fallback: _Verdict | None, text: str, cfg: ToxicitySettings, agent: bool, until: float
+    ) -> _Verdict:
+        """Detoxify's verdict by ``until`` (loop time); if it fails or cannot answer by then, the fast model's
+        (``fallback``, or scored now)."""
         try:
-            return await self._detoxify_verdict(text, cfg, agent)
+            verdict = await self._detoxify_verdict(text, cfg, agent, until)
         except asyncio.CancelledError:
             raise
+        except Overloaded as exc:
+            audience = "agent" if agent else "human"
+            self.shedding.shed(audience, exc.reason, pending=exc.pending, expected_wait=exc.expected_wait)
         except Exception as exc:
             log.error("toxicity_detoxify_scoring_failed", error=f"{type(exc).__name__}: {exc}", fallback=FAST)
-            if fallback is not None:
-                return fallback
-            return await self._fast_verdict(text, cfg, agent)
+        else:
+            self.shedding.served()
+            return verdict
+        if fallback is not None:
+            return fallback
+        return await self._fast_verdict(text, cfg, agent)
 
     async def _verdict(self, route: str, text: str, cfg: ToxicitySettings, agent: bool) -> _Verdict:
         if route == FAST:
             return await self._fast_verdict(text, cfg, agent)
+        until = asyncio.get_running_loop().time() + self.deadline
         if route == DETOXIFY:
-            return await self._detoxify_or(None, text, cfg, agent)
+            return await self._detoxify_or(None, text, cfg, agent, until)
         fast = await self._fast_verdict(text, cfg, agent)
         if route == "cascade":
             if fast.scores[LABEL] < cfg.cascade_floor:
                 return fast
-            return await self._detoxify_or(fast, text, cfg, agent)
-        deep = await self._detoxify_or(fast, text, cfg, agent)
+            return await self._detoxify_or(fast, text, cfg, agent, until)
+        deep = await self._detoxify_or(fast, text, cfg, agent, until)
         # both: the more severe verdict; on a tie Detoxify's (more labels, finer scores).
         return fast if fast.severity > deep.severity else deep
 
@@ -314,6 +332,8 @@ class ToxicityScorer:
             info["labels"] = ",".join(engine.model.judged_labels)
             info["detoxify_load_seconds"] = round(engine.model.load_seconds, 2)
             info["pending"] = engine.pending
+            info["expected_wait"] = round(engine.expected_wait(), 3)
+            info.update(self.shedding.health())
         diagnosis = self.diagnosis()
         if diagnosis is not None:
             info["detoxify_error"] = engine.error
