@@ -11,8 +11,8 @@ Bounded, for a model slower than the traffic: with ``max_pending`` set, a reques
 is refused at once, and a request with a time budget (``submit(text, within=seconds)``) is refused at once when the
 wait it would have (the batch running and every text queued ahead of it, at the seconds a text the recent batches
 took) exceeds its budget, or abandoned when the budget runs out before its result comes. Each refusal is an
-``Overloaded`` carrying why (``queue_full``, ``wait``, ``deadline``), so the caller can answer another way (the
-scorer asks the fast model); an abandoned text is not scored.
+``Overloaded`` carrying why (``queue_full``, ``wait``, ``deadline``, or ``late``: no budget left), so the caller
+can answer another way (the scorer asks the fast model); an abandoned text is not scored.
 """
 
 from __future__ import annotations
@@ -42,10 +42,12 @@ class BatcherClosed(RuntimeError):
 QUEUE_FULL = "queue_full"
 WAIT = "wait"
 DEADLINE = "deadline"
+LATE = "late"
 
 
 class Overloaded(RuntimeError):
-    """The model cannot answer within the caller's budget (``reason``: queue_full, wait or deadline)."""
+    """The model cannot answer within the caller's budget (``reason``: queue_full, wait, deadline, or late: the
+    budget was spent before the text was submitted)."""
 
     def __init__(self, reason: str, *, pending: int, expected_wait: float) -> None:
         super().__init__(f"toxicity model overloaded ({reason}): {pending} waiting, ~{expected_wait:.2f} s wait")
@@ -111,6 +113,11 @@ class MicroBatcher(Generic[R]):
         """Texts waiting for a batch (not those whose callers gave up)."""
         return self._waiting
 
+    @property
+    def idle(self) -> bool:
+        """Nothing scored or waiting."""
+        return not self._running and not self._waiting
+
     def expected_wait(self) -> float:
         """Seconds a text submitted now would wait for its result: what is left of the running batch and every
         text queued, at the recent seconds a text (0 until a batch has been timed)."""
@@ -131,6 +138,8 @@ class MicroBatcher(Generic[R]):
         if self.max_pending is not None and self._waiting >= self.max_pending:
             raise Overloaded(QUEUE_FULL, pending=self._waiting, expected_wait=self.expected_wait())
         if within is not None:
+            if within <= 0:
+                raise Overloaded(LATE, pending=self._waiting, expected_wait=self.expected_wait())
             expected = self.expected_wait()
             if expected > within:
                 raise Overloaded(WAIT, pending=self._waiting, expected_wait=expected)

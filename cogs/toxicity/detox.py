@@ -53,6 +53,11 @@ class DetoxifyEngine:
     def pending(self) -> int:
         return self._batcher.pending if self._batcher is not None else 0
 
+    @property
+    def idle(self) -> bool:
+        """Loaded, and nothing scored or waiting."""
+        return self._batcher is not None and self._batcher.idle
+
     def expected_wait(self) -> float:
         """Seconds a text sent now would wait for Detoxify (0 before it is loaded or has scored a batch)."""
         return self._batcher.expected_wait() if self._batcher is not None else 0.0

@@ -188,7 +188,11 @@ class ToxicityScorer:
 
     async def _detoxify_verdict(self, text: str, cfg: ToxicitySettings, agent: bool, until: float) -> _Verdict:
         assert self.detoxify is not None
-        within = max(0.0, until - asyncio.get_running_loop().time())
+        now = asyncio.get_running_loop().time()
+        if self.detoxify.idle:
+            # An idle model is not overloaded: a message that waited elsewhere still gets it (one text's time).
+            until = max(until, now + self.deadline)
+        within = until - now
         scores = await self.detoxify.scores(text, within=within)
         if agent:
             judgement = judge(scores, cfg.agent_thresholds.as_dict(), cfg.agent_actions.as_dict())
@@ -217,10 +221,11 @@ class ToxicityScorer:
             return fallback
         return await self._fast_verdict(text, cfg, agent)
 
-    async def _verdict(self, route: str, text: str, cfg: ToxicitySettings, agent: bool) -> _Verdict:
+    async def _verdict(self, route: str, text: str, cfg: ToxicitySettings, agent: bool, waited: float) -> _Verdict:
         if route == FAST:
             return await self._fast_verdict(text, cfg, agent)
-        until = asyncio.get_running_loop().time() + self.deadline
+        # The deadline counts from the message's arrival: what it waited before (in the bus's queue) is spent.
+        until = asyncio.get_running_loop().time() + self.deadline - waited
         if route == DETOXIFY:
             return await self._detoxify_or(None, text, cfg, agent, until)
         fast = await self._fast_verdict(text, cfg, agent)
@@ -234,14 +239,14 @@ class ToxicityScorer:
 
     # --- assessing --------------------------------------------------------------------------------------------------
 
-    async def assess(self, text: str, room: Room, *, agent: bool) -> TextAssessment:
+    async def assess(self, text: str, room: Room, *, agent: bool, waited: float = 0.0) -> TextAssessment:
         cfg = self._room_config(room)
         audience = "agent" if agent else "human"
         state = self.state
         if state is not ScorerState.READY:
             return self._unavailable(cfg, agent, audience, str(state), f"toxicity model {state}")
         try:
-            verdict = await self._verdict(self.route(), text, cfg, agent)
+            verdict = await self._verdict(self.route(), text, cfg, agent, waited)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -164,3 +164,28 @@ def test_an_episode_is_logged_once_when_it_starts_and_once_when_it_ends() -> Non
         shedding.shed("human", "deadline", pending=1, expected_wait=0.5)
     assert [entry["event"] for entry in logs] == ["toxicity_shedding_started"]
     assert shedding.episodes == 2 and shedding.health()["shed"].startswith("now: 1 of 1")
+
+
+async def test_a_message_that_waited_its_budget_elsewhere_gets_the_fast_model_only_while_detoxify_is_busy(
+    make_settings, adapter, clock, torch_section
+) -> None:
+    app, scorer = await start(make_settings, adapter, clock, {**torch_section, "deadline_ms": 1000})
+    stuck = stick(scorer)
+    try:
+        # Idle: a message that waited 5 s (say, in the bus's queue) is still Detoxify's.
+        stuck.release.set()
+        assert len((await scorer.assess("hello there", ROOM, agent=False, waited=5.0)).scores) > 1
+        assert shed(app, "human", "late") == 0
+        # Busy: it is past its budget, so the fast model answers at once.
+        stuck.release.clear()
+        stuck.started.clear()
+        running = asyncio.create_task(scorer.assess("keeps the model busy", ROOM, agent=True))
+        await asyncio.get_running_loop().run_in_executor(None, stuck.started.wait, 30)
+        await app.bus.dispatch(human(1, clock.now() - 5.0))  # sent 5 s ago by the app's clock
+        assert [w.user_id for w in adapter.of(SendDirectMessage)] == ["user1"]
+        assert shed(app, "human", "late") == 1
+        stuck.release.set()
+        assert len((await running).scores) > 1
+    finally:
+        stuck.release.set()
+        await app.stop()
