@@ -3,13 +3,15 @@
     python -m benchmarks.toxicity_overload_bench [--workdir DIR] [--seconds 60] [--rounds 3] [--before TREE]
 
 The model is the BERT-base-shaped int8 export of ``benchmarks.toxicity_bench`` (built once, reused with
-``--workdir``). One process measures the model's capacity C: Detoxify's scorer saturated by 64 callers, messages a
-second. Then each case runs in a process of its own, alternating over ``--rounds``: a real StewardApp (toxicity in
-mode ``detoxify``, so every message is meant for Detoxify, and the moderator) fed for ``--seconds`` at 2 x C, open
-loop (arrivals never wait for answers): half people's messages published on the bus as an adapter would (64
-rooms), half agents' messages through the publisher (64 agents). After the feed, the bus gets ``--drain`` seconds to
-finish. Per message: moderated (the scorer answered its listener or gate) or not (its listener hit the bus's 30 s
-timeout, or it was still queued at the end), which model answered, and the latency from its arrival.
+``--workdir``). Each round, one process measures the model's capacity C (Detoxify's scorer in the bot saturated by
+64 callers, messages a second: the shared machine's load changes from minute to minute), then each case runs in a
+process of its own: a real StewardApp (toxicity in mode ``detoxify``, so every message is meant for Detoxify, and
+the moderator) fed for ``--seconds`` at 2 x C, open loop (arrivals never wait for answers): ``--people-share`` of
+the messages (a quarter) people's, published on the bus as an adapter would (64 rooms), the rest agents' through
+the publisher (64 agents), whose flood alone is more than the model can take. After the feed, the bus and the
+publisher get ``--drain`` seconds to finish. Per message: moderated (the scorer answered its listener or gate) or
+not (its listener hit the bus's 30 s timeout, or it was still queued at the end), which model answered, and the
+latency from its arrival to its score.
 
 Cases: ``after`` (this tree: bounded queue, deadline, fast-model fallback) and ``before`` (the code at ``--before``,
 a checkout of an earlier revision, default: this tree with shedding turned off by a huge queue and deadline).
@@ -118,6 +120,18 @@ async def capacity(args: dict[str, Any]) -> dict[str, Any]:
             await app.stop()
 
 
+def _shed(app: Any) -> dict[str, int]:
+    """Texts shed to the fast model, by reason (none before shedding existed)."""
+    out: dict[str, int] = {}
+    for family in app.metrics.registry.collect():
+        if family.name == "steward_toxicity_shed":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    reason = sample.labels["reason"]
+                    out[reason] = out.get(reason, 0) + int(sample.value)
+    return out
+
+
 def _listener_errors(app: Any) -> int:
     total = 0.0
     for family in app.metrics.registry.collect():
@@ -154,6 +168,7 @@ async def overload(args: dict[str, Any]) -> dict[str, Any]:
         sent: dict[str, tuple[float, bool]] = {}  # text -> (arrival, human)
         posts: list[asyncio.Task[Any]] = []
         loop_lag: list[float] = []
+        rng = random.Random(args["seed"])
         try:
             started = time.perf_counter()
             for number, text in enumerate(feed):
@@ -164,7 +179,7 @@ async def overload(args: dict[str, Any]) -> dict[str, Any]:
                 else:
                     loop_lag.append(-delay)
                 arrival = time.perf_counter()
-                if number % 2 == 0:
+                if rng.random() < args["people_share"]:
                     room = Room("test", "s1", f"people{number % HUMAN_ROOMS}")
                     author = Actor("test", f"u{number % 500}", ActorKind.HUMAN, f"u{number % 500}", frozenset())
                     sent[text] = (arrival, True)
@@ -182,10 +197,17 @@ async def overload(args: dict[str, Any]) -> dict[str, Any]:
             except TimeoutError:
                 pass
             timed_out = _listener_errors(app)
+            shed = _shed(app)
         finally:
             await app.stop()
-    result: dict[str, Any] = {"case": args["case"], "messages": count, "fed_seconds": fed, "listener_timeouts":
-                              timed_out, "feed_behind_p99_ms": percentile(loop_lag, 0.99) * 1e3}  # fmt: skip
+    result: dict[str, Any] = {
+        "case": args["case"],
+        "messages": count,
+        "fed_seconds": fed,
+        "listener_timeouts": timed_out,
+        "feed_behind_p99_ms": percentile(loop_lag, 0.99) * 1e3,
+        "shed": shed,
+    }
     for who, human in (("people", True), ("agents", False)):
         mine = [text for text, (_, is_human) in sent.items() if is_human is human]
         done = [text for text in mine if text in answered]
@@ -226,14 +248,17 @@ def spawn(kind: str, args: dict[str, Any], tree: Path) -> dict[str, Any]:
 
 def render(meta: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     lines = [
-        f"Model capacity C = {meta['capacity']:.1f} messages/s (Detoxify in the bot, saturated); fed at "
-        f"{meta['rate']:.1f}/s for {meta['seconds']} s, half people, half agents; drain {meta['drain']} s; bus "
+        f"Model capacity C (Detoxify in the bot, saturated) per round: {meta['capacity']} messages/s; fed at "
+        f"{meta['factor']} x C for {meta['seconds']} s, {meta['people_share']:.0%} people's messages, the rest "
+        f"agents'; drain {meta['drain']} s; bus "
         f"listener_timeout {meta['listener_timeout']} s; {meta['rounds']} rounds, cases alternating; inference "
         f"threads {meta['threads']}; load average at the start {meta['load']}.",
         "",
         "| case | round | who | sent | moderated | not moderated | by Detoxify | by the fast model | p50 | p99 | max |"
         " listener timeouts |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        # (latency: from the message's arrival to its score; "not moderated": its listener timed out, or it was
+        # still waiting at the end of the drain)
     ]
     for run in runs:
         for who in ("people", "agents"):
@@ -253,6 +278,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds of traffic per case")
     parser.add_argument("--drain", type=float, default=90.0, help="seconds the bus gets to finish after the feed")
     parser.add_argument("--load-factor", type=float, default=2.0, help="traffic as a multiple of the capacity")
+    parser.add_argument("--people-share", type=float, default=0.25, help="share of people's messages")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="inference threads (1: best on a shared host)")
     parser.add_argument("--listener-timeout", type=float, default=30.0, help="the bus's listener_timeout")
@@ -270,18 +296,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         prepared = prepare(args.workdir or Path(tmp))
         shared = {"onnx_path": prepared["onnx_path"], "threads": args.threads,
-                  "listener_timeout": args.listener_timeout, "capacity_messages": 512}  # fmt: skip
-        cap = spawn("capacity", shared, ROOT)["per_second"]
-        print(f"capacity: {cap:.1f} messages/s", file=sys.stderr)
-        rate = cap * args.load_factor
-        runs = []
+                  "listener_timeout": args.listener_timeout, "capacity_messages": 256}  # fmt: skip
+        runs, capacities = [], []
         for number in range(1, args.rounds + 1):
+            cap = spawn("capacity", shared, ROOT)["per_second"]
+            print(f"capacity: {cap:.1f} messages/s", file=sys.stderr)
+            capacities.append(f"{cap:.1f}")
+            rate = cap * args.load_factor
+            shared["people_share"] = args.people_share
             for case, tree in (("before", args.before or ROOT), ("after", ROOT)):
                 worker = dict(shared, case=case, rate=rate, seconds=args.seconds, drain=args.drain, seed=number)
                 run = spawn("overload", worker, tree) | {"round": number}
                 print(json.dumps(run), file=sys.stderr)
                 runs.append(run)
-    meta = {"capacity": cap, "rate": rate, "seconds": args.seconds, "drain": args.drain, "rounds": args.rounds,
+    meta = {"capacity": ", ".join(capacities), "factor": args.load_factor, "seconds": args.seconds,
+            "people_share": args.people_share, "drain": args.drain, "rounds": args.rounds,
             "listener_timeout": args.listener_timeout, "threads": args.threads, "load": load}  # fmt: skip
     print(render(meta, runs))
     print(f"medians: {json.dumps(summary(runs))}")

@@ -10,7 +10,8 @@ back at all, so at low load Steward adds only the hand-off to the inference thre
 Bounded, for a model slower than the traffic: with ``max_pending`` set, a request that finds that many texts waiting
 is refused at once, and a request with a time budget (``submit(text, within=seconds)``) is refused at once when the
 wait it would have (the batch running and every text queued ahead of it, at the seconds a text the recent batches
-took) exceeds its budget, or abandoned when the budget runs out before its result comes. Each refusal is an
+took) exceeds its budget, or abandoned when the budget runs out before its result comes; a batch takes no more
+texts than it can score before the soonest deadline among them. Each refusal is an
 ``Overloaded`` carrying why (``queue_full``, ``wait``, ``deadline``, or ``late``: no budget left), so the caller
 can answer another way (the scorer asks the fast model); an abandoned text is not scored.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -27,10 +29,14 @@ from typing import Generic, TypeVar
 R = TypeVar("R")
 
 
+_NEVER = float("inf")
+
+
 @dataclass(slots=True)
 class _Request(Generic[R]):
     text: str
     future: asyncio.Future[R]
+    deadline: float = _NEVER  # loop time by which its caller needs the answer
     taken: bool = False  # in a batch (no longer waiting)
     abandoned: bool = False  # its caller's budget ran out while it waited
 
@@ -79,7 +85,8 @@ class MicroBatcher(Generic[R]):
         self.max_batch = max_batch
         self.max_wait = max_wait
         self._on_batch = on_batch
-        self._queue: asyncio.Queue[_Request[R]] = asyncio.Queue()
+        self._queue: deque[_Request[R]] = deque()
+        self._arrived = asyncio.Event()  # set when a request is queued
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
         self._busy_lately = False
@@ -102,9 +109,8 @@ class MicroBatcher(Generic[R]):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
-        waiting: list[_Request[R]] = []
-        while not self._queue.empty():
-            waiting.append(self._queue.get_nowait())
+        waiting = list(self._queue)
+        self._queue.clear()
         self._waiting = 0
         _close_all(waiting)
 
@@ -137,70 +143,96 @@ class MicroBatcher(Generic[R]):
         self.start()
         if self.max_pending is not None and self._waiting >= self.max_pending:
             raise Overloaded(QUEUE_FULL, pending=self._waiting, expected_wait=self.expected_wait())
+        loop = asyncio.get_running_loop()
+        deadline = _NEVER
         if within is not None:
             if within <= 0:
                 raise Overloaded(LATE, pending=self._waiting, expected_wait=self.expected_wait())
             expected = self.expected_wait()
             if expected > within:
                 raise Overloaded(WAIT, pending=self._waiting, expected_wait=expected)
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        request = _Request(text, future)
-        self._queue.put_nowait(request)
+            deadline = loop.time() + within
+        request = _Request(text, loop.create_future(), deadline)
+        self._queue.append(request)
         self._waiting += 1
+        self._arrived.set()
         if within is None:
-            return await future
+            return await request.future
         try:
-            return await asyncio.wait_for(future, within)
+            return await asyncio.wait_for(request.future, within)
         except TimeoutError:
             if not request.taken:
                 request.abandoned = True
                 self._waiting -= 1
             raise Overloaded(DEADLINE, pending=self._waiting, expected_wait=self.expected_wait()) from None
 
-    def _take(self, request: _Request[R], batch: list[_Request[R]]) -> None:
-        """Put ``request`` in ``batch``, unless its caller gave up waiting (it takes no place in a batch)."""
-        if request.abandoned:
-            return
-        request.taken = True
-        self._waiting -= 1
-        batch.append(request)
+    # --- forming batches ------------------------------------------------------------------------------------------
+
+    def _take_next(self, batch: list[_Request[R]]) -> bool:
+        """Move the first request waiting into ``batch`` if it fits; False when none waits or it does not fit.
+
+        It fits when the batch with it would still end (at the recent seconds a text) before the soonest deadline
+        of its texts: a text admitted on the expected wait gets its answer in time, rather than a batch grown by
+        later arrivals past it (those wait for the next batch). Abandoned requests are dropped on the way."""
+        while self._queue:
+            request = self._queue[0]
+            if request.abandoned:
+                self._queue.popleft()
+                continue
+            per_text = self.seconds_per_text
+            if batch and per_text is not None:
+                soonest = min(request.deadline, *(r.deadline for r in batch))
+                if asyncio.get_running_loop().time() + (len(batch) + 1) * per_text > soonest:
+                    return False
+            self._queue.popleft()
+            request.taken = True
+            self._waiting -= 1
+            batch.append(request)
+            return True
+        return False
 
     async def _gather(self) -> list[_Request[R]]:
         batch: list[_Request[R]] = []
-        while not batch:
-            self._take(await self._queue.get(), batch)
+        while not self._take_next(batch):
+            self._arrived.clear()
+            await self._arrived.wait()
         # Let the callers woken in this same loop iteration (a burst) enqueue before the batch is cut.
         await asyncio.sleep(0)
-        self._take_waiting(batch)
-        if self._company_expected(batch):
+        full = self._take_waiting(batch)
+        if not full and self._company_expected(batch):
             await self._wait_for_company(batch)
         # Company now (or requests already waiting for the next batch) means more is likely to come.
-        self._busy_lately = len(batch) > 1 or not self._queue.empty()
+        self._busy_lately = len(batch) > 1 or bool(self._waiting)
         return batch
 
-    def _take_waiting(self, batch: list[_Request[R]]) -> None:
-        while len(batch) < self.max_batch and not self._queue.empty():
-            self._take(self._queue.get_nowait(), batch)
+    def _take_waiting(self, batch: list[_Request[R]]) -> bool:
+        """Take what waits, up to ``max_batch``; True when the batch is done (full, or the next would not fit)."""
+        while len(batch) < self.max_batch:
+            if not self._take_next(batch):
+                return bool(self._waiting)
+        return True
 
     def _company_expected(self, batch: list[_Request[R]]) -> bool:
         """Worth waiting for more: room in the batch, a wait allowed, and messages have been coming together."""
         return len(batch) < self.max_batch and self.max_wait > 0 and (self._busy_lately or len(batch) > 1)
 
     async def _wait_for_company(self, batch: list[_Request[R]]) -> None:
-        """Fill ``batch`` with what arrives within ``max_wait`` (or until it is full)."""
+        """Fill ``batch`` with what arrives within ``max_wait`` (or until it is full or the next does not fit)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait
         while len(batch) < self.max_batch:
-            if not self._queue.empty():
-                self._take(self._queue.get_nowait(), batch)
-                continue
+            if self._take_waiting(batch):
+                return
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
+            self._arrived.clear()
             try:
-                self._take(await asyncio.wait_for(self._queue.get(), remaining), batch)
+                await asyncio.wait_for(self._arrived.wait(), remaining)
             except TimeoutError:
                 return
+
+    # --- scoring ----------------------------------------------------------------------------------------------------
 
     async def _run(self) -> None:
         while True:

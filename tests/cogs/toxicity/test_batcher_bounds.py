@@ -98,3 +98,22 @@ async def test_a_wait_longer_than_the_budget_is_refused_without_queueing(executo
 def test_a_bound_below_one_is_refused(executor) -> None:
     with pytest.raises(ValueError, match="max_pending"):
         MicroBatcher(lambda texts: list(texts), executor, max_batch=4, max_wait=0, max_pending=0)
+
+
+async def test_a_batch_takes_no_more_than_it_can_score_before_its_soonest_deadline(executor) -> None:
+    batches: list[list[str]] = []
+
+    def record(texts: Sequence[str]) -> list[str]:
+        batches.append(list(texts))
+        return list(texts)
+
+    batcher = MicroBatcher(record, executor, max_batch=8, max_wait=0)
+    batcher.seconds_per_text = 1.0  # as if the recent batches took a second a text
+    # "hurry" has 1.5 s: with "patient" in its batch (2 s) it would be late, so it goes alone, and the two patient
+    # ones (10 s each) share the next batch.
+    results = await asyncio.gather(
+        batcher.submit("hurry", within=1.5), batcher.submit("patient 1", within=10), batcher.submit("patient 2")
+    )
+    assert results == ["hurry", "patient 1", "patient 2"]
+    assert batches == [["hurry"], ["patient 1", "patient 2"]]
+    await batcher.close()
