@@ -152,7 +152,8 @@ class MicroBatcher(Generic[R]):
             if expected > within:
                 raise Overloaded(WAIT, pending=self._waiting, expected_wait=expected)
             deadline = loop.time() + within
-        request = _Request(text, loop.create_future(), deadline)
+        future: asyncio.Future[R] = loop.create_future()
+        request = _Request(text, future, deadline)
         self._queue.append(request)
         self._waiting += 1
         self._arrived.set()
