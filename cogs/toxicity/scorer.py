@@ -37,7 +37,7 @@ log = get_logger("steward.toxicity")
 
 FAST = "fast"
 DETOXIFY = "detoxify"
-# A text shorter than this is scored by the fast model on the loop: it costs at most ~0.15 ms there (~0.05 ms for
+# A text shorter than this is scored by the fast model on the loop: it costs at most ~0.2 ms there (~0.05 ms for
 # a chat message), less than the hand-off to the inference thread and back; a longer one goes to the thread.
 INLINE_CHARS = 500
 BACKEND_NAMES = {FAST: "the fast model", DETOXIFY: "Detoxify"}
