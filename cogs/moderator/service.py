@@ -277,11 +277,14 @@ class ModeratorService:
                 return Decision(Verdict.REJECT, rule.name, scored.reason, subject.text, MappingProxyType(dict(scores)))
         return _passed(subject, scores)
 
-    async def assess(self, text: str, room: Room, *, agent: bool) -> TextAssessment | None:
-        """Ask the scorer service, when one runs and is not disabled; None otherwise."""
+    async def assess(self, text: str, room: Room, *, agent: bool, waited: float = 0.0) -> TextAssessment | None:
+        """Ask the scorer service, when one runs and is not disabled; None otherwise. ``waited``: seconds the
+        message waited before its listener ran (passed on only when above zero)."""
         scorer = self.scorer()
         if scorer is None or scorer.state is ScorerState.DISABLED:
             return None
+        if waited > 0:
+            return await scorer.assess(text, room, agent=agent, waited=waited)
         return await scorer.assess(text, room, agent=agent)
 
     # --- recording what was posted -----------------------------------------------------------------------------

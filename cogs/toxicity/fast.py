@@ -21,8 +21,9 @@ so texts longer than ``WINDOW`` tokens are scored in overlapping windows and tak
 like the Detoxify path's chunks.
 
 Synchronous and thread-safe once loaded (read-only arrays; the respelling memo is a dict whose single
-operations the GIL makes atomic): ``FastModel().score_batch(texts)`` returns one
-``{"toxicity": probability}`` per text. The toxicity cog runs it in its inference thread, never on the loop.
+operations the GIL makes atomic): ``FastModel().score_batch(texts)`` returns one ``{"toxicity": probability}``
+per text. The toxicity cog scores a short text (under ``scorer.INLINE_CHARS``) on the event loop, cheaper than
+the hand-off to its inference thread, and a longer one there.
 """
 
 from __future__ import annotations
