@@ -175,10 +175,14 @@ class BoundedVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
         sentiments: list[float] = []
         words = sentitext.words_and_emoticons
         last = len(words) - 1
+        lexicon = self.lexicon
         for i, item in enumerate(words):
             lowered = item.lower()
             if lowered in BOOSTER_DICT or (i < last and lowered == "kind" and words[i + 1].lower() == "of"):
                 sentiments.append(0)
+                continue
+            if lowered not in lexicon:
+                sentiments.append(0)  # what ``sentiment_valence`` gives a word the lexicon does not hold
                 continue
             sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
             if adjust is not None and sentiments[-1]:
