@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cogs.sentiment import chat, classifier, vader
+from cogs.sentiment import chat, classifier, lexicon, vader
 from cogs.sentiment.chat import CASE_TWINS, MAX_TOKENS, ChatReading, ChatVader, rewrite_phrases
 from cogs.sentiment.chat_words import EMOJI, PHRASES, SARCASM_MARKERS, SARCASM_OPENERS, SLANG, TROUBLE
 from cogs.sentiment.classifier import MessageClassifier
@@ -106,6 +106,39 @@ def _old_word_sentiments(self: Any, sentitext: Any, adjust: Any = None) -> list[
     return sentiments
 
 
+def _old_score_emotions(text: str, *, sarcastic: bool = False) -> lexicon.EmotionScores:
+    raw = {"anger": 0.0, "frustration": 0.0, "joy": 0.0, "confusion": 0.0, "??": 0.0}
+    lowered = text.lower()
+    words = 0
+    boost = 1.0
+    negated_until = -1
+    tokens = lexicon._TOKEN.findall(lowered)
+    if len(tokens) > lexicon.MAX_TOKENS:
+        words = sum(1 for token in tokens[lexicon.MAX_TOKENS :] if token[0].isalnum())
+        tokens = tokens[: lexicon.MAX_TOKENS]
+    for index, token in enumerate(tokens):
+        if lexicon._punctuation(token, raw):
+            continue
+        word = token.rstrip("!")
+        if word[0].isalnum():
+            words += 1
+        if word in lexicon.NEGATIONS:
+            negated_until = index + 3
+            continue
+        if word in lexicon.INTENSIFIERS:
+            boost = 1.5
+            continue
+        hits = lexicon._lookup(token, word)
+        if hits:
+            lexicon._add_hits(raw, hits, boost, index <= negated_until, sarcastic)
+        boost = 1.0
+    lexicon._phrases_and_shouting(text, lowered, raw, sarcastic)
+    saturate = lexicon._saturate
+    return lexicon.EmotionScores(
+        saturate(raw["anger"]), saturate(raw["frustration"]), saturate(raw["joy"]), saturate(raw["confusion"]), words
+    )
+
+
 def _all_scores(texts: list[str]) -> list[Any]:
     scorer = MessageClassifier(kept=0)
     return [(scorer.score(text), scorer._vader.chat_scores(text)) for text in texts]
@@ -137,6 +170,7 @@ def test_every_score_is_the_same_as_with_the_replaced_code(monkeypatch: pytest.M
         patched.setattr(chat, "_shouted", _old_shouted)
         patched.setattr(ChatVader, "read", _old_read)
         patched.setattr(vader.BoundedVader, "word_sentiments", _old_word_sentiments)
+        patched.setattr(classifier, "score_emotions", _old_score_emotions)
         old = _all_scores(CORPUS)
     assert len(new) == len(old) == len(CORPUS)
     for text, (a, b) in zip(CORPUS, zip(new, old, strict=True), strict=True):
