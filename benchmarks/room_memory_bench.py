@@ -92,7 +92,7 @@ async def _feed_room(app: Any, clock: Any, feed: _Feed, index: int, at: float) -
         last_human = message_id
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _project_path(filename: str) -> str | None:
     """``filename`` relative to this checkout if it is one of the project's modules, else None."""
     try:
@@ -157,7 +157,7 @@ def _by_file(owners: dict[str, int]) -> dict[str, int]:
     return dict(files)
 
 
-async def measure(rooms: int, *, toxicity: bool, warmup: int = 200, frames: int = 16) -> dict[str, Any]:
+async def measure(rooms: int, *, toxicity: bool, warmup: int = 200, frames: int = 10) -> dict[str, Any]:
     from bot.app import StewardApp
     from bot.clock import ManualClock
     from bot.config import load_settings
