@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import functools
 import gc
+import importlib.util
 import itertools
 import json
 import sys
@@ -31,7 +32,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+# The checkout whose code runs (``PYTHONPATH``), which need not be this file's: the bench can measure another tree.
+_BOT = importlib.util.find_spec("bot")
+ROOT = Path(_BOT.origin).resolve().parent.parent if _BOT is not None and _BOT.origin else Path.cwd()
 T0 = 1_700_000_000.0
 BUDGET = 4096  # bytes per active room, every cog together
 AGENTS = 20
@@ -65,7 +68,7 @@ class _Feed:
         return " ".join(words)
 
 
-async def _feed_room(app: Any, clock: Any, feed: _Feed, index: int, at: float) -> None:
+async def _feed_room(app: Any, clock: Any, feed: _Feed, index: int, at: float, messages: int = 6) -> None:
     from bot.events import MessageCreated
     from domain import Actor, ActorKind, Room
 
@@ -73,9 +76,9 @@ async def _feed_room(app: Any, clock: Any, feed: _Feed, index: int, at: float) -
     people = [Actor("mem", f"u{index}-{p}", ActorKind.HUMAN, f"user {p}") for p in range(2)]
     agent = f"agent{index % AGENTS}"
     last_human = ""
-    for k in range(6):
+    for k in range(messages):
         clock.set(at + k)
-        if k in (2, 5):
+        if k % 3 == 2:
             await app.publisher.submit(agent, room, feed.text(index, k), at=at + k)
             continue
         message_id = f"m{next(feed.n)}"
@@ -157,7 +160,9 @@ def _by_file(owners: dict[str, int]) -> dict[str, int]:
     return dict(files)
 
 
-async def measure(rooms: int, *, toxicity: bool, warmup: int = 200, frames: int = 10) -> dict[str, Any]:
+async def measure(
+    rooms: int, *, toxicity: bool, messages: int = 6, warmup: int = 200, frames: int = 10
+) -> dict[str, Any]:
     from bot.app import StewardApp
     from bot.clock import ManualClock
     from bot.config import load_settings
@@ -183,14 +188,14 @@ async def measure(rooms: int, *, toxicity: bool, warmup: int = 200, frames: int 
             feed = _Feed()
             at = T0
             for index in range(warmup):
-                await _feed_room(app, clock, feed, 1_000_000 + index, at)
+                await _feed_room(app, clock, feed, 1_000_000 + index, at, messages)
                 at += 0.01
             await app.bus.join()
             gc.collect()
             tracemalloc.start(frames)
             before = tracemalloc.take_snapshot()
             for index in range(rooms):
-                await _feed_room(app, clock, feed, index, at)
+                await _feed_room(app, clock, feed, index, at, messages)
                 at += 0.01
             await app.bus.join()
             gc.collect()
@@ -208,6 +213,7 @@ async def measure(rooms: int, *, toxicity: bool, warmup: int = 200, frames: int 
     remaining = sum(_charge(before, evicted).values())
     return {
         "rooms": rooms,
+        "messages_a_room": messages,
         "toxicity": toxicity,
         "bytes_per_room": total / rooms,
         "budget": BUDGET,
@@ -221,7 +227,8 @@ async def measure(rooms: int, *, toxicity: bool, warmup: int = 200, frames: int 
 
 def render(result: dict[str, Any], top: int) -> str:
     lines = [
-        f"rooms: {result['rooms']:,}, toxicity {'on' if result['toxicity'] else 'off'}",
+        f"rooms: {result['rooms']:,}, {result['messages_a_room']} messages each (a third by an agent), "
+        f"toxicity {'on' if result['toxicity'] else 'off'}",
         f"memory per active room: {result['bytes_per_room']:,.0f} bytes (budget {result['budget']:,}: "
         + ("met" if result["bytes_per_room"] <= result["budget"] else "MISSED")
         + ")",
@@ -240,12 +247,12 @@ def render(result: dict[str, Any], top: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rooms", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=6, help="messages a room (60: every window and trend full)")
     parser.add_argument("--toxicity", choices=("on", "off"), default="on")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
-    result = asyncio.run(measure(args.rooms, toxicity=args.toxicity == "on"))
+    result = asyncio.run(measure(args.rooms, toxicity=args.toxicity == "on", messages=args.messages))
     print(json.dumps(result, indent=2) if args.json else render(result, args.top))
     return 0
 
