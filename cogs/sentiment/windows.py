@@ -5,13 +5,11 @@ keeps its *tumbling* windows: every N messages, or T seconds after the first mes
 window closes into a ``WindowSummary``; the last few summaries and an exponential moving average of them form the
 room's trend, and a closed window far from that average is a trend shift.
 
-Memory: every cog together must keep an active room under 4 KiB, so this one keeps it to about 1 KiB. A room holds
-no Python object per message: every score lives in one ``array('f')`` (the ring of N slots, then the moving average,
-then the summaries of the last windows) and the author and message ids as 32-bit hashes in one ``array('i')``. The
-ring and the summaries grow as they fill (a room that has seen three messages holds three slots, one that never
-closed a window holds no summary) up to N and ``history``. What a window reads is kept; a message's VADER pos and
-neg are not (nothing reads them: its ``Sample`` says 0). Times are stored as float32 offsets from a per-room base
-that moves forward as the room ages, so they stay exact to the millisecond.
+Memory: every cog together must keep an active room under 4 KiB; this one takes about 1 KiB. No Python object per
+message: every score lives in one ``array('f')`` (the ring of N slots, the moving average, the last windows'
+summaries), author and message ids as 32-bit hashes in one ``array('i')``; ring and summaries grow as they fill, up
+to N and ``history``. A message's VADER pos and neg are not kept (nothing reads them: its ``Sample`` says 0). Times
+are float32 offsets from a per-room base that moves forward as the room ages: exact to the millisecond.
 """
 
 from __future__ import annotations
@@ -125,9 +123,7 @@ class RoomWindow:
         self.closed = 0
         self.hist_head = 0
         self.hist_size = 0
-        self.turns: list[AgentTurn] | None = (
-            None  # open agent turns (cogs.sentiment.feedback.AgentTurn), made on demand
-        )
+        self.turns: list[AgentTurn] | None = None  # open agent turns (feedback.AgentTurn), made on demand
         self.pending_scores: dict[int, float] | None = None
 
     # --- layout --------------------------------------------------------------------------------------------------
