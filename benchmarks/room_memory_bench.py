@@ -210,7 +210,8 @@ async def measure(
             await app.stop()
     owners = _charge(before, after)
     total = sum(owners.values())
-    remaining = sum(_charge(before, evicted).values())
+    left = _charge(before, evicted)
+    remaining = sum(left.values())
     return {
         "rooms": rooms,
         "messages_a_room": messages,
@@ -222,6 +223,7 @@ async def measure(
         "held_after_eviction": held_after,
         "by_file": {k: v / rooms for k, v in sorted(_by_file(owners).items(), key=lambda kv: -kv[1])},
         "by_line": {k: v / rooms for k, v in sorted(owners.items(), key=lambda kv: -kv[1])},
+        "after_eviction_by_line": {k: v / rooms for k, v in sorted(left.items(), key=lambda kv: -kv[1])},
     }
 
 
@@ -241,6 +243,8 @@ def render(result: dict[str, Any], top: int) -> str:
     lines += [f"| {k} | {v:,.0f} |" for k, v in list(result["by_file"].items())[:top] if abs(v) >= 1]
     lines += ["", "| line | bytes a room |", "|---|---:|"]
     lines += [f"| {k} | {v:,.0f} |" for k, v in list(result["by_line"].items())[:top] if abs(v) >= 1]
+    lines += ["", "| still held after eviction, line | bytes a room |", "|---|---:|"]
+    lines += [f"| {k} | {v:,.0f} |" for k, v in list(result["after_eviction_by_line"].items())[:top] if abs(v) >= 1]
     return "\n".join(lines)
 
 
