@@ -24,11 +24,11 @@ from typing import Any
 from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
     BOOSTER_DICT,
     N_SCALAR,
+    NEGATE,
     SPECIAL_CASES,
     SentimentIntensityAnalyzer,
     SentiText,
     allcap_differential,
-    negated,
 )
 
 HEAD_TOKENS = 192
@@ -54,6 +54,14 @@ class _BoundedText(SentiText):  # type: ignore[misc]
         self.is_cap_diff = allcap_differential(self.words_and_emoticons)
 
 
+_NEGATIONS = frozenset(NEGATE)
+
+
+def _negation(lowered: str) -> bool:
+    """Upstream's ``negated([word])`` for one lower-cased word: a set lookup, not a walk over its list of negations."""
+    return lowered in _NEGATIONS or "n't" in lowered
+
+
 def _lower(words: list[Any], i: int) -> str:
     return str(words[i]).lower()
 
@@ -64,7 +72,7 @@ def _negated_two_before(valence: float, words: list[Any], i: int) -> float:
         return valence * 1.25
     if two == "without" and one == "doubt":
         return valence
-    return valence * N_SCALAR if negated([two]) else valence
+    return valence * N_SCALAR if _negation(two) else valence
 
 
 def _negated_three_before(valence: float, words: list[Any], i: int) -> float:
@@ -73,13 +81,13 @@ def _negated_three_before(valence: float, words: list[Any], i: int) -> float:
         return valence * 1.25
     if three == "without" and (two == "doubt" or one == "doubt"):
         return valence
-    return valence * N_SCALAR if negated([three]) else valence
+    return valence * N_SCALAR if _negation(three) else valence
 
 
 def _negation_check(valence: float, words: list[Any], start_i: int, i: int) -> float:
     """Upstream's ``_negation_check``, reading (and lower-casing) only the three words before ``i``."""
     if start_i == 0:
-        return valence * N_SCALAR if negated([_lower(words, i - 1)]) else valence
+        return valence * N_SCALAR if _negation(_lower(words, i - 1)) else valence
     if start_i == 1:
         return _negated_two_before(valence, words, i)
     if start_i == 2:

@@ -218,3 +218,11 @@ def test_the_case_twins_are_every_other_character_taken_for_an_ascii_letter() ->
     twins = {chr(c) for c in range(0x80, sys.maxunicode + 1) if letter.fullmatch(chr(c))}
     assert twins == set("\u0130\u0131\u017f\u212a")
     assert all(CASE_TWINS.fullmatch(t) for t in twins)
+
+
+def test_a_negation_is_recognised_as_upstream_vader_does() -> None:
+    from vaderSentiment.vaderSentiment import NEGATE, negated
+
+    words = {w for text in CORPUS for w in text.split()} | set(NEGATE) | {"NOT", "Isn't", "n't", "nt", ""}
+    assert all(vader._negation(w.lower()) == negated([w]) for w in words)
+    assert sum(vader._negation(w.lower()) for w in words) > len(NEGATE)  # the "n't" rule is exercised too
