@@ -6,10 +6,9 @@ window closes into a ``WindowSummary``; the last few summaries and an exponentia
 room's trend, and a closed window far from that average is a trend shift.
 
 Memory: every cog together must keep an active room under 4 KiB; this one takes about 1 KiB. No Python object per
-message: every score lives in one ``array('f')`` (the ring of N slots, the moving average, the last windows'
-summaries), author and message ids as 32-bit hashes in one ``array('i')``; ring and summaries grow as they fill, up
-to N and ``history``. A message's VADER pos and neg are not kept (nothing reads them: its ``Sample`` says 0). Times
-are float32 offsets from a per-room base that moves forward as the room ages: exact to the millisecond.
+message: scores in one ``array('f')`` (ring of N slots, moving average, last windows' summaries: ring and summaries
+grow as they fill), author and message ids as 32-bit hashes in one ``array('i')``. VADER's pos and neg are not kept
+(nothing reads them: a ``Sample`` says 0). Times are float32 offsets from a base that moves on as the room ages.
 """
 
 from __future__ import annotations
@@ -51,8 +50,6 @@ EF = len(TREND_METRICS)
 _EMPTY_SUMMARY = array("f", bytes(4 * HF))
 REBASE_AFTER = 3600.0  # seconds; float32 offsets below this keep sub-millisecond precision
 PENDING_SCORES = 8  # toxicity scores that arrived before their message, per room
-
-
 _THRESHOLDS: dict[int, tuple[SentimentSettings, dict[str, float]]] = {}
 
 
@@ -129,13 +126,11 @@ class RoomWindow:
     # --- layout --------------------------------------------------------------------------------------------------
 
     @property
-    def slots(self) -> int:
-        """Ring slots held so far (up to N: the ring grows until it first wraps)."""
+    def slots(self) -> int:  # ring slots held so far: up to N (the ring grows until it first wraps)
         return len(self.ids) >> 1
 
     @property
-    def history_capacity(self) -> int:
-        """Summaries held so far (up to ``history``)."""
+    def history_capacity(self) -> int:  # summaries held so far: up to ``history``
         return (len(self.buf) - self.slots * RF - EF) // HF
 
     @property
@@ -186,10 +181,7 @@ class RoomWindow:
             toxicity = self.pending_scores.pop(message, None)
         slot = self.head
         o = slot * RF
-        buf = self.buf
-        if slot == len(self.ids) >> 1:  # the ring has not wrapped yet and is full: one more slot (before the average)
-            buf[o:o] = _EMPTY_SLOT
-            self.ids.extend((0, 0))
+        buf = self.buf if slot < len(self.ids) >> 1 else self._grow(o)
         buf[o] = at - self.base
         buf[o + 1] = kind
         buf[o + 2] = compound
@@ -212,6 +204,14 @@ class RoomWindow:
         if self.since_close >= self.cap:
             closed.append(self.close(at))
         return closed
+
+    def _grow(self, o: int) -> array[float]:
+        """One more ring slot at ``o`` (before the average); at N slots the arrays are copied to their exact size."""
+        self.buf[o:o] = _EMPTY_SLOT
+        self.ids.extend((0, 0))
+        if len(self.ids) == 2 * self.cap:
+            self.buf, self.ids = array("f", self.buf), array("i", self.ids)
+        return self.buf
 
     def prune(self, now: float) -> int:
         """Forget messages older than the window's span; return how many.
@@ -246,8 +246,7 @@ class RoomWindow:
         return False
 
     def _rebase(self, now: float) -> None:
-        delta = now - self.base
-        buf = self.buf
+        delta, buf = now - self.base, self.buf
         for slot in range(self.slots):
             buf[slot * RF + R_AT] -= delta
         h = self._hist_at
@@ -339,6 +338,8 @@ class RoomWindow:
             self.buf.extend(_EMPTY_SUMMARY)
             self.hist_head = cap
             cap += 1
+            if cap == self.hist_max:
+                self.buf = array("f", self.buf)  # grown to its last size: no slack kept
         if cap:
             o = self._hist_at + self.hist_head * HF
             for name, i in _H_INDEX.items():
