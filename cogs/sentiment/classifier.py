@@ -55,6 +55,7 @@ class MessageClassifier:
         """The scores of ``text`` (its first ``MAX_SCORED_CHARS`` characters)."""
         text = text[:MAX_SCORED_CHARS]
         if len(text) > CACHED_CHARS or not self._kept:
+            self.misses += 1
             return self._score(text)
         recent = self._recent
         found = recent.get(text)

@@ -226,3 +226,14 @@ def test_a_negation_is_recognised_as_upstream_vader_does() -> None:
     words = {w for text in CORPUS for w in text.split()} | set(NEGATE) | {"NOT", "Isn't", "n't", "nt", ""}
     assert all(vader._negation(w.lower()) == negated([w]) for w in words)
     assert sum(vader._negation(w.lower()) for w in words) > len(NEGATE)  # the "n't" rule is exercised too
+
+
+async def test_health_says_how_many_texts_were_scored_and_how_many_repeats_reused_scores(sapp, room, clock) -> None:
+    from tests.cogs.sentiment.helpers import ALICE, BOB
+
+    t0 = clock.now()
+    await room.say(ALICE, "thanks, that works now!", t0)
+    await room.say(BOB, "thanks, that works now!", t0 + 1)
+    await room.say(ALICE, "what do you mean??", t0 + 2)
+    health = sapp.health()["components"]["sentiment"]
+    assert (health["scored"], health["scores_reused"]) == (2, 1)
