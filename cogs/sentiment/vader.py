@@ -95,9 +95,17 @@ def _negation_check(valence: float, words: list[Any], start_i: int, i: int) -> f
     return valence
 
 
+# The first two words of every idiom and booster phrase: an idiom the check could find around a word begins with a
+# pair of neighbours from this set, so a word with no such pair around it keeps its valence (most words).
+_IDIOM_STARTS = frozenset(tuple(k.split()[:2]) for k in (*SPECIAL_CASES, *BOOSTER_DICT) if " " in k)
+
+
 def _special_idioms_check(valence: float, words: list[Any], i: int) -> float:
     """Upstream's ``_special_idioms_check`` (called for ``i >= 3``), reading only the words around ``i``."""
     w3, w2, w1, w0 = (_lower(words, i - k) for k in (3, 2, 1, 0))
+    following = _lower(words, i + 1) if len(words) - 1 > i else None
+    if _IDIOM_STARTS.isdisjoint(((w1, w0), (w2, w1), (w3, w2), (w0, following))):
+        return valence
     onezero, twoonezero, twoone = f"{w1} {w0}", f"{w2} {w1} {w0}", f"{w2} {w1}"
     threetwoone, threetwo = f"{w3} {w2} {w1}", f"{w3} {w2}"
     for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):

@@ -237,3 +237,41 @@ async def test_health_says_how_many_texts_were_scored_and_how_many_repeats_reuse
     await room.say(ALICE, "what do you mean??", t0 + 2)
     health = sapp.health()["components"]["sentiment"]
     assert (health["scored"], health["scores_reused"]) == (2, 1)
+
+
+def _old_special_idioms_check(valence: float, words: list[Any], i: int) -> float:
+    w3, w2, w1, w0 = (str(words[i - k]).lower() for k in (3, 2, 1, 0))
+    onezero, twoonezero, twoone = f"{w1} {w0}", f"{w2} {w1} {w0}", f"{w2} {w1}"
+    threetwoone, threetwo = f"{w3} {w2} {w1}", f"{w3} {w2}"
+    for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):
+        if seq in vader.SPECIAL_CASES:
+            valence = vader.SPECIAL_CASES[seq]
+            break
+    if len(words) - 1 > i:
+        zeroone = f"{w0} {str(words[i + 1]).lower()}"
+        if zeroone in vader.SPECIAL_CASES:
+            valence = vader.SPECIAL_CASES[zeroone]
+    if len(words) - 1 > i + 1:
+        zeroonetwo = f"{w0} {str(words[i + 1]).lower()} {str(words[i + 2]).lower()}"
+        if zeroonetwo in vader.SPECIAL_CASES:
+            valence = vader.SPECIAL_CASES[zeroonetwo]
+    for n_gram in (threetwoone, threetwo, twoone):
+        if n_gram in vader.BOOSTER_DICT:
+            valence = valence + vader.BOOSTER_DICT[n_gram]
+    return valence
+
+
+def test_idioms_and_booster_phrases_are_found_as_upstream_vader_finds_them() -> None:
+    idioms = [
+        "that movie was the bomb honestly", "this is the shit right here", "he is a bad ass dude", "yeah right sure",
+        "it was a kiss of death for us", "cake to die for really", "I am kind of sort of happy", "just enough good",
+        "waited at the bus stop sad", "with a beating heart joy", "THE BOMB dot com great",
+    ]  # fmt: skip
+    found = 0
+    for text in CORPUS + idioms:
+        words = text.split()
+        for i in range(3, len(words)):
+            old = _old_special_idioms_check(1.5, words, i)
+            assert vader._special_idioms_check(1.5, words, i) == old, (text, i)
+            found += old != 1.5
+    assert found >= len(idioms) // 2  # the idioms' own path is exercised, not only the shortcut
