@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from policy.conversation_index import NameIndex, TopicIndex, runs_of
+
 
 class AuthorKind(enum.StrEnum):
     HUMAN = "human"
@@ -76,34 +78,18 @@ def compile_patterns(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
     return tuple(compiled)
 
 
-def _mentions_word(text_lower: str, word: str) -> bool:
-    word = word.strip().lower()
-    if not word or word not in text_lower:
-        return False  # (a substring test runs in C: most texts never reach the regex)
-    return re.search(rf"(?<![a-z0-9_\-]){re.escape(word)}(?![a-z0-9_\-])", text_lower) is not None
-
-
 def _is_question(stripped: str) -> bool:
     return stripped.endswith("?") or (bool(_QUESTION_START.match(stripped)) and "?" in stripped)
 
 
-def _names(agent: AgentName, lower: str, mention_ids: set[str]) -> bool:
-    """Whether the message names ``agent``: a platform mention, or its name or an alias as a word of the text."""
-    names = [n for n in (agent.name, *agent.aliases) if n]
-    return any(n.lower() in mention_ids for n in names) or any(_mentions_word(lower, n) for n in names)
+def name_index(agents: Iterable[AgentName]) -> NameIndex:
+    """The agents' names and aliases, indexed for ``extract_features`` (build it once per roster)."""
+    return NameIndex((a.name, (a.name, *a.aliases)) for a in agents)
 
 
-def _topic_hits(lower: str, topics: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
-    """Per agent, the keywords the message hits: single words among its words, phrases as whole words."""
-    words = set(_WORD.findall(lower))
-    hits: dict[str, frozenset[str]] = {}
-    for agent_name, keywords in topics.items():
-        found = frozenset(
-            k.lower() for k in keywords if (k.lower() in words if " " not in k else _mentions_word(lower, k))
-        )
-        if found:
-            hits[agent_name] = found
-    return hits
+def topic_index(topics: Mapping[str, Sequence[str]]) -> TopicIndex:
+    """The agents' topic keywords, indexed for ``extract_features`` (build it once per set of topics)."""
+    return TopicIndex(topics)
 
 
 # A longer text (Slack allows 40,000 characters) is read on its first and last characters: its question, its
@@ -121,18 +107,32 @@ def _sample(stripped: str) -> str:
 def extract_features(
     text: str,
     *,
-    agents: Sequence[AgentName] = (),
+    agents: Sequence[AgentName] | NameIndex = (),
     mentions: Iterable[str] = (),
-    topics: Mapping[str, Sequence[str]] | None = None,
+    topics: Mapping[str, Sequence[str]] | TopicIndex | None = None,
     action_patterns: Sequence[re.Pattern[str]] = (),
+    author: str | None = None,
 ) -> TextFeatures:
-    """What a message says about the conversation, without keeping the message."""
+    """What a message says about the conversation, without keeping the message.
+
+    ``agents`` and ``topics`` may be given as indexes (``name_index``, ``topic_index``), so that the cost of a
+    message does not grow with the roster; ``author`` is never among the agents it mentions."""
     stripped = _sample(text.strip())
     lower = stripped.lower()
-    mention_ids = {m.lower().lstrip("@") for m in mentions}
+    names = agents if isinstance(agents, NameIndex) else name_index(agents)
+    keywords = topics if isinstance(topics, TopicIndex) or topics is None else topic_index(topics)
+    runs = runs_of(lower) if names.size or (keywords is not None and keywords.size) else set()
+    mentioned: set[str] = set()
+    if names.size:
+        mentioned = names.named(lower, runs, {m.lower().lstrip("@") for m in mentions})
+        if author is not None:
+            mentioned.discard(author)
+    hits: dict[str, frozenset[str]] = {}
+    if keywords is not None and keywords.size:
+        hits = keywords.hits(lower, set(_WORD.findall(lower)), runs)
     return TextFeatures(
         is_question=_is_question(stripped),
         action_item=any(p.search(stripped) for p in action_patterns),
-        mentioned_agents=frozenset(a.name for a in agents if _names(a, lower, mention_ids)),
-        topic_hits=MappingProxyType(_topic_hits(lower, topics) if topics else {}),
+        mentioned_agents=frozenset(mentioned),
+        topic_hits=MappingProxyType(hits),
     )

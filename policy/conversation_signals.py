@@ -262,10 +262,19 @@ def conflict_signals(view: RoomView, th: Thresholds) -> list[Signal]:
     return [Signal(SignalKind.CONFLICT, because, subject=f"{a}|{b}", evidence=MappingProxyType(evidence))]
 
 
+def _topic_candidates(view: RoomView, turns: Sequence[Turn], th: Thresholds) -> list[str]:
+    """The agents whose topics may be signalled, in name order: those a person's recent message hit (an agent no
+    message hit has no signal, so the roster's other agents are not looked at)."""
+    if th.topic_min_hits <= 0:
+        return sorted(view.topics)
+    hit = {a for t in turns if t.author_kind is AuthorKind.HUMAN for a in t.features.topic_hits}
+    return sorted(a for a in hit if a in view.topics)
+
+
 def topic_signals(view: RoomView, th: Thresholds) -> list[Signal]:
     turns = view.turns[-th.window_messages :]
     out = []
-    for agent in sorted(view.topics):
+    for agent in _topic_candidates(view, turns, th):
         if agent in view.present_agents:
             continue
         words: set[str] = set()

@@ -135,10 +135,11 @@ class ConversationCog(ConversationCommands, Cog):
         """The message as the rules see it: its features, never its text."""
         features = extract_features(
             event.text,
-            agents=[a for n, a in self.rooms.agents.items() if n != event.author.id],
+            agents=self.rooms.names(),
             mentions=event.mentions,
-            topics=self.rooms.topics(cfg),
+            topics=self.rooms.topic_index(cfg),
             action_patterns=self.rooms.compiled(cfg),
+            author=event.author.id,
         )
         return Turn(
             at=event.at,
