@@ -39,7 +39,7 @@ from bot.adapter import Adapter
 from bot.app import StewardApp
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.events import MessageCreated
+from bot.events import MessageCreated, MessageScored, TrendShifted
 from bot.logging import configure_logging
 from domain import Actor, ActorKind, Room
 
@@ -88,7 +88,8 @@ def _human_text(rng: random.Random, agents: list[str]) -> tuple[str, tuple[str, 
     if roll < 0.32:
         return "thoughts on this?", (f"U{index:06d}",)
     if roll < 0.45:
-        return f"we should look at topic{index} again, and the area {index} plan", ()
+        agent = rng.choice(agents[-3:])  # a few agents' topics come up often: enough to invite them
+        return f"we should look at topic{int(agent[5:])} again, and the area {int(agent[5:])} plan", ()
     return rng.choice(PLAIN), ()
 
 
@@ -118,7 +119,7 @@ async def _feed(app: StewardApp, clock: ManualClock, args: argparse.Namespace) -
     last: dict[str, tuple[str, Actor]] = {}
     cost: dict[str, list[float]] = {"human": [], "agent": []}
     for n in range(args.messages):
-        clock.advance(rng.choice((1.0, 3.0, 9.0)))
+        clock.advance(rng.choice((0.05, 0.2, 0.6)))
         room = rooms[rng.randrange(len(rooms))]
         previous = last.get(room.key)
         if rng.random() < 0.3:
@@ -145,7 +146,33 @@ async def _feed(app: StewardApp, clock: ManualClock, args: argparse.Namespace) -
         t0 = time.process_time()
         await app.bus.dispatch(event)
         cost["human"].append(time.process_time() - t0)
+        await _scores(app, rng, event)
     return cost
+
+
+async def _scores(app: StewardApp, rng: random.Random, event: MessageCreated) -> None:
+    """What the toxicity model and the sentiment cog would say of some messages (heated ones, a souring mood), so
+    the conflict rules have something to read."""
+    roll = rng.random()
+    if roll < 0.25:
+        value = rng.choice((0.05, 0.2, 0.7, 0.9))
+        scored = MessageScored(
+            at=event.at, room=event.room, message_id=event.message_id, author=event.author, scores={"toxicity": value}
+        )
+        await app.bus.dispatch(scored)
+    elif roll < 0.27:
+        metric, before, after = rng.choice((("sentiment", 0.3, -0.3), ("anger", 0.1, 0.6), ("sentiment", 0.1, 0.0)))
+        await app.bus.dispatch(TrendShifted(at=event.at, room=event.room, metric=metric, before=before, after=after))
+
+
+async def _actions(app: StewardApp) -> str:
+    """The conversation moderator's actions by kind and signal (how much of the feed acted)."""
+    if "conversation" not in app.cogs.cogs:
+        return ""
+    rows = await app.db.fetchall(
+        "SELECT action, signal, outcome, COUNT(*) AS n FROM conversation_audit GROUP BY action, signal, outcome"
+    )
+    return ",".join(f"{r['action']}/{r['signal']}/{r['outcome']}:{r['n']}" for r in rows)
 
 
 async def _digest(app: StewardApp, adapter: SinkAdapter) -> str:
@@ -213,6 +240,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 heap = tracemalloc.get_traced_memory()[0] - before
                 tracemalloc.stop()
             digest = await _digest(app, adapter)
+            actions = await _actions(app)
             rooms_seen = len(app.cogs.cogs["conversation"].rooms.states) if "conversation" in app.cogs.cogs else 0
         finally:
             await app.stop()
@@ -230,6 +258,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "agent_p99_ms": round(_pct(agents, 0.99) * 1000, 3),
         "heap_bytes_per_room": round(heap / args.rooms) if args.memory else None,
         "conversation_rooms": rooms_seen,
+        "actions": actions,
         "digest": digest,
     }
 

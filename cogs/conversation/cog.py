@@ -267,10 +267,10 @@ class ConversationCog(ConversationCommands, Cog):
         self.metrics.rooms.set(len(self.rooms.states))
 
     async def _time_signals(self, state: RoomState, now: float, cfg: ConversationSettings) -> None:
-        if not cfg.auto_actions:
-            return
-        view = self.rooms.view(state, now, cfg)
         th = cfg.thresholds()
+        if not cfg.auto_actions or not state.time_signals_due(now, th.idle_seconds, th.question_timeout_seconds):
+            return  # (nothing is idle or overdue: no view to build)
+        view = self.rooms.view(state, now, cfg)
         signals = question_signals(view, th)
         idle = idle_signal(view, th)
         if idle is not None:

@@ -181,6 +181,13 @@ class RoomState:
         self.rate_buckets[key] = (limit, seeded)
         return seeded
 
+    def time_signals_due(self, now: float, idle_seconds: float, question_timeout_seconds: float) -> bool:
+        """Whether the room is idle at ``now`` or a question in it has waited its timeout (what ``idle_signal`` and
+        ``question_signals`` would report on the room's view)."""
+        if now - self.last_activity >= idle_seconds:
+            return True
+        return any(now - q.at >= question_timeout_seconds for q in self.open_questions.values())
+
     def was_addressed(self, agent: str, now: float, within: float) -> bool:
         at = self.addressed.get(agent)
         return at is not None and now - at <= within
