@@ -190,6 +190,24 @@ async def _digest(app: StewardApp, adapter: SinkAdapter) -> str:
     return h.hexdigest()
 
 
+_COG_FILES = {
+    "conversation": ("/cogs/conversation/", "/policy/conversation"),
+    "presence": ("/cogs/presence/", "/policy/presence", "/policy/impersonation"),
+}
+
+
+def _kept_by_cog(snapshot: tracemalloc.Snapshot) -> dict[str, int]:
+    """The memory still held that each cog's code allocated (by the innermost frame of the project's code)."""
+    kept = dict.fromkeys(_COG_FILES, 0)
+    for stat in snapshot.statistics("traceback"):
+        for frame in stat.traceback:
+            cog = next((c for c, parts in _COG_FILES.items() if any(p in frame.filename for p in parts)), None)
+            if cog is not None:
+                kept[cog] += stat.size
+                break
+    return kept
+
+
 def _write_profile(profiler: cProfile.Profile, path: str) -> None:
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
@@ -225,7 +243,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             gc.collect()
             profiler = cProfile.Profile() if args.profile else None
             if args.memory:
-                tracemalloc.start()
+                tracemalloc.start(8)
             before = tracemalloc.get_traced_memory()[0] if args.memory else 0
             started = time.process_time()
             if profiler is not None:
@@ -234,10 +252,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if profiler is not None:
                 profiler.disable()
             cpu = time.process_time() - started
-            heap = 0
+            heap, kept = 0, {}
             if args.memory:
                 gc.collect()
                 heap = tracemalloc.get_traced_memory()[0] - before
+                kept = _kept_by_cog(tracemalloc.take_snapshot())
                 tracemalloc.stop()
             digest = await _digest(app, adapter)
             actions = await _actions(app)
@@ -257,6 +276,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "agent_p50_ms": round(statistics.median(agents) * 1000, 3) if agents else 0.0,
         "agent_p99_ms": round(_pct(agents, 0.99) * 1000, 3),
         "heap_bytes_per_room": round(heap / args.rooms) if args.memory else None,
+        **{f"{cog}_bytes_per_room": round(size / args.rooms) for cog, size in kept.items()},
         "conversation_rooms": rooms_seen,
         "actions": actions,
         "digest": digest,

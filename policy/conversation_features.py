@@ -28,6 +28,33 @@ class TextFeatures:
     topic_hits: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
 
 
+_NO_AGENTS: frozenset[str] = frozenset()
+_NO_HITS: Mapping[str, frozenset[str]] = MappingProxyType({})
+# The features of a message that names no agent and hits no topic, by (is_question, action_item): shared, as they
+# are equal values (frozen), so that a window of plain messages does not hold a copy each.
+_PLAIN = {
+    (q, a): TextFeatures(is_question=q, action_item=a, mentioned_agents=_NO_AGENTS, topic_hits=_NO_HITS)
+    for q in (False, True)
+    for a in (False, True)
+}
+
+
+_NAMED: dict[frozenset[str], frozenset[str]] = {}  # the sets of agents messages named lately, one copy each
+_NAMED_MEMORY = 4096
+
+
+def _shared_names(mentioned: set[str]) -> frozenset[str]:
+    """The frozen set of ``mentioned``, shared with the other messages naming the same agents (bounded)."""
+    named = frozenset(mentioned)
+    found = _NAMED.get(named)
+    if found is not None:
+        return found
+    if len(_NAMED) >= _NAMED_MEMORY:
+        _NAMED.clear()
+    _NAMED[named] = named
+    return named
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """One message, reduced to what the rules need (no text)."""
@@ -130,9 +157,12 @@ def extract_features(
     hits: dict[str, frozenset[str]] = {}
     if keywords is not None and keywords.size:
         hits = keywords.hits(lower, set(_WORD.findall(lower)), runs)
+    question, item = _is_question(stripped), any(p.search(stripped) for p in action_patterns)
+    if not mentioned and not hits:
+        return _PLAIN[question, item]  # most messages: one shared value each (a window holds many)
     return TextFeatures(
-        is_question=_is_question(stripped),
-        action_item=any(p.search(stripped) for p in action_patterns),
-        mentioned_agents=frozenset(mentioned),
-        topic_hits=MappingProxyType(hits),
+        is_question=question,
+        action_item=item,
+        mentioned_agents=_shared_names(mentioned) if mentioned else _NO_AGENTS,
+        topic_hits=MappingProxyType(hits) if hits else _NO_HITS,
     )

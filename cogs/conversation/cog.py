@@ -13,6 +13,7 @@ whose text is one of the notices it posted recently in that room (how a platform
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import replace
 from typing import Any
 
@@ -141,13 +142,14 @@ class ConversationCog(ConversationCommands, Cog):
             action_patterns=self.rooms.compiled(cfg),
             author=event.author.id,
         )
+        replied = event.reply_to_author
         return Turn(
             at=event.at,
             message_id=event.message_id,
-            author=event.author.id,
+            author=_shared(event.author.id),
             author_kind=AuthorKind.AGENT if event.author.kind is ActorKind.AGENT else AuthorKind.HUMAN,
             reply_to=event.reply_to,
-            reply_to_author=event.reply_to_author.id if event.reply_to_author else None,
+            reply_to_author=_shared(replied.id) if replied else None,
             features=features,
         )
 
@@ -159,7 +161,7 @@ class ConversationCog(ConversationCommands, Cog):
             answered = state.person_answered(turn.author, turn.at, turn.reply_to, cfg.addressed_window_seconds)
             if answered is not None:
                 turn = replace(turn, answers_person=True)
-                state.answered.add((turn.author, answered))
+                state.mark_answered(turn.author, answered)
         state.add_turn(turn)
         replied = event.reply_to_author
         if replied is not None and replied.kind is ActorKind.AGENT and replied.id != event.author.id:
@@ -227,7 +229,7 @@ class ConversationCog(ConversationCommands, Cog):
             return
         cfg = self.rooms.cfg(event.room)
         async with state.lock:
-            state.trends.append(Trend(event.at, event.metric, event.before, event.after))
+            state.add_trend(Trend(event.at, event.metric, event.before, event.after))
             await self._reassess(state, event.at, cfg)
 
     @listener(MessageDeleted)
@@ -241,13 +243,13 @@ class ConversationCog(ConversationCommands, Cog):
 
     @listener(AgentJoined)
     async def on_agent_joined(self, event: AgentJoined) -> None:
-        self.rooms.state(event.room, event.at).present.add(event.agent)
+        self.rooms.state(event.room, event.at).mark_present(event.agent)
 
     @listener(AgentLeft)
     async def on_agent_left(self, event: AgentLeft) -> None:
         state = self.rooms.states.get(event.room.key)
         if state is not None:
-            state.present.discard(event.agent)
+            state.mark_absent(event.agent)
             state.addressed.pop(event.agent, None)
 
     # --- the sweep: idle stretches, unanswered questions, eviction ---------------------------------------------------
@@ -280,6 +282,11 @@ class ConversationCog(ConversationCommands, Cog):
         if idle is not None:
             # The stretch is over for the rules: what was raised before it does not carry into the next one.
             state.action_items.clear()
+
+
+def _shared(name: str) -> str:
+    """One copy of an author's id for all the turns that hold it (ids repeat; each message brings its own copy)."""
+    return sys.intern(name) if type(name) is str else name
 
 
 def _toxicity(scores: Any) -> float:
