@@ -131,6 +131,22 @@ def _sample(stripped: str) -> str:
     return f"{stripped[:HEAD_CHARS]}\n{stripped[-TAIL_CHARS:]}"
 
 
+def _roster_features(
+    lower: str, names: NameIndex, keywords: TopicIndex | None, mentions: Iterable[str], author: str | None
+) -> tuple[set[str], dict[str, frozenset[str]]]:
+    """The agents a text names (never its author) and the topic keywords it hits, per agent."""
+    runs = runs_of(lower) if names.size or (keywords is not None and keywords.size) else set()
+    mentioned: set[str] = set()
+    if names.size:
+        mentioned = names.named(lower, runs, {m.lower().lstrip("@") for m in mentions})
+        if author is not None:
+            mentioned.discard(author)
+    hits: dict[str, frozenset[str]] = {}
+    if keywords is not None and keywords.size:
+        hits = keywords.hits(lower, set(_WORD.findall(lower)), runs)
+    return mentioned, hits
+
+
 def extract_features(
     text: str,
     *,
@@ -148,15 +164,7 @@ def extract_features(
     lower = stripped.lower()
     names = agents if isinstance(agents, NameIndex) else name_index(agents)
     keywords = topics if isinstance(topics, TopicIndex) or topics is None else topic_index(topics)
-    runs = runs_of(lower) if names.size or (keywords is not None and keywords.size) else set()
-    mentioned: set[str] = set()
-    if names.size:
-        mentioned = names.named(lower, runs, {m.lower().lstrip("@") for m in mentions})
-        if author is not None:
-            mentioned.discard(author)
-    hits: dict[str, frozenset[str]] = {}
-    if keywords is not None and keywords.size:
-        hits = keywords.hits(lower, set(_WORD.findall(lower)), runs)
+    mentioned, hits = _roster_features(lower, names, keywords, mentions, author)
     question, item = _is_question(stripped), any(p.search(stripped) for p in action_patterns)
     if not mentioned and not hits:
         return _PLAIN[question, item]  # most messages: one shared value each (a window holds many)
