@@ -8,7 +8,6 @@ routes. Its commands and listeners live in ``commands/`` and ``listeners.py`` as
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, ClassVar
 
 from bot.cog import Cog, CogContext
@@ -23,7 +22,6 @@ from cogs.presence.impersonation import MemberNames, MemberWatch, NameGuard
 from cogs.presence.listeners import PresenceListeners
 from cogs.presence.outbox import Outbox
 from cogs.presence.repair import repair
-from cogs.presence.settings_cache import CachedSettings
 from storage.presence import PresenceStore
 
 
@@ -50,8 +48,7 @@ class PresenceCog(
 
     def __init__(self, ctx: CogContext[PresenceSettings]) -> None:
         super().__init__(ctx)
-        store = PresenceStore.open(ctx.db, store_text=ctx.settings.database.store_message_text)
-        self.store = replace(store, settings=CachedSettings(ctx.db))
+        self.store = PresenceStore.open(ctx.db, store_text=ctx.settings.database.store_message_text)
         self.coordinator = Coordinator(ctx, self.store)
         self.drafts = DraftDesk(ctx, self.store, self.coordinator.facts, self.coordinator.notify)
         self.outbox = Outbox(ctx, self.store)

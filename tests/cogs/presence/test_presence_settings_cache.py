@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from cogs.presence.settings_cache import CachedSettings
 from policy.presence import ApprovalMode, InvitationPolicy, MessageApproval
 from storage.db import Database
 from storage.presence import PresenceStore
@@ -24,17 +23,21 @@ async def test_a_change_of_the_owner_approval_applies_to_the_next_message(papp):
     assert (await papp.publisher.submit("helper", ROOM, "third")).posted
 
 
-async def test_agent_messages_read_the_agents_settings_once(papp, monkeypatch):
-    reads: list[str] = []
-    real_get = SettingsRepository.get
+def _count_settings_reads(db: Database, reads: list[object]) -> None:
+    real = db.fetchone
 
-    async def counted(self, agent):
-        reads.append(agent)
-        return await real_get(self, agent)
+    async def counted(sql, params=()):
+        if "agent_settings" in sql:
+            reads.append(params[0] if params else None)
+        return await real(sql, params)
 
-    monkeypatch.setattr(SettingsRepository, "get", counted)
+    db.fetchone = counted  # type: ignore[method-assign]
+
+
+async def test_agent_messages_read_the_agents_settings_once(papp):
+    reads: list[object] = []
     await register(papp, "helper")
-    reads.clear()
+    _count_settings_reads(papp.db, reads)
     for i in range(5):
         assert (await papp.publisher.submit("helper", ROOM, f"message {i}")).posted
     assert reads == []  # registering stored them: known since, no read at all
@@ -48,21 +51,21 @@ def _settings(agent: str, approval: MessageApproval) -> AgentSettings:
     return AgentSettings(agent, InvitationPolicy.ANY_USER, ApprovalMode.AUTO, approval, 5, 0.0)
 
 
-async def test_a_read_that_a_write_overtook_is_not_kept(tmp_path, monkeypatch):
+async def test_a_read_that_a_write_overtook_is_not_kept(tmp_path):
     async with Database(tmp_path / "s.db") as db:
         await PresenceStore.migrate(db)
-        cache = CachedSettings(db)
         await SettingsRepository(db).put(_settings("helper", MessageApproval.NONE))
+        cache = SettingsRepository(db)
         read_done, write_done = asyncio.Event(), asyncio.Event()
-        real_get = SettingsRepository.get
+        real_fetchone = db.fetchone
 
-        async def slow_get(self, agent):
-            found = await real_get(self, agent)  # reads the old row ...
+        async def slow_fetchone(sql, params=()):
+            found = await real_fetchone(sql, params)  # reads the old row ...
             read_done.set()
             await write_done.wait()  # ... and comes back after the write finished
             return found
 
-        monkeypatch.setattr(SettingsRepository, "get", slow_get)
+        db.fetchone = slow_fetchone  # type: ignore[method-assign]
 
         async def write() -> None:
             await read_done.wait()
@@ -71,7 +74,7 @@ async def test_a_read_that_a_write_overtook_is_not_kept(tmp_path, monkeypatch):
 
         old, _ = await asyncio.gather(cache.get("helper"), write())
         assert old is not None and old.message_approval is MessageApproval.NONE
-        monkeypatch.setattr(SettingsRepository, "get", real_get)
+        db.fetchone = real_fetchone  # type: ignore[method-assign]
         now = await cache.get("helper")
         assert now is not None and now.message_approval is MessageApproval.OWNER_EACH_DRAFT
         await cache.delete("helper")
