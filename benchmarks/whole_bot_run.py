@@ -213,8 +213,17 @@ class _Runner:
         from bot.events import ModerationDecision
 
         self.app, self.adapter, self.lines = app, adapter, lines
-        self.ids: list[str | None] = []
+        # The ids of the messages still to be replied to, and when each may go: the runner's own memory stays
+        # flat, so the resident memory that grows is the bot's.
+        self.ids: dict[int, str | None] = {}
+        self.forget: dict[int, list[int]] = {}
+        last_use = {line.reply_to: line.n for line in lines if line.reply_to is not None}
+        self.referred = frozenset(last_use)
+        for target, n in last_use.items():
+            self.forget.setdefault(n, []).append(target)
         self.authors: dict[str, Any] = {}
+        for line in lines:
+            self.actor(line)
         self.moderated: list[Any] = []
         self.digest = hashlib.sha256()
         self.outcomes: Counter[str] = Counter()
@@ -257,17 +266,23 @@ class _Runner:
         done = ",".join(type(a).__name__ for a in self.adapter.performed[before:])
         self.digest.update(f"X\x1f{line.n}\x1f{done}\x1e".encode())
         del self.adapter.performed[before:]
+        for target in self.forget.pop(line.n, ()):
+            self.ids.pop(target, None)
 
     async def _agent(self, line: Line) -> None:
-        reply = self.ids[line.reply_to] if line.reply_to is not None else None
+        reply = self.ids.get(line.reply_to) if line.reply_to is not None else None
         result = await self.app.publisher.submit(
             line.author, self.room(line.room), line.text, reply_to=reply, at=line.at
         )
-        self.ids.append(result.message_id if result.posted else None)
+        self._keep(line.n, result.message_id if result.posted else None)
         d = result.decision
         self.outcomes[f"agent:{d.verdict.value}:{d.rule}"] += 1
         posted = "posted" if result.posted else "held" if result.held else "not posted"
         self.digest.update(f"A\x1f{line.n}\x1f{d.verdict.value}\x1f{d.rule}\x1f{d.text}\x1f{posted}\x1e".encode())
+
+    def _keep(self, n: int, message_id: str | None) -> None:
+        if message_id is not None and n in self.referred:
+            self.ids[n] = message_id
 
     def actor(self, line: Line) -> Any:
         from domain import Actor, ActorKind
@@ -282,8 +297,8 @@ class _Runner:
         from bot.events import MessageCreated
 
         message_id = f"m{line.n}"
-        self.ids.append(message_id)
-        reply = self.ids[line.reply_to] if line.reply_to is not None else None
+        self._keep(line.n, message_id)
+        reply = self.ids.get(line.reply_to) if line.reply_to is not None else None
         reply_author = self.actor(self.lines[line.reply_to]) if line.reply_to is not None and reply else None
         event = MessageCreated(
             at=line.at,
