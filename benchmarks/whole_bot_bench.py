@@ -56,11 +56,12 @@ DOC, README = Path("docs/performance.md"), Path("README.md")
 README_ROW = "| whole bot, every default cog"
 
 
-def _load_run() -> Any:
-    spec = importlib.util.spec_from_file_location("whole_bot_run", HERE / "whole_bot_run.py")
+def load_sibling(name: str) -> Any:
+    """A module of this benchmark from beside this file, whichever tree the path's ``bot`` comes from."""
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["whole_bot_run"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -85,6 +86,7 @@ def run_child(spec: dict[str, Any], tree: Path) -> dict[str, Any]:
 
 def _spec(args: argparse.Namespace, cogs: list[str], **over: Any) -> dict[str, Any]:
     spec = {"cogs": cogs, "rooms": args.rooms, "agents": args.agents, "messages": args.messages, "seed": args.seed}
+    spec["concurrency"] = args.concurrency
     return {**spec, **over}
 
 
@@ -260,6 +262,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=10_000, help="messages of traffic after the fill")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="1,500 messages, 2,000 chain decisions: 1-2 minutes")
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="messages of distinct rooms handled at once (1: as a replay does)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration (the median is shown)")
     parser.add_argument("--chain-decisions", type=int, default=50_000, help="rule-chain reference (0: skip)")
     parser.add_argument("--digest-only", action="store_true", help="print only the decision digest (every cog)")
@@ -271,7 +276,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        _load_run().child_main(args.child)
+        load_sibling("whole_bot_traffic")
+        load_sibling("whole_bot_run").child_main(args.child)
         return
     if args.quick:
         args.messages = min(args.messages, 1_500)

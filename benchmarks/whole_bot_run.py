@@ -1,17 +1,14 @@
-"""The whole-bot benchmark's workload and its run: a generated, seeded mix of traffic through a real StewardApp.
+"""The whole-bot benchmark's run: its traffic through a real StewardApp, in the child process of a configuration.
 
-``generate`` makes the traffic: every room opened by one person's message (the fill, so that every room of ``rooms``
-is active), then the feed: people and agents talking in a few busy rooms and across all the others, replies to
-people and to agents, agents repeating themselves and nearly so, people naming and @-mentioning agents, questions,
-action items, filtered words, insults, links, plain bots. ``run`` (in a child process of ``whole_bot_bench``)
-starts a StewardApp with the given cogs on a SQLite file in a temporary directory, a manual clock that follows the
-traffic's timestamps, and an adapter that performs every action at once; registers ``agents`` agents; and handles
-the traffic one message at a time as ``steward replay`` does (a person's message dispatched to every listener, an
-agent's through the agent publisher), so the decisions are the same on every run. The scheduler's periodic jobs
-(eviction sweeps) and the due durable timers run every ``TICK`` seconds of traffic time, at the same places every
-run. What it reports: CPU seconds of the process (``time.process_time``, the database thread included) over the
-feed, per message by kind, resident memory before and after, the database's growth, and a SHA-256 of every
-decision in order.
+``run`` starts a StewardApp with the given cogs on a SQLite file in a temporary directory, a manual clock that
+follows the traffic's timestamps, and an adapter that performs every action at once; registers the agents; and
+handles the traffic (``whole_bot_traffic``) one message at a time as ``steward replay`` does (a person's message
+dispatched to every listener, an agent's through the agent publisher), so the decisions are the same on every run.
+With ``concurrency`` above 1, up to that many consecutive messages of distinct rooms are handled at once (each
+room's in order); their CPU is then known only together. The scheduler's periodic jobs (eviction sweeps) and the
+due durable timers run every ``TICK`` seconds of traffic time, at the same places every run. Reported: CPU seconds
+of the process (``time.process_time``, the database's thread included) over the feed and per message by kind,
+resident memory before and after, the database's growth, and a SHA-256 of the decisions in order.
 """
 
 from __future__ import annotations
@@ -23,156 +20,21 @@ import hashlib
 import itertools
 import json
 import pstats
-import random
 import sqlite3
+import sys
 import tempfile
 import time
-from collections import Counter, deque
-from dataclasses import dataclass
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-T0 = 1_800_000_000.0  # traffic time of the first message
-FILL_STEP = 0.001  # seconds of traffic time between the fill's messages
-FEED_STEP = 0.05  # between the feed's (20 messages a second in all)
+if "whole_bot_traffic" in sys.modules:  # loaded by path beside this file (from another tree's checkout)
+    from whole_bot_traffic import T0, Line, agent_names, generate  # type: ignore[import-not-found]
+else:
+    from benchmarks.whole_bot_traffic import T0, Line, agent_names, generate
+
 TICK = 10.0  # seconds of traffic time between runs of the periodic jobs and the due timers
-BUSY_ROOMS = 32
 PLATFORM = "bench"
-WORDS = (
-    "the deploy build test release branch merge review ticket issue bug fix patch docs api cache queue worker "
-    "server client latency error timeout retry metric alert dashboard config flag rollout rollback schema index "
-    "query table migration backup restore token secret key cert login session user team plan sprint standup "
-    "design draft spec proposal budget cost estimate deadline launch customer feedback survey report chart graph "
-    "today tomorrow yesterday morning later soon maybe thanks great nice sure okay agreed wait hold please sorry "
-    "think know need want like looks works fails broke ships runs passes blocks helps love hate awful good bad"
-).split()
-MOODS = ("this is great, thanks!", "ugh this is awful and broken again", "not bad at all", "I love it :)", "meh")
-INSULTS = ("you are such an idiot", "shut up you stupid moron", "what a worthless piece of garbage, idiot")
-NAMES = ("nova", "atlas", "scout", "echo", "sage", "pixel", "orbit", "quill", "tally", "relay")
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One message of the traffic. ``reply_to`` is the index of an earlier line of the same room."""
-
-    n: int
-    kind: str  # "human", "agent" or "bot"
-    room: int
-    author: str
-    text: str
-    at: float
-    reply_to: int | None = None
-    mentions: tuple[str, ...] = ()
-
-
-def agent_names(count: int) -> list[str]:
-    return [f"{NAMES[i % len(NAMES)]}{i}" for i in range(count)]
-
-
-class _Generator:
-    def __init__(self, rooms: int, agents: int, seed: int) -> None:
-        self.rng = random.Random(seed)
-        self.rooms = rooms
-        self.names = agent_names(agents)
-        self.regulars = [self.rng.sample(self.names, min(3, agents)) for _ in range(rooms)]
-        self.lines: list[Line] = []
-        self.recent: dict[int, deque[int]] = {}  # per room, its last lines
-        self.said: dict[tuple[str, int], str] = {}  # an author's last text in a room
-
-    def words(self, low: int = 4, high: int = 16) -> str:
-        return " ".join(self.rng.choices(WORDS, k=self.rng.randint(low, high)))
-
-    def add(self, kind: str, room: int, author: str, text: str, at: float, **extra: Any) -> None:
-        line = Line(len(self.lines), kind, room, author, text, at, **extra)
-        self.lines.append(line)
-        self.recent.setdefault(room, deque(maxlen=8)).append(line.n)
-        self.said[(author, room)] = text
-
-    def last_of(self, room: int, kind: str) -> int | None:
-        for n in reversed(self.recent.get(room, ())):
-            if self.lines[n].kind == kind:
-                return n
-        return None
-
-    def human(self, room: int, at: float) -> None:
-        author = f"u{room % 97}-{self.rng.randrange(6)}"
-        roll, agent = self.rng.random(), self.rng.choice(self.regulars[room])
-        mentions: tuple[str, ...] = ()
-        if roll < 0.03 and (author, room) in self.said:
-            text = self.said[(author, room)]  # a person repeating themselves
-        elif roll < 0.10:
-            text, mentions = f"@{agent} can you {self.words(3, 8)}?", (agent,)
-        elif roll < 0.16:
-            text = f"{agent} {self.words(3, 10)}"
-        elif roll < 0.22:
-            text = self.words(3, 10) + "?"
-        elif roll < 0.25:
-            text = "TODO: " + self.words(3, 8)
-        elif roll < 0.33:
-            text = self.rng.choice(MOODS)
-        elif roll < 0.35:
-            text = self.rng.choice(INSULTS)
-        elif roll < 0.36:
-            text = f"{self.words(3, 6)} darn {self.words(2, 5)}"
-        else:
-            text = self.words()
-        reply = self.last_of(room, "agent") if self.rng.random() < 0.3 else None
-        self.add("human", room, author, text, at, reply_to=reply, mentions=mentions)
-
-    def agent(self, room: int, at: float) -> None:
-        author = self.rng.choice(self.regulars[room])
-        roll = self.rng.random()
-        previous = self.said.get((author, room))
-        if roll < 0.08 and previous:
-            text = previous  # a duplicate
-        elif roll < 0.12 and previous:
-            text = previous + self.rng.choice((" ok", "!", " (updated)"))  # a near-duplicate
-        elif roll < 0.17:
-            text = f"@{self.rng.choice(self.names)} {self.words(4, 10)}"
-        elif roll < 0.18:
-            text = f"@here {self.words(4, 8)}"
-        elif roll < 0.20:
-            text = f"see https://example.com/{self.rng.randrange(1000)} for {self.words(3, 6)}"
-        elif roll < 0.21:
-            text = " ".join(self.rng.choices(WORDS, k=250))
-        elif roll < 0.22:
-            text = self.rng.choice(INSULTS)
-        else:
-            text = self.words(6, 24)
-        pick = self.rng.random()
-        reply = self.last_of(room, "human") if pick < 0.5 else self.last_of(room, "agent") if pick < 0.7 else None
-        self.add("agent", room, author, text, at, reply_to=reply)
-
-    def room(self, busy: list[int], spread: itertools.count[int]) -> int:
-        if self.rng.random() < 0.01:
-            busy[self.rng.randrange(len(busy))] = self.rng.randrange(self.rooms)
-        if self.rng.random() < 0.3:
-            return next(spread) % self.rooms
-        return self.rng.choice(busy)
-
-
-def generate(rooms: int, agents: int, messages: int, seed: int = 7) -> tuple[list[Line], int]:
-    """The fill (one person's message in every room) and then ``messages`` lines of feed; returns the lines and
-    where the feed starts."""
-    gen = _Generator(rooms, agents, seed)
-    for room in range(rooms):
-        gen.add("human", room, f"u{room % 97}-0", f"morning all, {gen.words(2, 8)}", T0 + room * FILL_STEP)
-    start = len(gen.lines)
-    begin = T0 + rooms * FILL_STEP + 1.0
-    busy = [gen.rng.randrange(rooms) for _ in range(min(BUSY_ROOMS, rooms))]
-    spread = itertools.count(gen.rng.randrange(rooms))
-    for i in range(messages):
-        at, room, roll = begin + i * FEED_STEP, gen.room(busy, spread), gen.rng.random()
-        if roll < 0.42:
-            gen.agent(room, at)
-        elif roll < 0.46:
-            gen.add("bot", room, "ci-bot", f"Build #{gen.rng.randrange(10_000)} passed", at)
-        else:
-            gen.human(room, at)
-    return gen.lines, start
-
-
-# --- the run (in the child process) -------------------------------------------------------------------------------
 
 
 def _rss_bytes() -> int:
@@ -251,34 +113,45 @@ class _Runner:
         for job in sorted(jobs, key=lambda j: j.id):
             await job.func(*job.args, **job.kwargs)
 
-    async def handle(self, line: Line) -> None:
-        await self.tick(line.at)
+    async def handle(self, chunk: list[Line]) -> None:
+        """Handle lines of distinct rooms together (one line: exactly as a replay does), then hash, in order, what
+        each line decided and caused: the moderation decisions and the kinds of actions of its room."""
+        await self.tick(chunk[-1].at)
         before = len(self.adapter.performed)
         self.moderated.clear()
-        if line.kind == "agent":
-            await self._agent(line)
+        if len(chunk) == 1:
+            notes = [await self._one(chunk[0])]
         else:
-            await self._human(line)
+            notes = list(await asyncio.gather(*(self._one(line) for line in chunk)))
         await self.app.bus.join()
-        for event in self.moderated:  # what moderation did because of this line (one line at a time: only it)
-            self.outcomes[f"{line.kind}:{event.verdict}:{event.rule}"] += 1
-            self.digest.update(f"H\x1f{line.n}\x1f{event.verdict}\x1f{event.rule}\x1f{event.log_only}\x1e".encode())
-        done = ",".join(type(a).__name__ for a in self.adapter.performed[before:])
-        self.digest.update(f"X\x1f{line.n}\x1f{done}\x1e".encode())
+        where = {self.room(line.room).key: i for i, line in enumerate(chunk)}
+        caused: list[list[str]] = [[] for _ in chunk]
+        for event in self.moderated:
+            i = where.get(event.room.key, 0)
+            self.outcomes[f"{chunk[i].kind}:{event.verdict}:{event.rule}"] += 1
+            caused[i].append(f"H\x1f{event.verdict}\x1f{event.rule}\x1f{event.log_only}")
+        kinds: list[list[str]] = [[] for _ in chunk]
+        for action in self.adapter.performed[before:]:
+            room = getattr(action, "room", None)
+            kinds[where.get(room.key, 0) if room is not None else 0].append(type(action).__name__)
         del self.adapter.performed[before:]
-        for target in self.forget.pop(line.n, ()):
-            self.ids.pop(target, None)
+        for line, note, mine, done in zip(chunk, notes, caused, kinds, strict=True):
+            self.digest.update(f"{line.n}\x1f{note}\x1e{chr(0x1E).join(mine)}\x1eX\x1f{','.join(done)}\x1e".encode())
+            for target in self.forget.pop(line.n, ()):
+                self.ids.pop(target, None)
 
-    async def _agent(self, line: Line) -> None:
+    async def _one(self, line: Line) -> str:
+        return await (self._agent(line) if line.kind == "agent" else self._human(line))
+
+    async def _agent(self, line: Line) -> str:
         reply = self.ids.get(line.reply_to) if line.reply_to is not None else None
-        result = await self.app.publisher.submit(
-            line.author, self.room(line.room), line.text, reply_to=reply, at=line.at
-        )
+        room = self.room(line.room)
+        result = await self.app.publisher.submit(line.author, room, line.text, reply_to=reply, at=line.at)
         self._keep(line.n, result.message_id if result.posted else None)
         d = result.decision
         self.outcomes[f"agent:{d.verdict.value}:{d.rule}"] += 1
         posted = "posted" if result.posted else "held" if result.held else "not posted"
-        self.digest.update(f"A\x1f{line.n}\x1f{d.verdict.value}\x1f{d.rule}\x1f{d.text}\x1f{posted}\x1e".encode())
+        return f"A\x1f{d.verdict.value}\x1f{d.rule}\x1f{d.text}\x1f{posted}"
 
     def _keep(self, n: int, message_id: str | None) -> None:
         if message_id is not None and n in self.referred:
@@ -293,7 +166,7 @@ class _Runner:
             found = self.authors[line.author] = Actor(PLATFORM, line.author, kind, line.author)
         return found
 
-    async def _human(self, line: Line) -> None:
+    async def _human(self, line: Line) -> str:
         from bot.events import MessageCreated
 
         message_id = f"m{line.n}"
@@ -311,6 +184,7 @@ class _Runner:
             mentions=line.mentions,
         )
         await self.app.bus.dispatch(event)
+        return "P"
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
@@ -367,19 +241,22 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
 async def _measure(runner: _Runner, lines: list[Line], start: int, spec: dict[str, Any], db: Path) -> dict[str, Any]:
     gc.collect()
     rss_before, db_before = _rss_bytes(), _db_bytes(db)
+    width = int(spec.get("concurrency", 1))
+    fill, feed_chunks = chunked(lines[:start], width), chunked(lines[start:], width)
     fill_cpu = time.process_time()
-    for line in lines[:start]:
-        await runner.handle(line)
+    for chunk in fill:
+        await runner.handle(chunk)
     fill_cpu = time.process_time() - fill_cpu
     costs: dict[str, list[float]] = {"human": [], "agent": [], "bot": []}
     profiler = cProfile.Profile() if spec.get("profile") else None
     if profiler is not None:
         profiler.enable()
     wall, cpu = time.perf_counter(), time.process_time()
-    for line in lines[start:]:
+    for chunk in feed_chunks:
         c0 = time.process_time()
-        await runner.handle(line)
-        costs[line.kind].append(time.process_time() - c0)
+        await runner.handle(chunk)
+        if len(chunk) == 1:  # a message's own cost is known only when it ran alone
+            costs[chunk[0].kind].append(time.process_time() - c0)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     if profiler is not None:
         profiler.disable()
@@ -400,7 +277,8 @@ async def _measure(runner: _Runner, lines: list[Line], start: int, spec: dict[st
         "cpu_seconds": cpu,
         "wall_seconds": wall,
         "per_cpu_second": feed / cpu if cpu else 0.0,
-        "mix": {kind: len(values) for kind, values in costs.items()},
+        "concurrency": width,
+        "mix": {kind: sum(line.kind == kind for line in lines[start:]) for kind in ("human", "agent", "bot")},
         "human_p50_ms": _percentile(human, 0.5) * 1e3,
         "human_p99_ms": _percentile(human, 0.99) * 1e3,
         "agent_p50_ms": _percentile(agent, 0.5) * 1e3,
@@ -415,6 +293,22 @@ async def _measure(runner: _Runner, lines: list[Line], start: int, spec: dict[st
         "outcomes": dict(runner.outcomes.most_common()),
         "digest": runner.digest.hexdigest(),
     }
+
+
+def chunked(lines: list[Line], width: int) -> list[list[Line]]:
+    """Consecutive lines in groups of at most ``width`` with no room twice (each room's lines stay in order)."""
+    chunks: list[list[Line]] = []
+    current: list[Line] = []
+    rooms: set[int] = set()
+    for line in lines:
+        if len(current) >= width or line.room in rooms:
+            chunks.append(current)
+            current, rooms = [], set()
+        current.append(line)
+        rooms.add(line.room)
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def _write_profile(profiler: cProfile.Profile, path: str, spec: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import whole_bot_bench
-from benchmarks.whole_bot_run import generate
+from benchmarks.whole_bot_traffic import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 
