@@ -221,13 +221,20 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="steward-wholebot-") as tmp:
         settings = load_settings(data=bench_config(Path(tmp), spec["cogs"]))
         configure_logging("ERROR", "json")
+        # The deployment's agents are registered before the bot under test starts, as they would have been long
+        # before (a cog that reads the roster at start and refreshes it now and then must see them all at once).
+        setup = StewardApp(settings, adapters=[SinkAdapter()], clock=ManualClock(T0), http=False)
+        await setup.start()
+        try:
+            for name in agent_names(spec["agents"]):
+                await setup.agents.register(AgentRecord(name=name, platform=PLATFORM, owner_id="bench", created_at=T0))
+        finally:
+            await setup.stop()
         adapter = SinkAdapter()
         app = StewardApp(settings, adapters=[adapter], clock=ManualClock(T0), http=False)
         await app.start()
         try:
             app.scheduler.aps.pause()  # the periodic jobs run at fixed points of traffic time instead
-            for name in agent_names(spec["agents"]):
-                await app.agents.register(AgentRecord(name=name, platform=PLATFORM, owner_id="bench", created_at=T0))
             runner = _Runner(app, adapter, lines)
             db_path = Path(settings.database.path)
             result = await _measure(runner, lines, start, spec, db_path)
