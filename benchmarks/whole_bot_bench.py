@@ -162,7 +162,8 @@ def render(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]], cha
 def readme_row(rows: list[tuple[str, dict[str, Any]]]) -> str:
     full = rows[-1][1]
     return (
-        f"{README_ROW}, fast toxicity (`whole_bot_bench`) | {full['per_cpu_second']:,.0f} messages per CPU-second; "
+        f"{README_ROW}, fast toxicity, {full['rooms']:,} rooms, {full['agents']:,} agents (`whole_bot_bench`) | "
+        f"{full['per_cpu_second']:,.0f} messages per CPU-second; "
         f"agent / person {full['agent_to_person']:.1f}x; {_kib(full['bytes_per_room'])} per room; "
         f"{full['db_bytes_per_message']:.0f} DB bytes per message | >= 2,000/s, <= 2x, <= 4 KiB |"
     )
