@@ -247,11 +247,17 @@ def against(args: argparse.Namespace, tree: Path, base: Path) -> None:
         before = statistics.median(r["per_cpu_second"] for r in runs["before"])
         after = statistics.median(r["per_cpu_second"] for r in runs["after"])
         same = {r["digest"] for r in runs["before"]} == {r["digest"] for r in runs["after"]}
-        b_room = statistics.median(r["bytes_per_room"] for r in runs["before"])
-        a_room = statistics.median(r["bytes_per_room"] for r in runs["after"])
+
+        def mid(field: str, side: str, runs: dict[str, list[dict[str, Any]]] = runs) -> float:
+            return float(statistics.median(r[field] for r in runs[side]))
+
         print(
             f"{name:14} before {before:8,.0f} after {after:8,.0f} msg/CPU-s: {after / before:5.2f}x; "
-            f"memory per room {_kib(b_room)} -> {_kib(a_room)}; digests {'identical' if same else 'DIFFER'}",
+            f"person {mid('human_mean_ms', 'before'):.2f} -> {mid('human_mean_ms', 'after'):.2f} ms, "
+            f"agent {mid('agent_mean_ms', 'before'):.2f} -> {mid('agent_mean_ms', 'after'):.2f} ms; "
+            f"memory per room {_kib(mid('bytes_per_room', 'before'))} -> {_kib(mid('bytes_per_room', 'after'))}; "
+            f"DB bytes per message {mid('db_bytes_per_message', 'before'):.0f} -> "
+            f"{mid('db_bytes_per_message', 'after'):.0f}; digests {'identical' if same else 'DIFFER'}",
             flush=True,
         )
 
