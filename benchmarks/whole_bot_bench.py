@@ -216,7 +216,8 @@ def sweep(args: argparse.Namespace, tree: Path) -> None:
         print(f"{args.sweep} {value:>7,}: {result['per_cpu_second']:8,.0f} msg/CPU-s", flush=True)
     first = rows[0][1]
     lines = [
-        f"`--sweep {args.sweep}` ({environment()}), every cog, toxicity on, {args.messages:,} messages:",
+        f"`--sweep {args.sweep}` ({environment()}), every cog, toxicity on, {args.messages:,} messages, "
+        + (f"{args.rooms:,} rooms:" if args.sweep == "agents" else f"{args.agents:,} agents:"),
         "",
         f"| {args.sweep} | msg per CPU-s | vs {rows[0][0]:,} | ms a message | agent / person | memory per room |",
         "|---|---|---|---|---|---|",
