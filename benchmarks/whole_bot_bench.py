@@ -113,11 +113,16 @@ def _kib(value: float) -> str:
     return f"{value / 1024:,.1f} KiB"
 
 
+def _periodic(result: dict[str, Any]) -> str:
+    """The periodic jobs' (sweeps', timers') share of the feed's CPU."""
+    return f"{result.get('periodic_cpu_seconds', 0.0) / result['cpu_seconds']:.0%}" if result["cpu_seconds"] else "-"
+
+
 def steps_table(rows: list[tuple[str, dict[str, Any]]]) -> list[str]:
     lines = [
         "| cogs | msg per CPU-s | ms a message | cog's share | person p50 / p99 ms | agent p50 / p99 ms | "
-        "agent / person | memory per room | DB bytes per msg |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "agent / person | periodic jobs | memory per room | DB bytes per msg |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     previous = 0.0
     for name, r in rows:
@@ -125,7 +130,8 @@ def steps_table(rows: list[tuple[str, dict[str, Any]]]) -> list[str]:
         lines.append(
             f"| {name} | {r['per_cpu_second']:,.0f} | {ms:.2f} | {ms - previous:+.2f} | "
             f"{r['human_p50_ms']:.2f} / {r['human_p99_ms']:.2f} | {r['agent_p50_ms']:.2f} / {r['agent_p99_ms']:.2f} | "
-            f"{r['agent_to_person']:.2f} | {_kib(r['bytes_per_room'])} | {r['db_bytes_per_message']:.0f} |"
+            f"{r['agent_to_person']:.2f} | {_periodic(r)} | {_kib(r['bytes_per_room'])} | "
+            f"{r['db_bytes_per_message']:.0f} |"
         )
         previous = ms
     return lines
@@ -219,14 +225,15 @@ def sweep(args: argparse.Namespace, tree: Path) -> None:
         f"`--sweep {args.sweep}` ({environment()}), every cog, toxicity on, {args.messages:,} messages, "
         + (f"{args.rooms:,} rooms:" if args.sweep == "agents" else f"{args.agents:,} agents:"),
         "",
-        f"| {args.sweep} | msg per CPU-s | vs {rows[0][0]:,} | ms a message | agent / person | memory per room |",
-        "|---|---|---|---|---|---|",
+        f"| {args.sweep} | msg per CPU-s | vs {rows[0][0]:,} | ms a message | agent / person | periodic jobs | "
+        "memory per room |",
+        "|---|---|---|---|---|---|---|",
     ]
     for value, r in rows:
         ratio = r["per_cpu_second"] / first["per_cpu_second"]
         lines.append(
             f"| {value:,} | {r['per_cpu_second']:,.0f} | {ratio:.2f} | {1e3 / r['per_cpu_second']:.2f} | "
-            f"{r['agent_to_person']:.2f} | {_kib(r['bytes_per_room'])} |"
+            f"{r['agent_to_person']:.2f} | {_periodic(r)} | {_kib(r['bytes_per_room'])} |"
         )
     worst = min(r["per_cpu_second"] for _, r in rows) / max(r["per_cpu_second"] for _, r in rows)
     lines += ["", f"Slowest / fastest: {worst:.2f} (flat means at least 0.80)."]
