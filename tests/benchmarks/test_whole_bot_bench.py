@@ -52,6 +52,7 @@ def test_a_tiny_run_reports_sane_figures_and_the_same_digest_twice() -> None:
     for field in ("per_cpu_second", "cpu_seconds", "human_p50_ms", "agent_p99_ms", "agent_to_person"):
         assert float(first[field]) > 0, field  # type: ignore[arg-type]
     assert float(first["human_p50_ms"]) <= float(first["human_p99_ms"])  # type: ignore[arg-type]
+    assert 0 <= float(first["periodic_cpu_seconds"]) < float(first["cpu_seconds"])  # type: ignore[arg-type]
     assert int(first["db_bytes_after"]) > int(first["db_bytes_before"])  # type: ignore[call-overload]
     # Without the moderator nothing is rejected, and the digest says the decisions changed.
     bare = _tiny([])
