@@ -283,6 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration (the median is shown)")
     parser.add_argument("--chain-decisions", type=int, default=50_000, help="rule-chain reference (0: skip)")
     parser.add_argument("--digest-only", action="store_true", help="print only the decision digest (every cog)")
+    parser.add_argument("--trace", type=Path, help="with --digest-only: each line's decisions, readable, to diff")
     parser.add_argument("--sweep", choices=sorted(SWEEPS), help="throughput across agents or rooms")
     parser.add_argument("--profile", type=Path, help="cProfile the feed (every cog) into this file")
     parser.add_argument("--against", type=Path, help="another tree to compare with, side by side")
@@ -299,7 +300,8 @@ def main(argv: list[str] | None = None) -> None:
         args.chain_decisions = min(args.chain_decisions, 20_000)
     tree = _tree_of_bot()
     if args.digest_only:
-        print(run_child(_spec(args, ALL), tree)["digest"])
+        trace = {"trace": str(args.trace.resolve())} if args.trace else {}
+        print(run_child(_spec(args, ALL, **trace), tree)["digest"])
     elif args.profile is not None:
         result = run_child(_spec(args, ALL, profile=str(args.profile.resolve())), tree)
         print(f"{result['per_cpu_second']:,.0f} msg/CPU-s under cProfile; wrote {args.profile}")

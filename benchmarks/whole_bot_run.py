@@ -88,8 +88,10 @@ class _Runner:
             self.actor(line)
         self.moderated: list[Any] = []
         self.digest = hashlib.sha256()
+        self.trace: list[str] | None = None  # each line's record, readable, when asked for (to find where runs part)
         self.outcomes: Counter[str] = Counter()
         self.next_tick = T0 + TICK
+        self.long_lived: set[asyncio.Task[Any]] = set(asyncio.all_tasks())  # the app's workers, started with it
         app.bus.subscribe(ModerationDecision, self._collect, owner="bench", name="bench.collect")
 
     async def _collect(self, event: Any) -> None:
@@ -100,29 +102,54 @@ class _Runner:
 
         return Room(PLATFORM, f"s{index // 50}", f"c{index}")
 
-    async def tick(self, at: float) -> None:
-        """The scheduler's periodic jobs and the due timers, at fixed points of traffic time."""
+    async def settle(self) -> None:
+        """Wait for what the last step set going: the bus's queues and every task it started, so that what they do
+        is the step's (a task still running after a second is a worker that lives on: not waited for again)."""
+        me = asyncio.current_task()
+        while True:
+            await self.app.bus.join()
+            new = [t for t in asyncio.all_tasks() if t is not me and t not in self.long_lived and not t.done()]
+            if not new:
+                return
+            _done, pending = await asyncio.wait(new, timeout=1.0)
+            self.long_lived.update(pending)
+
+    async def tick(self, at: float, n: int) -> None:
+        """The scheduler's periodic jobs and the due timers, at fixed points of traffic time (before line ``n``)."""
         from apscheduler.triggers.interval import IntervalTrigger
 
         self.app.clock.set(at)
         if at < self.next_tick:
             return
         self.next_tick = at + TICK
+        before = len(self.adapter.performed)
+        self.moderated.clear()
         await self.app.scheduler.fire_due()
         jobs = [j for j in self.app.scheduler.aps.get_jobs() if isinstance(j.trigger, IntervalTrigger)]
         for job in sorted(jobs, key=lambda j: j.id):
             await job.func(*job.args, **job.kwargs)
+        await self.settle()
+        notes = sorted(f"H\x1f{e.verdict}\x1f{e.rule}\x1f{e.log_only}" for e in self.moderated)
+        kinds = sorted(type(a).__name__ for a in self.adapter.performed[before:])
+        del self.adapter.performed[before:]
+        self._record(f"T{n}\x1f\x1e{chr(0x1E).join(notes)}\x1eX\x1f{','.join(kinds)}\x1e")
+
+    def _record(self, record: str) -> None:
+        self.digest.update(record.encode())
+        if self.trace is not None:
+            self.trace.append(record.replace("\x1f", " | ").replace("\x1e", " ;; "))
 
     async def handle(self, chunk: list[Line]) -> None:
         """Handle lines of distinct rooms together (one line: exactly as a replay does), then hash, in order, what
-        each line decided and caused: the moderation decisions and the kinds of actions of its room."""
+        each line decided and caused: the moderation decisions and the kinds of actions of its room (each as a
+        set: listeners of one message run concurrently, so the order among them is not a decision)."""
         before = len(self.adapter.performed)
         self.moderated.clear()
         if len(chunk) == 1:
             notes = [await self._one(chunk[0])]
         else:
             notes = list(await asyncio.gather(*(self._one(line) for line in chunk)))
-        await self.app.bus.join()
+        await self.settle()
         where = {self.room(line.room).key: i for i, line in enumerate(chunk)}
         caused: list[list[str]] = [[] for _ in chunk]
         for event in self.moderated:
@@ -135,7 +162,7 @@ class _Runner:
             kinds[where.get(room.key, 0) if room is not None else 0].append(type(action).__name__)
         del self.adapter.performed[before:]
         for line, note, mine, done in zip(chunk, notes, caused, kinds, strict=True):
-            self.digest.update(f"{line.n}\x1f{note}\x1e{chr(0x1E).join(mine)}\x1eX\x1f{','.join(done)}\x1e".encode())
+            self._record(f"{line.n}\x1f{note}\x1e{chr(0x1E).join(sorted(mine))}\x1eX\x1f{','.join(sorted(done))}\x1e")
             for target in self.forget.pop(line.n, ()):
                 self.ids.pop(target, None)
 
@@ -235,11 +262,14 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         try:
             app.scheduler.aps.pause()  # the periodic jobs run at fixed points of traffic time instead
             runner = _Runner(app, adapter, lines)
+            runner.trace = [] if spec.get("trace") else None
             db_path = Path(settings.database.path)
             result = await _measure(runner, lines, start, spec, db_path)
         finally:
             await app.stop()
         result["db_bytes_after"] = _db_bytes(db_path)
+    if runner.trace is not None:
+        result["trace"] = runner.trace
     result["db_bytes_per_message"] = (result["db_bytes_after"] - result["db_bytes_before"]) / len(lines)
     return result
 
@@ -251,7 +281,7 @@ async def _measure(runner: _Runner, lines: list[Line], start: int, spec: dict[st
     fill, feed_chunks = chunked(lines[:start], width), chunked(lines[start:], width)
     fill_cpu = time.process_time()
     for chunk in fill:
-        await runner.tick(chunk[-1].at)
+        await runner.tick(chunk[-1].at, chunk[0].n)
         await runner.handle(chunk)
     fill_cpu = time.process_time() - fill_cpu
     costs: dict[str, list[float]] = {"human": [], "agent": [], "bot": []}
@@ -262,7 +292,7 @@ async def _measure(runner: _Runner, lines: list[Line], start: int, spec: dict[st
     wall, cpu, periodic = time.perf_counter(), time.process_time(), 0.0
     for chunk in feed_chunks:
         c0 = time.process_time()
-        await runner.tick(chunk[-1].at)  # the sweeps count in the throughput, not in any one message's cost
+        await runner.tick(chunk[-1].at, chunk[0].n)  # the sweeps count in the throughput, not in any one message's cost
         c1 = time.process_time()
         await runner.handle(chunk)
         periodic += c1 - c0
@@ -341,4 +371,9 @@ def _write_profile(profiler: cProfile.Profile, path: str, spec: dict[str, Any]) 
 
 
 def child_main(spec_json: str) -> None:
-    print(json.dumps(asyncio.run(run(json.loads(spec_json)))))
+    spec = json.loads(spec_json)
+    result = asyncio.run(run(spec))
+    trace = result.pop("trace", None)
+    if trace is not None:
+        Path(spec["trace"]).write_text("\n".join(trace) + "\n")
+    print(json.dumps(result))
