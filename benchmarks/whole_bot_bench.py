@@ -2,10 +2,12 @@
 
     python -m benchmarks.whole_bot_bench [--rooms 1000] [--agents 100] [--messages 10000] [--quick]
     python -m benchmarks.whole_bot_bench --digest-only            # the decision stream's SHA-256, nothing else
+    python -m benchmarks.whole_bot_bench --digest-only --trace t.txt   # and each line's record, to diff two runs
     python -m benchmarks.whole_bot_bench --sweep agents           # 100, 1,000, 10,000 registered agents
     python -m benchmarks.whole_bot_bench --sweep rooms            # 1,000, 10,000, 100,000 active rooms
     python -m benchmarks.whole_bot_bench --profile out.txt        # cProfile of the feed, every cog on
     python -m benchmarks.whole_bot_bench --against /work/main     # another tree side by side, alternating
+    python -m benchmarks.whole_bot_bench --concurrency 8          # messages of 8 distinct rooms at once
     python -m benchmarks.whole_bot_bench --write                  # the table into docs/performance.md, README
 
 Each configuration runs in a child process of its own (``benchmarks/whole_bot_run.py``: the traffic and the run):
