@@ -6,11 +6,11 @@
     python -m benchmarks.whole_bot_bench --sweep agents           # 100, 1,000, 10,000 registered agents
     python -m benchmarks.whole_bot_bench --sweep rooms            # 1,000, 10,000, 100,000 active rooms
     python -m benchmarks.whole_bot_bench --profile out.txt        # cProfile of the feed, every cog on
-    python -m benchmarks.whole_bot_bench --against /work/main     # another tree side by side, alternating
+    python -m benchmarks.whole_bot_bench --against ../other      # another checkout side by side, alternating
     python -m benchmarks.whole_bot_bench --concurrency 8          # messages of 8 distinct rooms at once
     python -m benchmarks.whole_bot_bench --write                  # the table into docs/performance.md, README
 
-Each configuration runs in a child process of its own (``benchmarks/whole_bot_run.py``: the traffic and the run):
+Each configuration runs in a child process of its own (``whole_bot_traffic.py`` makes the traffic, ``whole_bot_run.py`` runs it):
 a fresh StewardApp on a SQLite file in a temporary directory, a manual clock that follows the traffic, an adapter
 that performs every action at once, ``--agents`` registered agents, every one of ``--rooms`` rooms opened by a
 person's message (the fill) and then ``--messages`` messages of generated traffic (people 54%, agents 42%, plain
