@@ -10,20 +10,20 @@
     python -m benchmarks.whole_bot_bench --concurrency 8          # messages of 8 distinct rooms at once
     python -m benchmarks.whole_bot_bench --write                  # the table into docs/performance.md, README
 
-Each configuration runs in a child process of its own (``whole_bot_traffic.py`` makes the traffic, ``whole_bot_run.py`` runs it):
-a fresh StewardApp on a SQLite file in a temporary directory, a manual clock that follows the traffic, an adapter
-that performs every action at once, ``--agents`` registered agents, every one of ``--rooms`` rooms opened by a
-person's message (the fill) and then ``--messages`` messages of generated traffic (people 54%, agents 42%, plain
-bots 4%; replies, duplicates and near-duplicates, mentions, insults, filtered words, links), handled one at a time
-as ``steward replay`` does. The cogs are added one by one (core only, +moderator, +sentiment, +presence,
-+conversation: every default cog with toxicity off, +toxicity: the default fast model on), so each cog's share is
-the difference. Reported: messages per CPU-second of the process over the feed (``time.process_time``: the
-database's thread counts), CPU per message (p50, p99; people and agents apart, the agent-to-person ratio of the
-means), resident memory per active room (the child's RSS growth over fill and feed, divided by the rooms), database
-bytes per message (the file's logical growth) and the moderator's rule chain alone (``moderator_bench``'s
-``run_chain``) as the reference, in the same run. The decision digest hashes every agent message's verdict, rule
-and text as posted, every moderation decision a message caused and the kinds of the actions performed, in order:
-the same traffic must give the same digest before and after an optimisation.
+Each configuration runs in a child process of its own (``whole_bot_traffic.py`` makes the traffic,
+``whole_bot_run.py`` runs it): a fresh StewardApp on a SQLite file in a temporary directory, a manual clock that
+follows the traffic, an adapter that performs every action at once, ``--agents`` registered agents, every one of
+``--rooms`` rooms opened by a person's message (the fill) and then ``--messages`` messages of generated traffic
+(people 54%, agents 42%, plain bots 4%; replies, duplicates and near-duplicates, mentions, insults, filtered words,
+links), handled one at a time as ``steward replay`` does. The cogs are added one by one (core only, +moderator,
++sentiment, +presence, +conversation: every default cog with toxicity off, +toxicity: the default fast model on), so
+each cog's share is the difference. Reported: messages per CPU-second of the process over the feed
+(``time.process_time``: the database's thread counts), CPU per message (p50, p99; people and agents apart, the
+agent-to-person ratio of the means), resident memory per active room (the child's RSS growth over fill and feed,
+divided by the rooms), database bytes per message (the file's logical growth) and the moderator's rule chain alone
+(``moderator_bench``'s ``run_chain``) as the reference, in the same run. The decision digest hashes every agent
+message's verdict, rule and text as posted, every moderation decision a message caused and the kinds of the actions
+performed, in order: the same traffic must give the same digest before and after an optimisation.
 
 The script imports only the tree on the path (``PYTHONPATH``) and its sibling ``whole_bot_run.py``, so it can be
 run from another checkout: ``PYTHONPATH=$PWD python /path/to/benchmarks/whole_bot_bench.py --quick``.
