@@ -25,8 +25,8 @@ divided by the rooms), database bytes per message (the file's logical growth) an
 message's verdict, rule and text as posted, every moderation decision a message caused and the kinds of the actions
 performed, in order: the same traffic must give the same digest before and after an optimisation.
 
-The script imports only the tree on the path (``PYTHONPATH``) and its sibling ``whole_bot_run.py``, so it can be
-run from another checkout: ``PYTHONPATH=$PWD python /path/to/benchmarks/whole_bot_bench.py --quick``.
+The script imports only the tree on the path (``PYTHONPATH``) and its two siblings, loaded from beside it, so it can
+be run from another checkout: ``PYTHONPATH=$PWD python /path/to/benchmarks/whole_bot_bench.py --quick``.
 """
 
 from __future__ import annotations
