@@ -23,7 +23,7 @@ from bot.actions import Action
 from bot.eager import Finished, start_eagerly
 from bot.events import Event
 from bot.logging import get_logger
-from bot.metrics import Metrics
+from bot.metrics import Children, Metrics
 
 log = get_logger("steward.bus")
 
@@ -79,8 +79,7 @@ class EventBus:
         self._cache: dict[type[Event], tuple[Subscription, ...]] = {}
         self._shards = [_Shard(asyncio.Queue(maxsize=queue_size)) for _ in range(shards)]
         self._running = False
-        # The counter of each event class, bound once (a label lookup per event is a hash of the label values).
-        self._counted: dict[type[Event], Any] = {}
+        self._counted = Children(metrics.events_in)
         # The depth is read when it is scraped: always the present figure, and nothing to keep up per event.
         metrics.queue_depth.set_function(lambda: self.pending)
 
@@ -157,11 +156,7 @@ class EventBus:
         return self._shards[zlib.crc32(event.shard_key.encode()) % len(self._shards)]
 
     def _count(self, event: Event) -> None:
-        kind = type(event)
-        counter = self._counted.get(kind)
-        if counter is None:
-            counter = self._counted[kind] = self.metrics.events_in.labels(kind.__name__)
-        counter.inc()
+        self._counted(type(event).__name__).inc()
 
     async def publish(self, event: Event) -> bool:
         """Queue an event; wait for space up to ``put_timeout``; drop and count it if there is none."""
