@@ -231,3 +231,23 @@ async def test_the_queue_depth_gauge_tells_what_waits_when_it_is_read() -> None:
     await bus.join()
     assert metrics.value("steward_bus_queue_depth") == 0
     await bus.stop()
+
+
+async def test_a_listener_may_dispatch_another_event_and_wait_for_its_listeners() -> None:
+    bus = EventBus(Metrics())
+    heard: list[str] = []
+    caller = asyncio.current_task()
+
+    async def on_message(event: MessageCreated) -> None:
+        await bus.dispatch(MessageDeleted(room=event.room, message_id=event.message_id))
+        heard.append(f"created {event.message_id}")
+
+    async def on_deleted(event: MessageDeleted) -> None:
+        await asyncio.sleep(0)
+        heard.append(f"deleted {event.message_id}")
+
+    bus.subscribe(MessageCreated, on_message)
+    bus.subscribe(MessageDeleted, on_deleted)
+    await bus.dispatch(message(1))
+    assert heard == ["deleted 1", "created 1"]
+    assert asyncio.current_task() is caller
