@@ -32,9 +32,10 @@ class Unavailable:
 
 
 def normaliser() -> Callable[[str], str]:
-    """The shared normaliser the filters read (``canonical``; ``normalize`` in versions before it existed)."""
+    """What the bot hands the filters: ``normalize(text)`` (the filters undo the keyboard tricks themselves, and
+    keep a leading article apart from a spelled-out word, which ``canonical`` has already joined)."""
     text = importlib.import_module("policy.moderation_text")
-    return getattr(text, "canonical", None) or text.normalize  # type: ignore[no-any-return]
+    return text.normalize  # type: ignore[no-any-return]
 
 
 def read_wordlist(path: Path) -> tuple[str, ...]:

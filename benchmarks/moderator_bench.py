@@ -54,7 +54,7 @@ class BenchScorer:
 
     state = ScorerState.READY
 
-    async def assess(self, text: str, room: Room, *, agent: bool) -> TextAssessment:
+    async def assess(self, text: str, room: Room, *, agent: bool, waited: float = 0.0) -> TextAssessment:
         toxic = 0.9 if "idiot" in text else 0.01
         scores = MappingProxyType({"toxicity": toxic})
         if toxic < 0.8:

@@ -35,6 +35,7 @@ from storage.cases import CASES_COMPONENT, CASES_MIGRATIONS, CaseRepository
 from storage.core import CORE_MIGRATIONS, AgentRepository, DecisionLog, TimerRepository
 from storage.db import Database, DatabaseOpenError, MigrationError, describe_error
 from storage.lock import DatabaseLocked
+from storage.retention import Retention
 from storage.suspensions import SUSPENSIONS_COMPONENT, SUSPENSIONS_MIGRATIONS, SuspensionRepository
 
 log = get_logger("steward.app")
@@ -122,6 +123,9 @@ class StewardApp:
             clock=self.clock,
         )
         self.scheduler = Scheduler(TimerRepository(self.db), self.clock)
+        self.scheduler.keep_for(
+            Retention(self.db, settings.database.retention(), batch=settings.database.retention_batch)
+        )
         self.commands = CommandRegistry()
         self.services = ServiceRegistry()
         self.interactions = InteractionRouter(self.bus, self.metrics)

@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bot.egress import parse_allow_entry
 from bot.plugins import installed
 from domain import Room
+from storage.settings import DatabaseSettings
 
 ENV_PREFIX = "STEWARD_"
 # Validated sections kept for servers and channels that override them; rooms without overrides share one object
@@ -52,13 +53,6 @@ class ConfigError(Exception):
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DatabaseSettings(_Section):
-    path: Path = Field(default=Path("data/steward.db"), description="SQLite database file")
-    store_message_text: bool = Field(
-        default=False, description="Store message text in decisions and cases (otherwise only a hash)"
-    )
 
 
 class HttpSettings(_Section):

@@ -8,13 +8,16 @@ arms every stored timer again; one that fell due while the bot was down runs at 
 
 With a ``ManualClock`` (replays, tests) time is not the wall's: durable timers are not armed on APScheduler and
 fire when ``fire_due()`` is called after the clock moved.
+
+*Retention* (``keep_for``): the per-message tables are pruned in the background every few minutes, in small
+batches (``storage/retention.py``); not on a manual clock, whose time is a transcript's.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -23,8 +26,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.logging import get_logger
 from storage.core import TimerRepository
+from storage.retention import Retention
 
 log = get_logger("steward.scheduler")
+
+# How often the per-message tables are pruned, and how long after the start the first time.
+RETENTION_EVERY = 300.0
+RETENTION_FIRST = 30.0
 
 TimerHandler = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 
@@ -36,6 +44,9 @@ class Scheduler:
         self.aps = AsyncIOScheduler(timezone=UTC, job_defaults={"misfire_grace_time": None, "coalesce": True})
         self._handlers: dict[str, TimerHandler] = {}
         self._running: set[asyncio.Task[None]] = set()
+        self._retention: Retention | None = None
+        self._retention_every = RETENTION_EVERY
+        self._pruning: asyncio.Task[Any] | None = None
 
     @property
     def started(self) -> bool:
@@ -49,6 +60,8 @@ class Scheduler:
             "jobs": len(self.aps.get_jobs()),
             "timer_kinds": len(self._handlers),
         }
+        if self._retention is not None:
+            info["retention_deleted"] = dict(self._retention.deleted)
         if not self.started:
             info["reason"] = "APScheduler is not running"
         return info
@@ -56,10 +69,20 @@ class Scheduler:
     def start(self) -> None:
         if not self.aps.running:
             self.aps.start()
+        retention = self._retention
+        if retention is not None and retention.enabled and not isinstance(self.clock, ManualClock):
+            first = datetime.now(UTC) + timedelta(seconds=RETENTION_FIRST)
+            self.aps.add_job(
+                self.prune, "interval", seconds=self._retention_every, id="retention", next_run_time=first,
+                replace_existing=True,
+            )  # fmt: skip
 
     async def shutdown(self) -> None:
         if self.aps.running:
             self.aps.shutdown(wait=False)
+        if self._pruning is not None:
+            self._pruning.cancel()  # the rows it would still delete are deleted at the next start
+            await asyncio.gather(self._pruning, return_exceptions=True)
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
 
@@ -161,14 +184,43 @@ class Scheduler:
         return True
 
     async def fire_due(self) -> int:
-        """Run every stored timer that is due by the clock; for manual clocks and the console's tick."""
+        """Run every stored timer that is due by the clock; for manual clocks and the console's tick.
+
+        Reads only the due timers (through the due-time index), and nothing at all while the next due time is
+        known to be later, so a replay's cost per line does not grow with the timers waiting."""
+        now = self.clock.now()
+        if not self.timers.may_be_due(now):
+            return 0
         fired = 0
-        for timer in await self.timers.all():
-            if timer.due_at <= self.clock.now() and await self.fire_now(timer.kind, timer.key):
+        for timer in await self.timers.due(now):
+            if await self.fire_now(timer.kind, timer.key):
                 if await self.timers.get(timer.kind, timer.key) is None:
                     self._disarm(timer.kind, timer.key)
                 fired += 1
+        await self.timers.refresh_next_due()
         return fired
+
+    # --- retention ---------------------------------------------------------------------------------------------
+
+    def keep_for(self, retention: Retention, *, every_seconds: float = RETENTION_EVERY) -> None:
+        """Prune the per-message tables by ``retention`` in the background, every ``every_seconds`` once started."""
+        self._retention, self._retention_every = retention, every_seconds
+
+    async def prune(self) -> dict[str, int]:
+        """One pruning pass now (what the background job runs); the rows deleted by table. Failures are logged."""
+        if self._retention is None or self._pruning is not None:
+            return {}
+        self._pruning = asyncio.current_task()
+        try:
+            deleted = await self._retention.prune(self.clock.now())
+        except Exception as exc:
+            log.exception("retention_failed", error=repr(exc))
+            return {}
+        finally:
+            self._pruning = None
+        if any(deleted.values()):
+            log.info("retention_pruned", **deleted)
+        return deleted
 
     # --- plain jobs ----------------------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,6 +64,17 @@ CORE_MIGRATIONS: list[Migration] = [
         ALTER TABLE agents ADD COLUMN avatar_url TEXT;
         ALTER TABLE decisions ADD COLUMN message_id TEXT;
         CREATE INDEX decisions_room_at ON decisions (room, at);
+        """,
+    ),
+    Migration(
+        4,
+        "timers by due time; the decision log without its room index",
+        # The scheduler reads only what is due (and the next due time), never the whole table. Nothing reads the
+        # decisions by room and time: the index cost about a quarter of the log's bytes a message and a B-tree
+        # insert each (``recent(room=...)`` walks the log from its newest row instead).
+        """
+        CREATE INDEX timers_due ON timers (due_at);
+        DROP INDEX IF EXISTS decisions_room_at;
         """,
     ),
 ]
@@ -260,7 +272,12 @@ class TimerRecord:
 
 class TimerRepository:
     """Durable timers. The ``*_in`` methods write inside the caller's transaction, so that a timer and the row it
-    is for are committed together or not at all."""
+    is for are committed together or not at all.
+
+    The repository keeps a lower bound of the next due time (every timer it writes lowers it; ``refresh_next_due``
+    reads the true one from the index), so a scheduler polling on a manual clock asks the table only when
+    something may be due. ``rows_read`` counts the timer rows its reads returned.
+    """
 
     _UPSERT = (
         "INSERT INTO timers (kind, key, due_at, payload) VALUES (?, ?, ?, ?) "
@@ -269,14 +286,23 @@ class TimerRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.rows_read = 0
+        self._next_due: float | None = None  # None: not known yet
+        self._lowered = math.inf  # the earliest due time written since the last refresh began
+
+    def _lower(self, due_at: float) -> None:
+        if self._next_due is not None:
+            self._next_due = min(self._next_due, due_at)
+        self._lowered = min(self._lowered, due_at)
 
     async def upsert(self, kind: str, key: str, due_at: float, payload: Mapping[str, Any]) -> None:
-        async with self.db.transaction() as conn:
-            await self.upsert_in(conn, kind, key, due_at, payload)
+        self._lower(due_at)
+        await self.db.execute(self._UPSERT, (kind, key, due_at, json.dumps(dict(payload), sort_keys=True)))
 
     async def upsert_in(
         self, conn: aiosqlite.Connection, kind: str, key: str, due_at: float, payload: Mapping[str, Any]
     ) -> None:
+        self._lower(due_at)
         await conn.execute(self._UPSERT, (kind, key, due_at, json.dumps(dict(payload), sort_keys=True)))
 
     async def delete(self, kind: str, key: str, *, due_at: float | None = None) -> bool:
@@ -291,16 +317,37 @@ class TimerRepository:
         return cursor.rowcount > 0
 
     async def all(self) -> list[TimerRecord]:
-        rows = await self.db.fetchall("SELECT * FROM timers ORDER BY due_at")
-        return [_timer(r) for r in rows]
+        return self._timers(await self.db.fetchall("SELECT * FROM timers ORDER BY due_at"))
+
+    async def due(self, now: float) -> list[TimerRecord]:
+        """The timers due by ``now``, earliest first (read through the due-time index)."""
+        return self._timers(await self.db.fetchall("SELECT * FROM timers WHERE due_at <= ? ORDER BY due_at", (now,)))
+
+    def may_be_due(self, now: float) -> bool:
+        """False only when no stored timer can be due by ``now`` (the lower bound is later)."""
+        return self._next_due is None or self._next_due <= now
+
+    async def refresh_next_due(self) -> float | None:
+        """Read the earliest due time from the index (None: no timer); timers written meanwhile keep it lower."""
+        self._lowered = math.inf
+        row = await self.db.fetchone("SELECT MIN(due_at) AS due FROM timers")
+        stored = math.inf if row is None or row["due"] is None else float(row["due"])
+        self._next_due = min(stored, self._lowered)
+        return None if math.isinf(self._next_due) else self._next_due
 
     async def of_kind(self, kind: str) -> list[TimerRecord]:
-        rows = await self.db.fetchall("SELECT * FROM timers WHERE kind = ? ORDER BY due_at", (kind,))
-        return [_timer(r) for r in rows]
+        return self._timers(await self.db.fetchall("SELECT * FROM timers WHERE kind = ? ORDER BY due_at", (kind,)))
 
     async def get(self, kind: str, key: str) -> TimerRecord | None:
         row = await self.db.fetchone("SELECT * FROM timers WHERE kind = ? AND key = ?", (kind, key))
-        return _timer(row) if row else None
+        if row is None:
+            return None
+        self.rows_read += 1
+        return _timer(row)
+
+    def _timers(self, rows: list[Row]) -> list[TimerRecord]:
+        self.rows_read += len(rows)
+        return [_timer(r) for r in rows]
 
 
 def _timer(row: Row) -> TimerRecord:

@@ -22,6 +22,7 @@ import aiosqlite
 import structlog
 
 from storage.lock import FileLock, lock_path_for
+from storage.writes import GroupCommit, Statement, WriteResult
 
 # structlog's lazy proxy: it picks up the configuration in force at the first call, not at import.
 log = structlog.get_logger("steward.storage")
@@ -105,7 +106,11 @@ CREATE TABLE IF NOT EXISTS schema_history (
 
 class Database:
     """An aiosqlite connection with a write lock: SQLite allows one writer, and the lock keeps our own
-    transactions from interleaving on the shared connection."""
+    transactions from interleaving on the shared connection.
+
+    Single writes (``execute``, ``executemany``, ``write``) go through group commit (``storage/writes.py``): they
+    share transactions with the writes queued alongside them, and each returns only after its COMMIT.
+    ``transaction()`` blocks (reads and writes with logic between them) run alone, between batches."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -113,6 +118,7 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._after_commit: list[Callable[[], None]] | None = None
         self._file_lock: FileLock | None = None
+        self.group_commit = GroupCommit(self._write_lock)
 
     @property
     def is_file(self) -> bool:
@@ -162,6 +168,8 @@ class Database:
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute("PRAGMA busy_timeout=5000")
             await conn.executescript(_BOOTSTRAP)
+            # aiosqlite runs every call on the connection's own thread; a batch goes there as one call.
+            self.group_commit.bind(conn._execute, lambda: conn._conn)
         except BaseException:
             # The connection's worker thread would keep the interpreter alive: close it before giving up.
             with contextlib.suppress(Exception):
@@ -177,6 +185,8 @@ class Database:
     async def close(self) -> None:
         try:
             if self._conn is not None:
+                await self.group_commit.flush()
+                self.group_commit.bind(None, None)
                 conn, self._conn = self._conn, None
                 await conn.close()
         finally:
@@ -217,17 +227,20 @@ class Database:
             raise RuntimeError("after_commit needs a write transaction in progress")
         self._after_commit.append(callback)
 
+    async def write(self, statements: Sequence[Statement]) -> list[WriteResult]:
+        """Run ``statements`` together (all or none), committed with whatever other writes are queued; return what
+        each did once the COMMIT returned. A failing statement fails this block only."""
+        return await self.group_commit.write(statements)
+
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
-        """Run one write statement in its own transaction; return lastrowid (or rowcount for updates)."""
-        async with self.transaction() as conn:
-            cursor = await conn.execute(sql, params)
-            if sql.lstrip().upper().startswith("INSERT"):
-                return cursor.lastrowid or 0
-            return cursor.rowcount
+        """Run one write statement, committed before it returns; return lastrowid (or rowcount for updates)."""
+        (result,) = await self.write([(sql, params)])
+        if sql.lstrip().upper().startswith("INSERT"):
+            return result.lastrowid
+        return result.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.transaction() as conn:
-            await conn.executemany(sql, rows)
+        await self.write([(sql, row) for row in rows])
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
         async with self.conn.execute(sql, params) as cursor:

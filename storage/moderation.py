@@ -33,8 +33,10 @@ from storage.db import Database, Migration
 # length, the canonical text's number of words: 36 bytes), then SKETCH_SIZE uint32 sketch slots (48 bytes; zeros
 # without a sketch). A room's records sit back to back in one bytearray, which costs no per-record object and
 # decodes in one C-level pass (``iter_unpack``). The rules' pass decodes the headers only (the sketch slots as
-# padding) and a sketch when one is compared. The word codes are a list beside the records, one str a message (the
-# same empty str for humans' messages and without near matching).
+# padding) and a sketch when one is compared. The word codes are a tuple beside the records, one str a message (the
+# same empty str for humans' messages and without near matching). Both are immutable and exactly sized (``bytes``
+# and ``tuple``, rebuilt when a message comes: at most ``history_size`` records, about 1 KiB), which a growing
+# ``bytearray`` and ``list`` are not (they over-allocate), and the rules read them without a copy.
 _RECORD = struct.Struct(f"<dqqIHBBI{SKETCH_SIZE}I")
 _HEADER = struct.Struct(f"<dqqIHBBI{SKETCH_SIZE * 4}x")
 _HEADER_SIZE = struct.calcsize("<dqqIHBBI")
@@ -99,8 +101,8 @@ class _Room:
     __slots__ = ("last_at", "records", "words")
 
     def __init__(self) -> None:
-        self.records = bytearray()
-        self.words: list[str] = []  # word codes, one a record, in the same order
+        self.records = b""
+        self.words: tuple[str, ...] = ()  # word codes, one a record, in the same order
         self.last_at = 0.0
 
 
@@ -160,11 +162,11 @@ class InMemoryRoomState:
         if room is None or not room.records:
             return _EMPTY
         # One C-level pass decodes the headers and one transposes them into columns.
-        records = bytes(room.records)  # a copy: the room's own bytes shift as messages come and go
+        records = room.records  # immutable: a message that comes later makes new bytes
         at, message, key, author_ids, depth, kind, sizes, lengths = zip(*_HEADER.iter_unpack(records), strict=True)
         authors = tuple(map(self._authors.__getitem__, author_ids))
         sketches = _PackedSketches(records, sizes)
-        return History(at, authors, kind, message, depth, key, sketches, tuple(room.words), lengths)
+        return History(at, authors, kind, message, depth, key, sketches, room.words, lengths)
 
     def remember(self, room_key: str, recent: Recent) -> None:
         room = self._rooms.get(room_key)
@@ -185,8 +187,7 @@ class InMemoryRoomState:
         else:
             sketch = (*sketch, *_NO_SKETCH[size:])
         depth, words, length = recent.depth, recent.words, recent.length
-        records = room.records
-        records += _RECORD.pack(
+        record = _RECORD.pack(
             at,
             recent.message,
             recent.key,
@@ -197,11 +198,14 @@ class InMemoryRoomState:
             length if length < 0xFFFFFFFF else 0xFFFFFFFF,
             *sketch,
         )
-        kept = room.words
-        kept.append(words[:WORDS_KEPT] if len(words) > WORDS_KEPT else words)
-        if len(records) > self._limit:
-            del records[: _RECORD.size]
-            del kept[0]
+        code = words[:WORDS_KEPT] if len(words) > WORDS_KEPT else words
+        records, kept = room.records, room.words
+        if len(records) >= self._limit:  # full: the oldest message goes
+            room.records = records[_RECORD.size :] + record
+            room.words = (*kept[1:], code)
+        else:
+            room.records = records + record
+            room.words = (*kept, code)
         if at > room.last_at:
             room.last_at = at
         if at > self.watermark:

@@ -1,8 +1,10 @@
 """``steward replay <file>``: run a recorded conversation (JSONL) through the pipeline and report what it decided.
 
 Registered into the ``steward`` command with ``register(subparsers)``; the replay machinery is imported only when
-the command runs. Ctrl-C stops it cleanly with exit status 130 and a line saying how far it got; a database that
-another Steward holds is refused (exit 6), like one that cannot be opened (exit 5): ``docs/operations.md``.
+the command runs. A progress bar (lines done of the transcript's, rate, time left) is drawn on stderr while it
+runs, only when stderr is a terminal and ``--quiet`` is not given; stdout carries the summary or the JSON lines.
+Ctrl-C stops it cleanly with exit status 130 and a line saying how far it got; a database that another Steward
+holds is refused (exit 6), like one that cannot be opened (exit 5): ``docs/operations.md``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     replay.add_argument("--config", type=Path, default=default_config_path())
     replay.add_argument("--json", action="store_true", help="one JSON line per decision on stdout")
     replay.add_argument("--db", type=Path, help="database file (default: a new file under data/)")
+    replay.add_argument(
+        "--quiet", action="store_true", help="no progress bar on stderr (there is none when stderr is not a terminal)"
+    )
     replay.add_argument("--log-level", default=None)
     replay.set_defaults(func=run_replay)
 
@@ -49,7 +54,7 @@ def run_replay(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     # Malformed lines are reported on stderr by the runner itself; the log carries only errors unless asked.
     configure_logging(args.log_level or "ERROR", "json")
-    runner = ReplayRunner(settings, as_json=args.json)
+    runner = ReplayRunner(settings, as_json=args.json, progress=False if args.quiet else None)
     try:
         summary = asyncio.run(runner.run(path))
     except KeyboardInterrupt:

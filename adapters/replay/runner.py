@@ -28,6 +28,7 @@ from storage.core import AgentRecord
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress
 
 log = get_logger("steward.replay")
 
@@ -47,6 +48,7 @@ class ReplayRunner:
         self.total: int | None = None  # the transcript's lines, once counted
         self.position = 0  # the number of the last line handled
         self._authors: dict[str, Actor] = {}
+        self._agents: dict[str, AgentRecord] = {}
         self._human_decisions: list[ModerationDecision] = []
         self._line_records: list[dict[str, object]] = []
 
@@ -57,9 +59,7 @@ class ReplayRunner:
         self.app.bus.subscribe(ModerationDecision, self._collect, owner="replay", name="replay.collect")
         try:
             if self.progress:
-                from rich.progress import Progress
-
-                with Progress(transient=True, console=_stderr_console()) as bar:
+                with _progress_bar() as bar:
                     task = bar.add_task(f"replaying {path.name}", total=total)
                     for item in read_transcript(path):
                         await self._handle(item)
@@ -118,9 +118,12 @@ class ReplayRunner:
 
     async def _agent_line(self, item: Line, room: Room) -> None:
         entry = item.entry
-        agent = await self.app.agents.get(entry.author)
+        agent = self._agents.get(entry.author)
         if agent is None:
-            agent = await self.app.agents.register(AgentRecord(name=entry.author, platform=PLATFORM, owner_id="replay"))
+            agent = await self.app.agents.get(entry.author) or await self.app.agents.register(
+                AgentRecord(name=entry.author, platform=PLATFORM, owner_id="replay")
+            )
+            self._agents[entry.author] = agent  # the replay is the database's one writer: the record stays true
         self.adapter.next_message_id = item.message_id
         self._authors[item.message_id] = Actor(PLATFORM, entry.author, ActorKind.AGENT, entry.author)
         result = await self.app.publisher.submit(agent, room, entry.text, reply_to=entry.reply_to, at=entry.ts)
@@ -196,3 +199,26 @@ def _stderr_console() -> Console:
     from rich.console import Console
 
     return Console(file=sys.stderr)
+
+
+def _progress_bar() -> Progress:
+    """The bar drawn on stderr: lines done of the transcript's, the time spent and the time left; gone at the end."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("lines"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        console=_stderr_console(),
+    )

@@ -21,14 +21,12 @@ from bot.actions import DeleteMessage
 from bot.cases import CaseEntry
 from bot.cog import CogContext
 from bot.events import MessageCreated, MessageEdited, MessageScored
-from bot.offload import run_off_loop
 from bot.publisher import Decision, Verdict
 from cogs.moderator.config import ModeratorSettings
 from cogs.moderator.escalation import Escalation
 from cogs.moderator.outcomes import ActionOutcomes, outcome_label
 from cogs.moderator.service import ModeratorService, Payload
 from domain import Actor, Room
-from policy.moderation_text import normalized_and_canonical
 from storage.cases import CaseRecord
 
 _PENDING_LIMIT = 10_000
@@ -103,16 +101,8 @@ class AgentModeration:
         """An agent that posted with its own bot user, around the gate: the same chain, applied after the fact."""
         room, agent = event.room, event.author.id
         text = event.text
-        # A long text's normalising is not the loop's work.
-        normalized, matching = await run_off_loop(normalized_and_canonical, text)
-        context = self.service.context(
-            room,
-            text,
-            event.at,
-            reply_to=event.reply_to,
-            thread_id=event.thread_id,
-            normalized=normalized,
-            matching=matching,
+        context = await self.service.context_of(
+            room, text, event.at, reply_to=event.reply_to, thread_id=event.thread_id
         )
         decision = await self.service.evaluate(agent, context)
         if decision.verdict is Verdict.APPROVE:

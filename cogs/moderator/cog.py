@@ -70,6 +70,7 @@ class ModeratorCog(Cog[ModeratorSettings]):
                     actions_metric=metrics.counter(
                         "steward_moderation_human_actions_total", "Actions taken on humans' messages", ["action"]
                     ),
+                    clock=ctx.clock.now,
                 )
             )
         )
@@ -114,8 +115,8 @@ class ModeratorCog(Cog[ModeratorSettings]):
     def _scorer(self) -> TextScorer | None:
         return self.ctx.service(TextScorer)
 
-    async def _assess_human(self, text: str, room: Room) -> TextAssessment | None:
-        return await self.service.assess(text, room, agent=False)
+    async def _assess_human(self, text: str, room: Room, waited: float) -> TextAssessment | None:
+        return await self.service.assess(text, room, agent=False, waited=waited)
 
     # --- upkeep -----------------------------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from bot.cog import CogContext
 from bot.commands import Command, CommandError, CommandInvocation
 from cogs.moderator.config import ModeratorSettings
 from cogs.moderator.humans import WarningPoints
-from domain import Room
+from domain import Room, user_ref
 from storage.cases import CaseRecord
 
 
@@ -28,12 +28,18 @@ def server_of(inv: CommandInvocation) -> str:
     return f"{inv.actor.platform}:"
 
 
+def case_target(case: CaseRecord) -> str:
+    """Who a case is about as the platform shows them: a person as a mention where mentions render (not a bare
+    platform id), an agent by its Steward name."""
+    if case.target_kind == "human":
+        return user_ref(case.server.partition(":")[0], case.target_id, case.target_name)
+    return case.target_name or case.target_id
+
+
 def case_line(case: CaseRecord) -> str:
     flags = "".join([" [log-only]" if case.log_only else "", " [pardoned]" if case.pardoned else ""])
-    target = case.target_name or case.target_id
-    return (
-        f"#{case.number} {when(case.at)} {case.target_kind} {target}: {case.verdict} ({case.rule}) {case.reason}{flags}"
-    )
+    who = f"{case.target_kind} {case_target(case)}"
+    return f"#{case.number} {when(case.at)} {who}: {case.verdict} ({case.rule}) {case.reason}{flags}"
 
 
 class CaseCommands:

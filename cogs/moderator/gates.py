@@ -17,12 +17,10 @@ from dataclasses import dataclass
 
 from cachetools import LRUCache
 
-from bot.offload import run_off_loop
 from bot.publisher import AgentSubmission, Decision, Verdict
 from cogs.moderator.agents import AgentModeration, Pending
 from cogs.moderator.service import ModerationContext, ModeratorService
 from policy.moderation_rules import Subject
-from policy.moderation_text import normalized_and_canonical
 
 _HANDOFF_LIMIT = 10_000  # submissions between the gates (one a room at a time; left over only if a gate between
 # the two rejects, and overwritten by the room's next submission)
@@ -49,16 +47,8 @@ class ModeratorGates:
     async def rules_stage(self, submission: AgentSubmission) -> Decision:
         room, agent = submission.room, submission.agent.name
         text = submission.text
-        # A long text's normalising is not the loop's work.
-        normalized, matching = await run_off_loop(normalized_and_canonical, text)
-        context = self.service.context(
-            room,
-            text,
-            submission.at,
-            reply_to=submission.reply_to,
-            thread_id=submission.thread_id,
-            normalized=normalized,
-            matching=matching,
+        context = await self.service.context_of(
+            room, text, submission.at, reply_to=submission.reply_to, thread_id=submission.thread_id
         )
         checked = self.service.check_text(agent, context)
         key = (room.key, agent)

@@ -39,7 +39,7 @@ from storage.cases import CaseRecord
 from storage.moderation import PointsRepository
 
 HumanMessage = MessageCreated | MessageEdited
-Assess = Callable[[str, Room], Awaitable[TextAssessment | None]]
+Assess = Callable[[str, Room, float], Awaitable[TextAssessment | None]]  # text, room, seconds it waited
 PublishScores = Callable[[HumanMessage, Mapping[str, float]], Awaitable[None]]
 
 
@@ -163,25 +163,30 @@ class FilterCheck(HumanStep):
         if settings.enabled:
             filters = compile_filters(settings.words, settings.patterns)
             if not filters.empty:
-                hit = filters.find(await run_off_loop(normalize, review.event.text))
+                # Normalising and the several forms the filters look at are not the loop's work for a long text.
+                hit = await run_off_loop(lambda text: filters.find(normalize(text)), review.event.text)
                 if hit is not None:
                     review.found("filters", filter_reason(hit))
         return True
 
 
 class ToxicityCheck(HumanStep):
-    """The toxicity model, when its service runs: its scores are published (whatever they say) and kept."""
+    """The toxicity model, when its service runs: its scores are published (whatever they say) and kept. The
+    scorer is told how long the message waited since it was sent (by ``clock``), so that under overload it answers
+    within the message's time budget."""
 
     name = "toxicity"
 
-    def __init__(self, assess: Assess, publish_scores: PublishScores) -> None:
+    def __init__(self, assess: Assess, publish_scores: PublishScores, clock: Callable[[], float]) -> None:
         self.assess = assess
         self.publish_scores = publish_scores
+        self.clock = clock
 
     async def run(self, review: HumanReview) -> bool:
         if not review.settings.toxicity.enabled:
             return True
-        assessment = await self.assess(review.event.text, review.room)
+        event = review.event
+        assessment = await self.assess(event.text, review.room, max(0.0, self.clock() - event.at))
         if assessment is None:
             return True
         review.scores = assessment.scores
@@ -369,6 +374,7 @@ def human_steps(
     outcomes: ActionOutcomes,
     exempt_metric: Counter,
     actions_metric: Counter,
+    clock: Callable[[], float],
 ) -> list[HumanStep]:
     """The default pipeline, in the order the steps run."""
     return [
@@ -376,7 +382,7 @@ def human_steps(
         ModerationOn(),
         NotExempt(exempt_metric),
         FilterCheck(),
-        ToxicityCheck(assess, publish_scores),
+        ToxicityCheck(assess, publish_scores, clock),
         Violation(),
         LadderDecision(points),
         DeleteAction(outcomes),

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
+from bot.offload import run_off_loop
 from bot.publisher import Decision, Verdict
 from bot.scoring import ScorerState, TextAssessment, TextScorer
 from cogs.moderator.config import ModeratorSettings
@@ -29,7 +30,7 @@ from policy.moderation import (
 )
 from policy.moderation_duplicates import Payload, make_payload
 from policy.moderation_rules import Subject, TextRule, run_text_rules
-from policy.moderation_text import normalize
+from policy.moderation_text import normalize, normalized_and_canonical
 from policy.ratelimit import TokenBucket
 from storage.moderation import RoomStateStore, message_hash
 from storage.suspensions import Suspension
@@ -194,6 +195,15 @@ class ModeratorService:
         it)."""
         return make_payload(text, settings.duplicate.match, matching)
 
+    async def context_of(
+        self, room: Room, text: str, at: float, *, reply_to: str | None = None, thread_id: str | None = None
+    ) -> ModerationContext:
+        """``context`` with the text normalised and made canonical in one pass, off the loop when it is long."""
+        normalized, matching = await run_off_loop(normalized_and_canonical, text)
+        return self.context(
+            room, text, at, reply_to=reply_to, thread_id=thread_id, normalized=normalized, matching=matching
+        )
+
     def context(
         self,
         room: Room,
@@ -267,11 +277,14 @@ class ModeratorService:
                 return Decision(Verdict.REJECT, rule.name, scored.reason, subject.text, MappingProxyType(dict(scores)))
         return _passed(subject, scores)
 
-    async def assess(self, text: str, room: Room, *, agent: bool) -> TextAssessment | None:
-        """Ask the scorer service, when one runs and is not disabled; None otherwise."""
+    async def assess(self, text: str, room: Room, *, agent: bool, waited: float = 0.0) -> TextAssessment | None:
+        """Ask the scorer service, when one runs and is not disabled; None otherwise. ``waited``: seconds the
+        message waited before its listener ran (passed on only when above zero)."""
         scorer = self.scorer()
         if scorer is None or scorer.state is ScorerState.DISABLED:
             return None
+        if waited > 0:
+            return await scorer.assess(text, room, agent=agent, waited=waited)
         return await scorer.assess(text, room, agent=agent)
 
     # --- recording what was posted -----------------------------------------------------------------------------

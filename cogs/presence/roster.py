@@ -12,7 +12,7 @@ from bot.cog import CogContext
 from bot.events import AgentJoined, AgentLeft
 from cogs.presence.config import PresenceSettings
 from cogs.presence.notify import Notifier
-from domain import Actor, ActorKind, Room
+from domain import Actor, ActorKind, AgentIdentity, Room
 from policy.presence import RewardEvent
 from storage.core import AgentRecord
 from storage.presence import InvitationRecord, InvitationStatus, PresenceStore
@@ -119,28 +119,40 @@ class Roster:
         self.present.get(room.key, set()).discard(agent)
         self._update_gauge()
         identity = record.identity if record else AgentRecord(agent, room.platform, "").identity
-        if why.on_platform:
-            action = RemoveAgentFromChannel(room=room, agent=identity, reason=why.reason)
-            removed = await self.ctx.router.perform(action)
-            if not removed.ok:
-                self.log.warning("agent_removal_failed", agent=agent, room=room.key, error=removed.error)
+        refused = await self._remove_on_platform(agent, room, identity, why)
         self.log.info("agent_left", agent=agent, room=room.key, reason=why.reason, forced=why.forced, by=why.by)
         if why.on_platform and self.ctx.config(room).announce:
-            verb = "was removed" if why.forced else "left"
-            text = f"{identity.shown_name} {verb}: {why.reason}."
-            await self.ctx.router.perform(SendMessage(room=room, text=text, system=True))
+            await self.ctx.router.perform(
+                SendMessage(room=room, text=leave_notice(identity, why, refused), system=True)
+            )
         await self.ctx.bus.publish(
             AgentLeft(at=self.ctx.clock.now(), agent=agent, room=room, reason=why.reason, forced=why.forced)
         )
         self.notify.emit(agent, "left", {"room": room.key, "reason": why.reason, "forced": why.forced})
         if why.forced:
-            await self._record_case(Actor(room.platform, agent, ActorKind.AGENT, identity.shown_name), room, why)
+            target = Actor(room.platform, agent, ActorKind.AGENT, identity.shown_name)
+            await self._record_case(target, room, why, refused)
             context: dict[str, Any] = {"reason": why.reason, "by": why.by}
             await self.notify.reward(RewardEvent.FORCED_LEAVE, agent, room, context)
         return True
 
-    async def _record_case(self, target: Actor, room: Room, why: Leave) -> None:
-        """A forced leave is an action on the agent: it goes into the server's cases like the moderator's."""
+    async def _remove_on_platform(self, agent: str, room: Room, identity: AgentIdentity, why: Leave) -> str | None:
+        """Take the agent out of the platform's channel when the leave asks for it: None if that was done (or not
+        asked), else the platform's reason for refusing (the agent stays barred by Steward all the same)."""
+        if not why.on_platform:
+            return None
+        removed = await self.ctx.router.perform(RemoveAgentFromChannel(room=room, agent=identity, reason=why.reason))
+        if removed.ok:
+            return None
+        self.log.warning("agent_removal_failed", agent=agent, room=room.key, error=removed.error, code=removed.code)
+        return removed.code or removed.error or "refused"
+
+    async def _record_case(self, target: Actor, room: Room, why: Leave, refused: str | None) -> None:
+        """A forced leave is an action on the agent: it goes into the server's cases like the moderator's. When the
+        platform refused to remove the agent, the case says so (the agent is barred from posting, not removed)."""
+        action = f"removed from {room.key} (by {why.by})"
+        if refused is not None:
+            action = f"barred from {room.key} (by {why.by}); removal_failed:{refused}"
         await self.ctx.cases.open(
             room=room,
             target=target,
@@ -148,5 +160,19 @@ class Roster:
             verdict=CASE_VERDICT,
             rule=why.rule,
             reason=why.reason,
-            action=f"removed from {room.key} (by {why.by})",
+            action=action,
         )
+
+
+def leave_notice(identity: AgentIdentity, why: Leave, refused: str | None) -> str:
+    """What the room is told when an agent leaves: a forced leave the platform refused to carry out is not called
+    a removal (the agent can no longer post through Steward, but it is still in the channel)."""
+    name = identity.shown_name
+    if not why.forced:
+        return f"{name} left: {why.reason}."
+    if refused is None:
+        return f"{name} was removed: {why.reason}."
+    return (
+        f"{name} may no longer post here: {why.reason}. Steward could not remove it from the channel "
+        f"({refused}); an admin can."
+    )

@@ -33,6 +33,7 @@ from cogs.sentiment.chat_words import (
     TROUBLE,
     UNSCORED,
 )
+from cogs.sentiment.literals import anchor_pattern
 from cogs.sentiment.vader import MAX_TOKENS, BoundedVader, bound_tokens
 
 # How much of a sarcastic message's praise counts, turned negative.
@@ -53,6 +54,12 @@ _RUN = re.compile(r"([a-z])\1{2,}", re.IGNORECASE)
 _PHRASE_ALTERNATION = "|".join(f"({p})" for p, _, _ in PHRASES)
 _PHRASES = re.compile(rf"(?<![\w'])(?=[a-z])(?:{_PHRASE_ALTERNATION})(?![\w'])", re.IGNORECASE)
 _PHRASE_TOKENS = [token for _, token, _ in PHRASES]
+# Strings one of which every phrase's match contains (``literals.py``): a text whose lower-case form holds none of
+# them is not scanned (the scan is most of the chat layer's cost, and most messages hold no phrase). Exact unless
+# the text has one of the four characters that case-insensitive matching takes for an ASCII letter (İ ı ſ and the
+# Kelvin sign): those texts are always scanned.
+_PHRASE_ANCHORS = anchor_pattern((p for p, _, _ in PHRASES), re.IGNORECASE)
+CASE_TWINS = re.compile("[\u0130\u0131\u017f\u212a]")
 _PHRASE_VALENCES = {token: valence for _, token, valence in PHRASES if valence is not None}
 _OPENERS = re.compile(r"^(?:oh,? |well,? |wow,? )?(?:" + "|".join(map(re.escape, SARCASM_OPENERS)) + r")(?![a-z])")
 _MARKERS = re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, SARCASM_MARKERS)) + r")(?![\w])")
@@ -113,10 +120,17 @@ def _phrase_token(match: re.Match[str]) -> str:
     return _PHRASE_TOKENS[(match.lastindex or 1) - 1]
 
 
+def rewrite_phrases(text: str) -> str:
+    """``text`` with every phrase of ``chat_words.PHRASES`` rewritten into its token."""
+    if not _PHRASE_ANCHORS.search(text.lower()) and (text.isascii() or not CASE_TWINS.search(text)):
+        return text
+    return _PHRASES.sub(_phrase_token, text)
+
+
 def is_sarcastic(text: str) -> bool:
     """Whether ``text`` marks its praise as meant the other way (module docstring)."""
     lowered = text.lower().strip()
-    if _MARKERS.search(lowered):
+    if any(marker in lowered for marker in SARCASM_MARKERS) and _MARKERS.search(lowered):
         return True
     if any(e in text for e in SARCASM_EMOJI):
         return True
@@ -138,9 +152,13 @@ class ChatVader(BoundedVader):
         """The chat text VADER scores, its tokens, which of them were elongated and which a raised negation
         covers."""
         sarcastic = is_sarcastic(text)
-        text = _PHRASES.sub(_phrase_token, text)
-        tokens: list[str] = []
+        text = rewrite_phrases(text)
         elongated: set[int] = set()
+        if text.isascii() and not _RUN.search(text):
+            # Nothing to rewrite in any token (no emoji, no elongation): the tokens are the text's own.
+            tokens = bound_tokens(text)
+            return ChatReading(sarcastic, " ".join(tokens)), tokens, elongated, _raised_negations(tokens)
+        tokens = []
         for raw in bound_tokens(text):
             for part in _rewrite_emoji(raw, self.emojis):
                 word = _collapse(part, self.lexicon) if _RUN.search(part) else part
@@ -208,5 +226,7 @@ def _raised_negations(tokens: list[str]) -> set[int]:
 
 
 def _shouted(words: list[str]) -> bool:
+    if not any(map(str.isupper, words)):
+        return False  # no word in capitals: nothing is shouted (the common case, decided in C)
     letters = [w for w in words if any(c.isalpha() for c in w) and not w.startswith(("emoji:", "chat:"))]
     return len(letters) >= SHOUT_MIN_WORDS and all(w.isupper() for w in letters)

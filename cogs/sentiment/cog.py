@@ -124,6 +124,9 @@ class SentimentCog(SentimentCommands, Cog):
             "rooms": len(self.windows),
             "webhook_pending": self.recorder.pending,
             "topics": self.suggester.topics_source,
+            # texts scored, and repeats answered from the recent scores (classifier.SCORES_KEPT) instead
+            "scored": self.classifier.misses,
+            "scores_reused": self.classifier.hits,
         }
 
     @property

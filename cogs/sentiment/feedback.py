@@ -29,7 +29,8 @@ S_SENT, S_JOY, S_ANGER, S_FRUS, S_CONF, S_TOX = range(6)
 
 class AgentTurn:
     """One agent message awaiting the room's response. Compact (a room with a turn open must stay small): the
-    baseline and the sums are float arrays, responders and unscored messages short lists."""
+    baseline and the sums are float arrays, responders a tuple (most turns have one or two), the responses still
+    without a toxicity score an int array made when the first one comes."""
 
     __slots__ = ("agent", "at", "base", "last_at", "left", "message_id", "n", "n_tox", "sums", "unscored", "users")
 
@@ -40,8 +41,8 @@ class AgentTurn:
         self.base = None if baseline is None else array("f", [getattr(baseline, f) for f in BASELINE_FIELDS])
         self.last_at = at
         self.n = 0
-        self.users: list[str] = []  # responders in order of first response
-        self.unscored: list[int] = []  # hashes of responses whose toxicity has not arrived
+        self.users: tuple[str, ...] = ()  # responders in order of first response
+        self.unscored: array[int] | None = None  # hashes of responses whose toxicity has not arrived
         self.sums = array("d", bytes(8 * 6))
         self.n_tox = 0
         self.left = 0
@@ -84,7 +85,7 @@ class AgentTurn:
         self.n += 1
         self.last_at = max(self.last_at, at)
         if user not in self.users:
-            self.users.append(user)
+            self.users = (*self.users, user)
         sums = self.sums
         sums[S_SENT] += compound
         sums[S_JOY] += joy
@@ -92,13 +93,15 @@ class AgentTurn:
         sums[S_FRUS] += frustration
         sums[S_CONF] += confusion
         if toxicity is None:
+            if self.unscored is None:
+                self.unscored = array("i")
             self.unscored.append(message)
         else:
             sums[S_TOX] += toxicity
             self.n_tox += 1
 
     def add_toxicity(self, message: int, toxicity: float) -> bool:
-        if message not in self.unscored:
+        if self.unscored is None or message not in self.unscored:
             return False
         self.unscored.remove(message)
         self.sums[S_TOX] += toxicity

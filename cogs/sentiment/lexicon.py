@@ -145,11 +145,15 @@ def score_emotions(text: str, *, sarcastic: bool = False) -> EmotionScores:
     if len(tokens) > MAX_TOKENS:
         words = sum(1 for token in tokens[MAX_TOKENS:] if token[0].isalnum())
         tokens = tokens[:MAX_TOKENS]
+    lookup = _LOOKUP.get
+    runs = _RUN.search(lowered) is not None  # tokens are pieces of the text: without a run there, none has one
     for index, token in enumerate(tokens):
-        if _punctuation(token, raw):
+        first = token[0]
+        if first in "?!":
+            _punctuation(token, raw)
             continue
-        word = token.rstrip("!")
-        if word[0].isalnum():
+        word = token.rstrip("!") if token[-1] == "!" else token
+        if first.isalnum():
             words += 1
         if word in NEGATIONS:
             negated_until = index + 3
@@ -157,7 +161,9 @@ def score_emotions(text: str, *, sarcastic: bool = False) -> EmotionScores:
         if word in INTENSIFIERS:
             boost = 1.5
             continue
-        hits = _lookup(token, word)
+        hits = lookup(word)
+        if hits is None and (runs or token != word):
+            hits = _lookup(token, word)
         if hits:
             _add_hits(raw, hits, boost, index <= negated_until, sarcastic)
         boost = 1.0

@@ -35,7 +35,7 @@ class Suggester:
         # Agents never suggested for a room: those presence says joined it (until they leave), and those who spoke in
         # it lately (forgotten with the room's window, so both stay bounded).
         self.present: dict[Room, set[str]] = {}
-        self.spoke: dict[Room, set[str]] = {}
+        self.spoke: dict[Room, tuple[str, ...]] = {}  # a tuple, not a set: usually one or two names (56 bytes, not 216)
         self._config_indexes: dict[int, tuple[Any, TopicIndex]] = {}
         self._directory_index: TopicIndex | None = None
         self._directory_loaded_at = -math.inf
@@ -61,7 +61,9 @@ class Suggester:
                 del self.present[room]
 
     def spoken(self, room: Room, agent: str) -> None:
-        self.spoke.setdefault(room, set()).add(agent)
+        known = self.spoke.get(room, ())
+        if agent not in known:
+            self.spoke[room] = (*known, agent)
 
     def forget(self, room: Room) -> None:
         """The room's window was evicted: its matches and who spoke in it go with it."""
@@ -103,7 +105,7 @@ class Suggester:
         state = self.topics.get(event.room)
         if not index and state is None:
             return None
-        here = self.present.get(event.room, set()) | self.spoke.get(event.room, set())
+        here = self.present.get(event.room, set()).union(self.spoke.get(event.room, ()))
         matches = {a: k for a, k in index.match(event.text).items() if a not in here}
         if state is None:
             if not matches:

@@ -24,11 +24,11 @@ from typing import Any
 from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
     BOOSTER_DICT,
     N_SCALAR,
+    NEGATE,
     SPECIAL_CASES,
     SentimentIntensityAnalyzer,
     SentiText,
     allcap_differential,
-    negated,
 )
 
 HEAD_TOKENS = 192
@@ -54,6 +54,14 @@ class _BoundedText(SentiText):  # type: ignore[misc]
         self.is_cap_diff = allcap_differential(self.words_and_emoticons)
 
 
+_NEGATIONS = frozenset(NEGATE)
+
+
+def _negation(lowered: str) -> bool:
+    """Upstream's ``negated([word])`` for one lower-cased word: a set lookup, not a walk over its list of negations."""
+    return lowered in _NEGATIONS or "n't" in lowered
+
+
 def _lower(words: list[Any], i: int) -> str:
     return str(words[i]).lower()
 
@@ -64,7 +72,7 @@ def _negated_two_before(valence: float, words: list[Any], i: int) -> float:
         return valence * 1.25
     if two == "without" and one == "doubt":
         return valence
-    return valence * N_SCALAR if negated([two]) else valence
+    return valence * N_SCALAR if _negation(two) else valence
 
 
 def _negated_three_before(valence: float, words: list[Any], i: int) -> float:
@@ -73,13 +81,13 @@ def _negated_three_before(valence: float, words: list[Any], i: int) -> float:
         return valence * 1.25
     if three == "without" and (two == "doubt" or one == "doubt"):
         return valence
-    return valence * N_SCALAR if negated([three]) else valence
+    return valence * N_SCALAR if _negation(three) else valence
 
 
 def _negation_check(valence: float, words: list[Any], start_i: int, i: int) -> float:
     """Upstream's ``_negation_check``, reading (and lower-casing) only the three words before ``i``."""
     if start_i == 0:
-        return valence * N_SCALAR if negated([_lower(words, i - 1)]) else valence
+        return valence * N_SCALAR if _negation(_lower(words, i - 1)) else valence
     if start_i == 1:
         return _negated_two_before(valence, words, i)
     if start_i == 2:
@@ -87,9 +95,17 @@ def _negation_check(valence: float, words: list[Any], start_i: int, i: int) -> f
     return valence
 
 
+# The first two words of every idiom and booster phrase: an idiom the check could find around a word begins with a
+# pair of neighbours from this set, so a word with no such pair around it keeps its valence (most words).
+_IDIOM_STARTS = frozenset(tuple(k.split()[:2]) for k in (*SPECIAL_CASES, *BOOSTER_DICT) if " " in k)
+
+
 def _special_idioms_check(valence: float, words: list[Any], i: int) -> float:
     """Upstream's ``_special_idioms_check`` (called for ``i >= 3``), reading only the words around ``i``."""
     w3, w2, w1, w0 = (_lower(words, i - k) for k in (3, 2, 1, 0))
+    following = _lower(words, i + 1) if len(words) - 1 > i else None
+    if _IDIOM_STARTS.isdisjoint(((w1, w0), (w2, w1), (w3, w2), (w0, following))):
+        return valence
     onezero, twoonezero, twoone = f"{w1} {w0}", f"{w2} {w1} {w0}", f"{w2} {w1}"
     threetwoone, threetwo = f"{w3} {w2} {w1}", f"{w3} {w2}"
     for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):
@@ -175,10 +191,14 @@ class BoundedVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
         sentiments: list[float] = []
         words = sentitext.words_and_emoticons
         last = len(words) - 1
+        lexicon = self.lexicon
         for i, item in enumerate(words):
             lowered = item.lower()
             if lowered in BOOSTER_DICT or (i < last and lowered == "kind" and words[i + 1].lower() == "of"):
                 sentiments.append(0)
+                continue
+            if lowered not in lexicon:
+                sentiments.append(0)  # what ``sentiment_valence`` gives a word the lexicon does not hold
                 continue
             sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
             if adjust is not None and sentiments[-1]:

@@ -5,10 +5,10 @@ keeps its *tumbling* windows: every N messages, or T seconds after the first mes
 window closes into a ``WindowSummary``; the last few summaries and an exponential moving average of them form the
 room's trend, and a closed window far from that average is a trend shift.
 
-Memory: one active room must cost under 2 KiB. So a room holds no Python object per message: every score lives in
-one ``array('f')`` (the ring of N slots, then the summaries of the last windows, then the moving average) and the
-author and message ids as 32-bit hashes in one ``array('i')``. Times are stored as float32 offsets from a per-room
-base that moves forward as the room ages, so they stay exact to the millisecond.
+Memory: every cog together must keep an active room under 4 KiB; this one takes about 1 KiB. No Python object per
+message: scores in one ``array('f')`` (ring of N slots, moving average, last windows' summaries: ring and summaries
+grow as they fill), author and message ids as 32-bit hashes in one ``array('i')``. VADER's pos and neg are not kept
+(nothing reads them: a ``Sample`` says 0). Times are float32 offsets from a base that moves on as the room ages.
 """
 
 from __future__ import annotations
@@ -38,18 +38,18 @@ if TYPE_CHECKING:
 NAN = float("nan")
 
 # ring slot layout
-(R_AT, R_KIND, R_COMPOUND, R_POS, R_NEG, R_ANGER, R_FRUS, R_JOY, R_CONF, R_TOX, R_WORDS, R_GAP) = range(12)
-RF = 12
+(R_AT, R_KIND, R_COMPOUND, R_ANGER, R_FRUS, R_JOY, R_CONF, R_TOX, R_WORDS, R_GAP) = range(10)
+RF = 10
+_EMPTY_SLOT = array("f", bytes(4 * RF))
 # summary layout: WindowSummary's fields in declaration order (start and end as offsets from the base)
 HF = len(EMPTY_SUMMARY_FIELDS)
 _H_INDEX = {name: i for i, name in enumerate(EMPTY_SUMMARY_FIELDS)}
 _OPTIONAL = frozenset({"toxicity", "latency"})
 _INTS = frozenset({"messages", "humans", "speakers"})
 EF = len(TREND_METRICS)
+_EMPTY_SUMMARY = array("f", bytes(4 * HF))
 REBASE_AFTER = 3600.0  # seconds; float32 offsets below this keep sub-millisecond precision
 PENDING_SCORES = 8  # toxicity scores that arrived before their message, per room
-
-
 _THRESHOLDS: dict[int, tuple[SentimentSettings, dict[str, float]]] = {}
 
 
@@ -88,6 +88,7 @@ class RoomWindow:
         "closed",
         "head",
         "hist_head",
+        "hist_max",
         "hist_size",
         "ids",
         "last_at",
@@ -106,10 +107,11 @@ class RoomWindow:
         self.cap = cfg.window_messages
         self.span = cfg.window_seconds
         self.base = now
-        self.buf = array("f", bytes(4 * (self.cap * RF + history * HF + EF)))
+        self.buf = array("f", bytes(4 * (RF + EF)))  # one ring slot and the average; more as the room fills
         for i in range(EF):
-            self.buf[self._ema_at + i] = NAN
-        self.ids = array("i", bytes(8 * self.cap))
+            self.buf[RF + i] = NAN
+        self.ids = array("i", bytes(8))
+        self.hist_max = history
         self.head = 0
         self.size = 0
         self.since_close = 0
@@ -118,24 +120,26 @@ class RoomWindow:
         self.closed = 0
         self.hist_head = 0
         self.hist_size = 0
-        self.turns: list[AgentTurn] | None = (
-            None  # open agent turns (cogs.sentiment.feedback.AgentTurn), made on demand
-        )
+        self.turns: list[AgentTurn] | None = None  # open agent turns (feedback.AgentTurn), made on demand
         self.pending_scores: dict[int, float] | None = None
 
     # --- layout --------------------------------------------------------------------------------------------------
 
     @property
-    def history_capacity(self) -> int:
-        return (len(self.buf) - self.cap * RF - EF) // HF
+    def slots(self) -> int:  # ring slots held so far: up to N (the ring grows until it first wraps)
+        return len(self.ids) >> 1
 
     @property
-    def _hist_at(self) -> int:
-        return self.cap * RF
+    def history_capacity(self) -> int:  # summaries held so far: up to ``history``
+        return (len(self.buf) - self.slots * RF - EF) // HF
 
     @property
     def _ema_at(self) -> int:
-        return len(self.buf) - EF
+        return self.slots * RF
+
+    @property
+    def _hist_at(self) -> int:
+        return self.slots * RF + EF
 
     def _slot(self, age: int) -> int:
         """Index of the slot ``age`` messages back from the newest (0 = newest)."""
@@ -177,19 +181,17 @@ class RoomWindow:
             toxicity = self.pending_scores.pop(message, None)
         slot = self.head
         o = slot * RF
-        buf = self.buf
+        buf = self.buf if slot < len(self.ids) >> 1 else self._grow(o)
         buf[o] = at - self.base
         buf[o + 1] = kind
         buf[o + 2] = compound
-        buf[o + 3] = pos
-        buf[o + 4] = neg
-        buf[o + 5] = anger
-        buf[o + 6] = frustration
-        buf[o + 7] = joy
-        buf[o + 8] = confusion
-        buf[o + 9] = NAN if toxicity is None else toxicity
-        buf[o + 10] = words
-        buf[o + 11] = gap
+        buf[o + 3] = anger
+        buf[o + 4] = frustration
+        buf[o + 5] = joy
+        buf[o + 6] = confusion
+        buf[o + 7] = NAN if toxicity is None else toxicity
+        buf[o + 8] = words
+        buf[o + 9] = gap
         self.ids[2 * slot] = author
         self.ids[2 * slot + 1] = message
         self.head = (slot + 1) % self.cap
@@ -202,6 +204,14 @@ class RoomWindow:
         if self.since_close >= self.cap:
             closed.append(self.close(at))
         return closed
+
+    def _grow(self, o: int) -> array[float]:
+        """One more ring slot at ``o`` (before the average); at N slots the arrays are copied to their exact size."""
+        self.buf[o:o] = _EMPTY_SLOT
+        self.ids.extend((0, 0))
+        if len(self.ids) == 2 * self.cap:
+            self.buf, self.ids = array("f", self.buf), array("i", self.ids)
+        return self.buf
 
     def prune(self, now: float) -> int:
         """Forget messages older than the window's span; return how many.
@@ -236,9 +246,8 @@ class RoomWindow:
         return False
 
     def _rebase(self, now: float) -> None:
-        delta = now - self.base
-        buf = self.buf
-        for slot in range(self.cap):
+        delta, buf = now - self.base, self.buf
+        for slot in range(self.slots):
             buf[slot * RF + R_AT] -= delta
         h = self._hist_at
         for i in range(self.history_capacity):
@@ -262,15 +271,13 @@ class RoomWindow:
                     author=ids[2 * slot],
                     kind=int(buf[o + 1]),
                     compound=buf[o + 2],
-                    pos=buf[o + 3],
-                    neg=buf[o + 4],
-                    anger=buf[o + 5],
-                    frustration=buf[o + 6],
-                    joy=buf[o + 7],
-                    confusion=buf[o + 8],
-                    toxicity=_opt(buf[o + 9]),
-                    words=int(buf[o + 10]),
-                    gap=_opt(buf[o + 11]),
+                    anger=buf[o + 3],
+                    frustration=buf[o + 4],
+                    joy=buf[o + 5],
+                    confusion=buf[o + 6],
+                    toxicity=_opt(buf[o + 7]),
+                    words=int(buf[o + 8]),
+                    gap=_opt(buf[o + 9]),
                 )
             )
         return out
@@ -327,6 +334,12 @@ class RoomWindow:
             value = after[name]
             self.buf[e + i] = NAN if value is None else value
         cap = self.history_capacity
+        if cap < self.hist_max and self.hist_size == cap:  # not wrapped yet: room for one more summary, at the end
+            self.buf.extend(_EMPTY_SUMMARY)
+            self.hist_head = cap
+            cap += 1
+            if cap == self.hist_max:
+                self.buf = array("f", self.buf)  # grown to its last size: no slack kept
         if cap:
             o = self._hist_at + self.hist_head * HF
             for name, i in _H_INDEX.items():

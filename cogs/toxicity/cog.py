@@ -23,7 +23,10 @@ class ToxicityCog(Cog[ToxicitySettings]):
 
     async def cog_load(self) -> None:
         settings = self.ctx.config()
-        self.scorer = ToxicityScorer(settings, room_config=self.ctx.config, metrics=self.ctx.metrics)
+        # A listener that waits for the model past the bus's timeout is cut off and its message never moderated:
+        # Detoxify's deadline leaves at least half of the listener's time for the rest of its work.
+        deadline = min(settings.deadline_ms / 1000.0, self.ctx.settings.bus.listener_timeout / 2)
+        self.scorer = ToxicityScorer(settings, room_config=self.ctx.config, metrics=self.ctx.metrics, deadline=deadline)
         self.ctx.provide(TextScorer, self.scorer)
         self.ctx.add_health("toxicity", self.scorer.health)
         await self.scorer.start()

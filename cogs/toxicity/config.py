@@ -1,7 +1,8 @@
 """The ``[toxicity]`` section: which backends (mode), which Detoxify model and files, thresholds and actions.
 
 Thresholds and actions can be overridden per server and per channel like any cog section; the model settings
-(``model``, ``backend``, files, batching) are read once from the top-level section when the model loads.
+(``model``, ``backend``, files, batching, the queue's bound and deadline) are read once from the top-level section
+when the model loads.
 """
 
 from __future__ import annotations
@@ -93,6 +94,21 @@ class ToxicitySettings(BaseModel):
     max_batch: int = Field(default=32, ge=1, le=1024, description="Most texts (chunks) scored in one forward pass")
     max_wait_ms: float = Field(
         default=2.0, ge=0, le=1000, description="Longest a message waits for others to share its batch"
+    )
+    queue_limit: int = Field(
+        default=256,
+        ge=1,
+        le=100_000,
+        description="Most texts waiting for Detoxify; a text that finds it full is scored by the fast model",
+    )
+    deadline_ms: float = Field(
+        default=2000.0,
+        gt=0,
+        le=600_000,
+        description=(
+            "Longest a text waits for Detoxify: a text whose wait would be longer, or is, is scored by the fast "
+            "model (kept under the bus's listener_timeout)"
+        ),
     )
     max_tokens: int | None = Field(
         default=None, ge=8, description="Tokens per chunk; unset means the model's own limit (512 for BERT)"

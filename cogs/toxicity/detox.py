@@ -1,8 +1,8 @@
 """``DetoxifyEngine``: the Detoxify model, loaded once in the background and scored in micro-batches off the loop.
 
 One job: the Detoxify model's lifecycle (background load in its own inference thread, progress, failure with the
-loader's message, close) and ``scores(text)`` through a ``MicroBatcher``. Which model answers a message, and how
-its scores are judged, is the scorer's business (``cogs.toxicity.scorer``).
+loader's message, close) and ``scores(text)`` through a ``MicroBatcher`` bounded by ``queue_limit``. Which model
+answers a message, and how its scores are judged, is the scorer's business (``cogs.toxicity.scorer``).
 """
 
 from __future__ import annotations
@@ -53,6 +53,15 @@ class DetoxifyEngine:
     def pending(self) -> int:
         return self._batcher.pending if self._batcher is not None else 0
 
+    @property
+    def idle(self) -> bool:
+        """Loaded, and nothing scored or waiting."""
+        return self._batcher is not None and self._batcher.idle
+
+    def expected_wait(self) -> float:
+        """Seconds a text sent now would wait for Detoxify (0 before it is loaded or has scored a batch)."""
+        return self._batcher.expected_wait() if self._batcher is not None else 0.0
+
     def start(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toxicity-detoxify")
         self._load_task = asyncio.create_task(self._load(), name="toxicity-load")
@@ -92,6 +101,7 @@ class DetoxifyEngine:
             max_batch=self._settings.max_batch,
             max_wait=self._settings.max_wait_ms / 1000.0,
             on_batch=self._metrics.observe_batch,
+            max_pending=self._settings.queue_limit,
         )
         self._batcher.start()
         self.state = ScorerState.READY
@@ -116,11 +126,12 @@ class DetoxifyEngine:
             note="messages are scored by the fast model instead",
         )
 
-    async def scores(self, text: str) -> Mapping[str, float]:
-        """Detoxify's scores for the labels Steward judges (raises when the model is not ready)."""
+    async def scores(self, text: str, *, within: float | None = None) -> Mapping[str, float]:
+        """Detoxify's scores for the labels Steward judges (raises when the model is not ready, and
+        ``batcher.Overloaded`` when its queue is full or it cannot answer ``within`` seconds)."""
         if self._batcher is None or self.model is None:
             raise RuntimeError(f"the Detoxify model is {self.state}")
-        raw = await self._batcher.submit(text)
+        raw = await self._batcher.submit(text, within=within)
         return {label: raw[label] for label in self.model.judged_labels}
 
     async def close(self) -> None:

@@ -10,15 +10,20 @@ Its output is one probability that a text is offensive (profane, insulting, abus
 ``toxicity`` label and only that: the training labels do not tell insults from obscenity or threats, so mapping
 it to those labels would claim what the model never learnt. The input is ``policy.moderation_text.canonical``
 of the text (leetspeak, separators and look-alike letters undone), which scored better than the raw text on
-the labelled sets (docs/toxicity.md).
+the labelled sets (docs/toxicity.md); a spelled-out text is also scored with a leading article kept apart
+(``model_inputs``).
 
 A word the vocabulary does not know is looked up again with its letter runs made single ("iddiot"), since the
-normaliser keeps doubled letters (they are spelling). A bag of words dilutes one insult in a long friendly text,
+normaliser keeps doubled letters (they are spelling), then under the other spellings of
+``cogs.toxicity.spellings`` (``ioser`` -> ``loser``, ``hur7`` -> ``hurt``, ``piiss`` -> ``piss``).
+A bag of words dilutes one insult in a long friendly text,
 so texts longer than ``WINDOW`` tokens are scored in overlapping windows and take the worst window's score,
 like the Detoxify path's chunks.
 
-Synchronous and thread-safe once loaded (read-only arrays): ``FastModel().score_batch(texts)`` returns one
-``{"toxicity": probability}`` per text. The toxicity cog runs it in its inference thread, never on the loop.
+Synchronous and thread-safe once loaded (read-only arrays; the respelling memo is a dict whose single
+operations the GIL makes atomic): ``FastModel().score_batch(texts)`` returns one ``{"toxicity": probability}``
+per text. The toxicity cog scores a short text (under ``scorer.INLINE_CHARS``) on the event loop, cheaper than
+the hand-off to its inference thread, and a longer one there.
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from policy.moderation_text import canonical
+from cogs.toxicity.spellings import spellings
+from policy.deobfuscate import deobfuscate, spaced_out
+from policy.moderation_text import normalize
 from policy.toxicity import spread_indices
 
 if TYPE_CHECKING:
@@ -44,6 +51,20 @@ WINDOW = 16  # tokens (after the vectoriser's own tokenising, stop words dropped
 STRIDE = 8  # consecutive windows share half their tokens, so a phrase cut by one is whole in the next
 MAX_WINDOWS = 256  # beyond: windows evenly spread, always the first and the last
 _RUNS = re.compile(r"(\w)\1+")
+_RESPELLED_KEPT = 50_000  # unknown words remembered with their respelling
+
+
+def model_inputs(text: str) -> list[str]:
+    """What the model scores for ``text``: its ``canonical`` form and, when it holds spelled-out letters, the form
+    that keeps a leading article apart (``a d i c k`` is "a dick", not the unknown "adick"); a text's score is the
+    worse of the two."""
+    normalized = normalize(text)
+    spaced = spaced_out(normalized)
+    joined = deobfuscate(normalized, spaced)
+    if not spaced:
+        return [joined]
+    apart = deobfuscate(normalized, spaced, split_article=True)
+    return [joined] if apart == joined else [joined, apart]
 
 
 class FastModelError(Exception):
@@ -131,6 +152,7 @@ class FastModel:
         vectorizer, model, self.version = _read_package()
         self._linear = _linear(vectorizer, model)
         self.canonical_input = canonical_input
+        self._respelled_cache: dict[str, int] = {}
         self.load_seconds = time.perf_counter() - started
 
     @property
@@ -143,7 +165,11 @@ class FastModel:
 
     def probability(self, text: str) -> float:
         """The probability that ``text`` is offensive; a long text's is its worst window's."""
-        prepared = canonical(text) if self.canonical_input else text
+        if not self.canonical_input:
+            return self._probability(text)
+        return max(self._probability(form) for form in model_inputs(text))
+
+    def _probability(self, prepared: str) -> float:
         terms = [self._term(token) for token in self._linear.analyzer(prepared)]
         if len(terms) <= WINDOW:
             return self._window(terms)
@@ -158,7 +184,20 @@ class FastModel:
         found = vocabulary.get(token)
         if found is not None:
             return found
-        return vocabulary.get(_RUNS.sub(r"\1", token), -1)
+        found = vocabulary.get(_RUNS.sub(r"\1", token))
+        return found if found is not None else self._respelled(token)
+
+    def _respelled(self, token: str) -> int:
+        """The vocabulary index of the first of ``spellings(token)`` the vocabulary knows (``ioser`` -> ``loser``,
+        ``hur7`` -> ``hurt``, ``piiss`` -> ``piss``), else -1; remembered for the words chat repeats."""
+        found = self._respelled_cache.get(token)
+        if found is None:
+            vocabulary = self._linear.vocabulary
+            found = next((vocabulary[s] for s in spellings(token) if s in vocabulary), -1)
+            if len(self._respelled_cache) >= _RESPELLED_KEPT:
+                self._respelled_cache.clear()  # a flood of made-up words must not grow it without end
+            self._respelled_cache[token] = found
+        return found
 
     def _window(self, terms: Sequence[int]) -> float:
         """scikit-learn's ``predict_proba(...)[:, 1]`` for the bag of these term ids (-1: not in the vocabulary)."""

@@ -1,5 +1,5 @@
 """The toxicity scorer's Prometheus metrics: model readiness and load time, texts scored (and by which backend),
-flagged and unscored, batch sizes and batch times."""
+flagged and unscored, texts shed to the fast model under overload, batch sizes and batch times."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ class ToxicityMetrics:
     decided: Counter
     flagged: Counter
     unavailable: Counter
+    shed: Counter
+    shedding: Gauge
     batch_size: Histogram
     batch_seconds: Histogram
 
@@ -41,6 +43,14 @@ class ToxicityMetrics:
             ),
             unavailable=metrics.counter(
                 "steward_toxicity_unavailable_total", "Texts that could not be scored", ["audience", "reason"]
+            ),
+            shed=metrics.counter(
+                "steward_toxicity_shed_total",
+                "Texts meant for Detoxify scored by the fast model because Detoxify could not answer in time",
+                ["audience", "reason"],
+            ),
+            shedding=metrics.gauge(
+                "steward_toxicity_shedding", "1 while Detoxify is overloaded and texts go to the fast model"
             ),
             batch_size=metrics.histogram(
                 "steward_toxicity_batch_size", "Texts per forward pass", buckets=BATCH_BUCKETS

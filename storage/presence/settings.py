@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 
 import aiosqlite
+from cachetools import LRUCache
 
 from domain import Room
 from policy.presence import ApprovalMode, InvitationPolicy, MessageApproval
@@ -38,11 +39,22 @@ def _settings(row: aiosqlite.Row) -> AgentSettings:
     )
 
 
+# Agents whose settings are kept in memory (read on every agent message by the drafts holder).
+SETTINGS_CACHED = 16_384
+
+
 class SettingsRepository:
+    """Agents' settings and rooms' switches. An agent's settings are read through a cache that this repository's own
+    writes keep true (Steward is the database's one writer: ``storage/lock.py``)."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: LRUCache[str, AgentSettings | None] = LRUCache(maxsize=SETTINGS_CACHED)
+        self._writes = 0  # a read that a write overtook does not fill the cache
 
     async def put(self, settings: AgentSettings) -> AgentSettings:
+        self._writes += 1
+        self._cache.pop(settings.agent, None)
         await self.db.execute(
             "INSERT INTO agent_settings (agent, invitation_policy, approval_mode, message_approval, max_rooms, "
             "join_cooldown_seconds, topics, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -61,17 +73,27 @@ class SettingsRepository:
                 settings.updated_at,
             ),
         )
+        self._cache[settings.agent] = settings
         return settings
 
     async def get(self, agent: str) -> AgentSettings | None:
+        if agent in self._cache:
+            return self._cache[agent]
+        writes = self._writes
         row = await self.db.fetchone("SELECT * FROM agent_settings WHERE agent = ?", (agent,))
-        return _settings(row) if row else None
+        found = _settings(row) if row else None
+        if writes == self._writes:
+            self._cache[agent] = found
+        return found
 
     async def all(self) -> list[AgentSettings]:
         return [_settings(r) for r in await self.db.fetchall("SELECT * FROM agent_settings ORDER BY agent")]
 
     async def delete(self, agent: str) -> None:
+        self._writes += 1
+        self._cache.pop(agent, None)
         await self.db.execute("DELETE FROM agent_settings WHERE agent = ?", (agent,))
+        self._cache[agent] = None
 
     async def set_room(self, room: Room, accept_agents: bool, *, by: str, at: float) -> None:
         await self.db.execute(

@@ -34,7 +34,7 @@ class WordScorer:
         self.state = state
         self.calls: list[tuple[str, bool]] = []
 
-    async def assess(self, text: str, room: Room, *, agent: bool) -> TextAssessment:
+    async def assess(self, text: str, room: Room, *, agent: bool, waited: float = 0.0) -> TextAssessment:
         self.calls.append((text, agent))
         toxic = 0.97 if "idiot" in text.lower() else 0.02
         scores = MappingProxyType({"toxicity": toxic, "insult": toxic / 2})

@@ -132,3 +132,11 @@ async def test_cases_store_text_only_when_asked(make_harness: MakeHarness) -> No
     )
     await loud.human("darn that", user="a1")
     assert "text: darn that" in (await loud.command("case 1")).text
+
+
+async def test_a_case_list_names_a_discord_member_as_a_mention_not_a_bare_id(make_harness: MakeHarness) -> None:
+    h = await make_harness(moderator={"filters": {"words": ["darn"]}})
+    room = Room("discord", "111", "222")
+    await h.human("darn", user="1577739139355246596", room=room)
+    [line] = (await h.command("cases", room=room)).text.splitlines()
+    assert "human <@1577739139355246596>:" in line

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bot.actions import ActionResult, RemoveAgentFromChannel, SendMessage
 from bot.events import AgentRemovalRequested, FeedbackRecorded, ModerationDecision
 from domain import SYSTEM_ACTOR
 
@@ -66,3 +67,20 @@ async def test_a_forced_leave_for_a_suspension_is_recorded_as_a_case(papp):
     assert (case.verdict, case.rule, case.room) == ("remove", "presence.forced_leave", ROOM.key)
     assert case.reason == "suspended: 3 rejections" and "presence.suspension" in case.action
     assert sorted(r.source for r in rewards) == ["presence.forced_leave", "presence.suspension"]
+
+
+async def test_a_removal_the_platform_refuses_is_not_announced_as_done(papp, adapter):
+    """Slack refuses to kick from a channel without the right scope: the room is not told the agent "was removed",
+    and the case says it was barred with the platform's reason, so an admin knows to take it out by hand."""
+    adapter.fail[RemoveAgentFromChannel] = ActionResult.failed("not allowed", code="missing_scope")
+    await register(papp)
+    await run(papp, "invite helper")
+    assert (await run(papp, "remove helper spamming", actor=ADMIN, admin=True)).ok
+
+    notice = [m.text for m in adapter.of(SendMessage) if m.system][-1]
+    assert "was removed" not in notice
+    assert notice.startswith("helper may no longer post here: spamming.") and "missing_scope" in notice
+    [case] = await cases_of(papp)
+    assert case.action == f"barred from {ROOM.key} (by {ADMIN.key}); removal_failed:missing_scope"
+    # Still out of the room as far as Steward goes: a second removal finds nothing to remove.
+    assert (await run(papp, "remove helper again", actor=ADMIN, admin=True)).text == "helper is not in #general (g1)."

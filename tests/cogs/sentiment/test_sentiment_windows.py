@@ -259,3 +259,18 @@ def test_every_message_lands_in_exactly_one_window(steps, cap, span):
         assert all(at - s.at <= span + 1e-3 for s in window.samples())
         assert window.hist_size <= 5
     assert counted + window.since_close == len(steps)
+
+
+def test_a_room_holds_what_it_has_seen_and_no_more_than_its_window():
+    window = RoomWindow(ROOM, cfg(window_messages=4, window_seconds=30), T0, history=2)
+    add(window, T0, "alice", compound=0.5)
+    add(window, T0 + 1, "bob", compound=-0.5)
+    assert (window.slots, window.history_capacity) == (2, 0)  # two messages, no window closed yet
+    young = len(window.buf)
+    for k in range(2, 30):  # windows close every four messages: the ring wraps, the history fills and rolls
+        add(window, T0 + k, "alice" if k % 2 else "bob", compound=k / 100)
+    assert (window.slots, window.history_capacity, window.hist_size) == (4, 2, 2)
+    assert len(window.buf) > young
+    [older, newer] = window.history()
+    assert (older.start, newer.start) == (T0 + 20, T0 + 24)  # the last two of seven closed windows, in order
+    assert [s.compound for s in window.samples()] == pytest.approx([0.26, 0.27, 0.28, 0.29], abs=1e-6)

@@ -3,8 +3,6 @@ normalised text, in windows for long texts, well under a millisecond a message."
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from cogs.toxicity.fast import WINDOW, FastModel
@@ -63,10 +61,28 @@ def test_an_insult_at_the_end_of_a_long_friendly_text_is_not_diluted_away(fast) 
     assert fast.probability(" ".join(["thanks for the help with the release notes"] * 80)) < 0.2
 
 
-def test_well_under_a_millisecond_a_message_in_batches(fast) -> None:
-    texts = [p for p in PROBES if len(p) < 200] * 30
-    fast.score_batch(texts[:10])
-    started = time.perf_counter()
-    fast.score_batch(texts)
-    per_message = (time.perf_counter() - started) / len(texts)
-    assert per_message < 0.001, f"{per_message * 1e6:.0f} µs a message"
+def test_a_batch_scores_each_text_as_it_would_alone(fast) -> None:
+    # The cost a message is measured by benchmarks/toxicity_fast_bench.py (docs/toxicity.md), not here.
+    texts = [p for p in PROBES if len(p) < 200] * 3
+    assert fast.score_batch(texts) == [{"toxicity": fast.probability(t)} for t in texts]
+
+
+@pytest.mark.parametrize(
+    ("disguised", "plain"),
+    [
+        ("stop being a d i c k h e a d", "stop being a dickhead"),  # spelled out after the article "a"
+        ("you are such a l0s3r", "you are such a loser"),  # "0" and "3" undone, "l" kept
+        ("you are such a 1oser", "you are such a loser"),  # "1" meant "l", read as "i" by the normaliser
+        ("someone should hur7 you", "someone should hurt you"),  # a leet digit kept as typed
+        ("piiiiss off", "piss off"),  # a run cut to two where the word has two
+        ("a bunch of aasssshoooles", "a bunch of assholes"),
+        ("you complete imbeci1e", "you complete imbecile"),
+    ],
+)
+def test_keyboard_tricks_that_survive_the_normaliser_reach_the_model_respelled(fast, disguised, plain) -> None:
+    assert fast.probability(disguised) == pytest.approx(fast.probability(plain), abs=0.02), disguised
+
+
+def test_ordinary_words_the_vocabulary_lacks_are_not_respelled_into_insults(fast) -> None:
+    ordinary = ["ping the iiot team", "the aapl ticker is up", "see you at 7pm in room b4", "my kiiid says hi"]
+    assert all(fast.probability(text) < 0.58 for text in ordinary)
