@@ -166,7 +166,6 @@ async def measure(
     from bot.app import StewardApp
     from bot.clock import ManualClock
     from bot.config import load_settings
-    from bot.logging import configure_logging
     from storage.core import AgentRecord
     from tests.support import RecordingAdapter
 
@@ -176,7 +175,6 @@ async def measure(
 
             return ActionResult(ok=True, message_id=f"p{next(self._ids)}")
 
-    configure_logging("ERROR", "json", stream=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="steward-memory-") as tmp:
         settings = load_settings(data=_config(Path(tmp), toxicity))
         clock = ManualClock(T0)
@@ -256,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    from bot.logging import configure_logging
+
+    configure_logging("ERROR", "json", stream=sys.stderr)  # the run's own, not a caller's (the tests')
     result = asyncio.run(measure(args.rooms, toxicity=args.toxicity == "on", messages=args.messages))
     print(json.dumps(result, indent=2) if args.json else render(result, args.top))
     return 0

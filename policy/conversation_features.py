@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from policy.conversation_index import NameIndex, TopicIndex, runs_of
+
 
 class AuthorKind(enum.StrEnum):
     HUMAN = "human"
@@ -24,6 +26,33 @@ class TextFeatures:
     action_item: bool = False
     mentioned_agents: frozenset[str] = frozenset()
     topic_hits: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+
+
+_NO_AGENTS: frozenset[str] = frozenset()
+_NO_HITS: Mapping[str, frozenset[str]] = MappingProxyType({})
+# The features of a message that names no agent and hits no topic, by (is_question, action_item): shared, as they
+# are equal values (frozen), so that a window of plain messages does not hold a copy each.
+_PLAIN = {
+    (q, a): TextFeatures(is_question=q, action_item=a, mentioned_agents=_NO_AGENTS, topic_hits=_NO_HITS)
+    for q in (False, True)
+    for a in (False, True)
+}
+
+
+_NAMED: dict[frozenset[str], frozenset[str]] = {}  # the sets of agents messages named lately, one copy each
+_NAMED_MEMORY = 4096
+
+
+def _shared_names(mentioned: set[str]) -> frozenset[str]:
+    """The frozen set of ``mentioned``, shared with the other messages naming the same agents (bounded)."""
+    named = frozenset(mentioned)
+    found = _NAMED.get(named)
+    if found is not None:
+        return found
+    if len(_NAMED) >= _NAMED_MEMORY:
+        _NAMED.clear()
+    _NAMED[named] = named
+    return named
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,34 +105,18 @@ def compile_patterns(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
     return tuple(compiled)
 
 
-def _mentions_word(text_lower: str, word: str) -> bool:
-    word = word.strip().lower()
-    if not word or word not in text_lower:
-        return False  # (a substring test runs in C: most texts never reach the regex)
-    return re.search(rf"(?<![a-z0-9_\-]){re.escape(word)}(?![a-z0-9_\-])", text_lower) is not None
-
-
 def _is_question(stripped: str) -> bool:
     return stripped.endswith("?") or (bool(_QUESTION_START.match(stripped)) and "?" in stripped)
 
 
-def _names(agent: AgentName, lower: str, mention_ids: set[str]) -> bool:
-    """Whether the message names ``agent``: a platform mention, or its name or an alias as a word of the text."""
-    names = [n for n in (agent.name, *agent.aliases) if n]
-    return any(n.lower() in mention_ids for n in names) or any(_mentions_word(lower, n) for n in names)
+def name_index(agents: Iterable[AgentName]) -> NameIndex:
+    """The agents' names and aliases, indexed for ``extract_features`` (build it once per roster)."""
+    return NameIndex((a.name, (a.name, *a.aliases)) for a in agents)
 
 
-def _topic_hits(lower: str, topics: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
-    """Per agent, the keywords the message hits: single words among its words, phrases as whole words."""
-    words = set(_WORD.findall(lower))
-    hits: dict[str, frozenset[str]] = {}
-    for agent_name, keywords in topics.items():
-        found = frozenset(
-            k.lower() for k in keywords if (k.lower() in words if " " not in k else _mentions_word(lower, k))
-        )
-        if found:
-            hits[agent_name] = found
-    return hits
+def topic_index(topics: Mapping[str, Sequence[str]]) -> TopicIndex:
+    """The agents' topic keywords, indexed for ``extract_features`` (build it once per set of topics)."""
+    return TopicIndex(topics)
 
 
 # A longer text (Slack allows 40,000 characters) is read on its first and last characters: its question, its
@@ -118,21 +131,46 @@ def _sample(stripped: str) -> str:
     return f"{stripped[:HEAD_CHARS]}\n{stripped[-TAIL_CHARS:]}"
 
 
+def _roster_features(
+    lower: str, names: NameIndex, keywords: TopicIndex | None, mentions: Iterable[str], author: str | None
+) -> tuple[set[str], dict[str, frozenset[str]]]:
+    """The agents a text names (never its author) and the topic keywords it hits, per agent."""
+    runs = runs_of(lower) if names.size or (keywords is not None and keywords.size) else set()
+    mentioned: set[str] = set()
+    if names.size:
+        mentioned = names.named(lower, runs, {m.lower().lstrip("@") for m in mentions})
+        if author is not None:
+            mentioned.discard(author)
+    hits: dict[str, frozenset[str]] = {}
+    if keywords is not None and keywords.size:
+        hits = keywords.hits(lower, set(_WORD.findall(lower)), runs)
+    return mentioned, hits
+
+
 def extract_features(
     text: str,
     *,
-    agents: Sequence[AgentName] = (),
+    agents: Sequence[AgentName] | NameIndex = (),
     mentions: Iterable[str] = (),
-    topics: Mapping[str, Sequence[str]] | None = None,
+    topics: Mapping[str, Sequence[str]] | TopicIndex | None = None,
     action_patterns: Sequence[re.Pattern[str]] = (),
+    author: str | None = None,
 ) -> TextFeatures:
-    """What a message says about the conversation, without keeping the message."""
+    """What a message says about the conversation, without keeping the message.
+
+    ``agents`` and ``topics`` may be given as indexes (``name_index``, ``topic_index``), so that the cost of a
+    message does not grow with the roster; ``author`` is never among the agents it mentions."""
     stripped = _sample(text.strip())
     lower = stripped.lower()
-    mention_ids = {m.lower().lstrip("@") for m in mentions}
+    names = agents if isinstance(agents, NameIndex) else name_index(agents)
+    keywords = topics if isinstance(topics, TopicIndex) or topics is None else topic_index(topics)
+    mentioned, hits = _roster_features(lower, names, keywords, mentions, author)
+    question, item = _is_question(stripped), any(p.search(stripped) for p in action_patterns)
+    if not mentioned and not hits:
+        return _PLAIN[question, item]  # most messages: one shared value each (a window holds many)
     return TextFeatures(
-        is_question=_is_question(stripped),
-        action_item=any(p.search(stripped) for p in action_patterns),
-        mentioned_agents=frozenset(a.name for a in agents if _names(a, lower, mention_ids)),
-        topic_hits=MappingProxyType(_topic_hits(lower, topics) if topics else {}),
+        is_question=question,
+        action_item=item,
+        mentioned_agents=_shared_names(mentioned) if mentioned else _NO_AGENTS,
+        topic_hits=MappingProxyType(hits) if hits else _NO_HITS,
     )

@@ -239,11 +239,19 @@ def _hottest(
     return best
 
 
+def _may_conflict(recent: Sequence[Turn], view: RoomView, th: Thresholds) -> bool:
+    """Whether any pair could be in conflict: the mood is falling, or the recent turns hold ``conflict_min_hot``
+    hot messages in all (each turn counts in one pair at most, so no pair has more than all of them)."""
+    scores = view.toxicity
+    hot = sum(1 for t in recent if scores.get(t.message_id, 0.0) >= th.conflict_threshold) if scores else 0
+    return hot >= th.conflict_min_hot or _mood_falling(view, th)
+
+
 def conflict_signals(view: RoomView, th: Thresholds) -> list[Signal]:
     """Two speakers trading hot messages (toxicity at or above the threshold), or a falling mood while two
     speakers go back and forth."""
     recent = [t for t in view.turns if view.now - t.at <= th.conflict_window_seconds]
-    if len(recent) < 2:
+    if len(recent) < 2 or not _may_conflict(recent, view, th):
         return []
     best = _hottest(_exchanges(recent), view, th)
     if best is None:
@@ -262,10 +270,19 @@ def conflict_signals(view: RoomView, th: Thresholds) -> list[Signal]:
     return [Signal(SignalKind.CONFLICT, because, subject=f"{a}|{b}", evidence=MappingProxyType(evidence))]
 
 
+def _topic_candidates(view: RoomView, turns: Sequence[Turn], th: Thresholds) -> list[str]:
+    """The agents whose topics may be signalled, in name order: those a person's recent message hit (an agent no
+    message hit has no signal, so the roster's other agents are not looked at)."""
+    if not view.topics or th.topic_min_hits <= 0:
+        return sorted(view.topics)
+    hit = {a for t in turns if t.author_kind is AuthorKind.HUMAN for a in t.features.topic_hits}
+    return sorted(a for a in hit if a in view.topics)
+
+
 def topic_signals(view: RoomView, th: Thresholds) -> list[Signal]:
     turns = view.turns[-th.window_messages :]
     out = []
-    for agent in sorted(view.topics):
+    for agent in _topic_candidates(view, turns, th):
         if agent in view.present_agents:
             continue
         words: set[str] = set()

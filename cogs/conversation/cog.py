@@ -13,6 +13,7 @@ whose text is one of the notices it posted recently in that room (how a platform
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import replace
 from typing import Any
 
@@ -135,18 +136,20 @@ class ConversationCog(ConversationCommands, Cog):
         """The message as the rules see it: its features, never its text."""
         features = extract_features(
             event.text,
-            agents=[a for n, a in self.rooms.agents.items() if n != event.author.id],
+            agents=self.rooms.names(),
             mentions=event.mentions,
-            topics=self.rooms.topics(cfg),
+            topics=self.rooms.topic_index(cfg),
             action_patterns=self.rooms.compiled(cfg),
+            author=event.author.id,
         )
+        replied = event.reply_to_author
         return Turn(
             at=event.at,
             message_id=event.message_id,
-            author=event.author.id,
+            author=_shared(event.author.id),
             author_kind=AuthorKind.AGENT if event.author.kind is ActorKind.AGENT else AuthorKind.HUMAN,
             reply_to=event.reply_to,
-            reply_to_author=event.reply_to_author.id if event.reply_to_author else None,
+            reply_to_author=_shared(replied.id) if replied else None,
             features=features,
         )
 
@@ -158,7 +161,7 @@ class ConversationCog(ConversationCommands, Cog):
             answered = state.person_answered(turn.author, turn.at, turn.reply_to, cfg.addressed_window_seconds)
             if answered is not None:
                 turn = replace(turn, answers_person=True)
-                state.answered.add((turn.author, answered))
+                state.mark_answered(turn.author, answered)
         state.add_turn(turn)
         replied = event.reply_to_author
         if replied is not None and replied.kind is ActorKind.AGENT and replied.id != event.author.id:
@@ -226,7 +229,7 @@ class ConversationCog(ConversationCommands, Cog):
             return
         cfg = self.rooms.cfg(event.room)
         async with state.lock:
-            state.trends.append(Trend(event.at, event.metric, event.before, event.after))
+            state.add_trend(Trend(event.at, event.metric, event.before, event.after))
             await self._reassess(state, event.at, cfg)
 
     @listener(MessageDeleted)
@@ -240,13 +243,13 @@ class ConversationCog(ConversationCommands, Cog):
 
     @listener(AgentJoined)
     async def on_agent_joined(self, event: AgentJoined) -> None:
-        self.rooms.state(event.room, event.at).present.add(event.agent)
+        self.rooms.state(event.room, event.at).mark_present(event.agent)
 
     @listener(AgentLeft)
     async def on_agent_left(self, event: AgentLeft) -> None:
         state = self.rooms.states.get(event.room.key)
         if state is not None:
-            state.present.discard(event.agent)
+            state.mark_absent(event.agent)
             state.addressed.pop(event.agent, None)
 
     # --- the sweep: idle stretches, unanswered questions, eviction ---------------------------------------------------
@@ -266,10 +269,10 @@ class ConversationCog(ConversationCommands, Cog):
         self.metrics.rooms.set(len(self.rooms.states))
 
     async def _time_signals(self, state: RoomState, now: float, cfg: ConversationSettings) -> None:
-        if not cfg.auto_actions:
-            return
-        view = self.rooms.view(state, now, cfg)
         th = cfg.thresholds()
+        if not cfg.auto_actions or not state.time_signals_due(now, th.idle_seconds, th.question_timeout_seconds):
+            return  # (nothing is idle or overdue: no view to build)
+        view = self.rooms.view(state, now, cfg)
         signals = question_signals(view, th)
         idle = idle_signal(view, th)
         if idle is not None:
@@ -279,6 +282,11 @@ class ConversationCog(ConversationCommands, Cog):
         if idle is not None:
             # The stretch is over for the rules: what was raised before it does not carry into the next one.
             state.action_items.clear()
+
+
+def _shared(name: str) -> str:
+    """One copy of an author's id for all the turns that hold it (ids repeat; each message brings its own copy)."""
+    return sys.intern(name) if type(name) is str else name
 
 
 def _toxicity(scores: Any) -> float:

@@ -12,6 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from policy.conversation import DEFAULT_ACTION_ITEM_PATTERNS, Mode, Thresholds, compile_patterns
 
+# id(section) -> (the section, its thresholds): the section is kept so that its id stays its own while cached
+_THRESHOLDS: dict[int, tuple[ConversationSettings, Thresholds]] = {}
+_THRESHOLD_FORMS = 256
+
 
 class LlmPolicySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -147,6 +151,17 @@ class ConversationSettings(BaseModel):
         )
 
     def thresholds(self) -> Thresholds:
+        """The rules' thresholds; made once per section object (a room without overrides shares its section)."""
+        made = _THRESHOLDS.get(id(self))
+        if made is not None and made[0] is self:
+            return made[1]
+        if len(_THRESHOLDS) >= _THRESHOLD_FORMS:
+            _THRESHOLDS.clear()
+        thresholds = self._thresholds()
+        _THRESHOLDS[id(self)] = (self, thresholds)
+        return thresholds
+
+    def _thresholds(self) -> Thresholds:
         return Thresholds(
             window_messages=self.window_messages,
             idle_seconds=self.idle_seconds,

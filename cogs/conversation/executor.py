@@ -113,14 +113,14 @@ class ActionExecutor:
                 mode_not_set.add(signal.key)
         for signal in ready:
             if signal.kind is SignalKind.ACTION_ITEM:
-                state.handled.add(signal.key)  # one notice per message at most, even when the cooldown held it
+                state.mark_handled(signal.key)  # one notice per message at most, even when the cooldown held it
         if len(state.handled) > HANDLED_MEMORY:
-            state.handled.clear()
+            state.forget_handled()
 
     @staticmethod
     def _handled(state: RoomState, signal: Signal) -> None:
         if signal.kind in ONE_SHOT_SIGNALS:
-            state.handled.add(signal.key)
+            state.mark_handled(signal.key)
         if signal.kind is SignalKind.UNRESOLVED_QUESTION:
             state.open_questions.pop(signal.subject, None)  # pointed out once; no longer tracked
 

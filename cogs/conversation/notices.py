@@ -88,7 +88,7 @@ class Announcer:
 
     async def announce(self, room: Room, text: str) -> str | None:
         state = self.rooms.state(room, self.ctx.clock.now())
-        state.own_notices.append(text.strip())
+        state.note_own_notice(text)
         result = await self.ctx.router.perform(SendMessage(room=room, text=text, system=True))
         if not result.ok:
             self.ctx.log.warning("conversation_notice_failed", room=room.key, error=result.error)

@@ -12,6 +12,8 @@ import itertools
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from bot.services import AgentDirectory
@@ -20,6 +22,8 @@ from cogs.conversation.metrics import ConversationMetrics
 from cogs.conversation.state import RoomState
 from domain import Room
 from policy.conversation import AgentName, Mode, RoomView, compile_patterns
+from policy.conversation_features import name_index, topic_index
+from policy.conversation_index import NameIndex, TopicIndex
 from storage.conversation import MODERATOR, AgentStyleRecord, ConversationStore, RoomModeRecord
 from storage.core import AgentRecord
 
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
     from bot.cog import CogContext
 
 AGENT_REFRESH_SECONDS = 30.0
+_TOPIC_FORMS = 64  # merged topics kept for this many forms of the section (rooms with overrides have their own)
 
 
 def agent_name(record: AgentRecord) -> AgentName:
@@ -51,6 +56,10 @@ class Rooms:
         self._agents_loaded_at: float | None = None
         self._directory_topics: dict[str, tuple[str, ...]] = {}
         self._patterns: dict[tuple[str, ...], tuple[re.Pattern[str], ...]] = {}
+        # Built once per roster and per set of topics, not per message: a message's cost does not grow with them.
+        self._names: NameIndex | None = None
+        # id(section) -> (the section, its merged topics, their index); the section is kept so its id stays its own
+        self._topics: dict[int, tuple[ConversationSettings, Mapping[str, tuple[str, ...]], TopicIndex]] = {}
 
     async def load(self) -> None:
         """Modes and styles from the database; rooms whose mode the moderator set get a state again, so that the
@@ -125,11 +134,17 @@ class Rooms:
         if directory is not None:
             try:
                 found = await directory.topics()
-                self._directory_topics = {str(a): tuple(str(k) for k in words) for a, words in found.items()}
+                topics = {str(a): tuple(str(k) for k in words) for a, words in found.items()}
+                if topics != self._directory_topics:
+                    self._directory_topics = topics
+                    self._topics.clear()
             except Exception as exc:
                 self.ctx.log.warning("conversation_agent_directory_failed", error=repr(exc))
         records = await self.ctx.agents.list()
-        self.agents = {r.name: agent_name(r) for r in records}
+        agents = {r.name: agent_name(r) for r in records}
+        if agents != self.agents:
+            self.agents = agents
+            self._names = None
 
     async def know_agent(self, name: str) -> None:
         """An agent that speaks but was registered since the last refresh is looked up now."""
@@ -138,13 +153,34 @@ class Rooms:
         record = await self.ctx.agents.get(name)
         if record is not None:
             self.agents[record.name] = agent_name(record)
+            self._names = None
 
-    def topics(self, cfg: ConversationSettings) -> dict[str, tuple[str, ...]]:
-        """Topics per agent: what the agents' owners told the presence cog, with the config on top. (An invitation
-        for an agent that is not registered is refused when it is checked, not here.)"""
+    def names(self) -> NameIndex:
+        """The registered agents' names and aliases, indexed (rebuilt only when the roster changed)."""
+        if self._names is None:
+            self._names = name_index(self.agents.values())
+        return self._names
+
+    def _merged_topics(self, cfg: ConversationSettings) -> tuple[Mapping[str, tuple[str, ...]], TopicIndex]:
+        cached = self._topics.get(id(cfg))
+        if cached is not None and cached[0] is cfg:
+            return cached[1], cached[2]
         merged = dict(self._directory_topics)
         merged.update({a: tuple(k) for a, k in cfg.topics.items()})
-        return {a: k for a, k in merged.items() if k}
+        topics = MappingProxyType({a: k for a, k in merged.items() if k})
+        if len(self._topics) >= _TOPIC_FORMS:
+            self._topics.clear()
+        self._topics[id(cfg)] = (cfg, topics, topic_index(topics))
+        return topics, self._topics[id(cfg)][2]
+
+    def topics(self, cfg: ConversationSettings) -> Mapping[str, tuple[str, ...]]:
+        """Topics per agent: what the agents' owners told the presence cog, with the config on top. (An invitation
+        for an agent that is not registered is refused when it is checked, not here.)"""
+        return self._merged_topics(cfg)[0]
+
+    def topic_index(self, cfg: ConversationSettings) -> TopicIndex:
+        """``topics(cfg)``, indexed for reading messages."""
+        return self._merged_topics(cfg)[1]
 
     # --- the room as the rules see it ------------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import deque
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from domain import Room
 from policy.conversation import AuthorKind, OpenQuestion, Trend, Turn
@@ -20,7 +20,27 @@ from policy.ratelimit import Take, TokenBucket, take
 
 RATE_WINDOW_SECONDS = 60.0
 _NOTICE_MEMORY = 50
+TREND_MEMORY = 20
 ANSWERS_BUCKET = "\x00answers"
+
+
+# The value of a set nothing was put in yet: one shared empty frozenset (an empty set takes 216 bytes, and most
+# rooms never fill most of their sets). ``with_item`` puts a real set in its place on the first item.
+_NONE: frozenset[Any] = frozenset()
+T = TypeVar("T")
+
+
+def with_item(items: set[T] | frozenset[T], item: T) -> set[T]:
+    """``items`` with ``item`` added: the same set, or a new one in place of the shared empty value."""
+    if isinstance(items, set):
+        items.add(item)
+        return items
+    return {*items, item}
+
+
+def without_item(items: set[T] | frozenset[T], item: T) -> None:
+    if isinstance(items, set):
+        items.discard(item)
 
 
 def _bucket_key(agent: str, answers: bool) -> str:
@@ -35,47 +55,48 @@ def answers_limit(limit: int, reply_weight: float) -> int:
     return max(limit, math.floor(limit / reply_weight))
 
 
-@dataclass
+@dataclass(slots=True)
 class RoomState:
+    """One room's state. Compact, as there is one per active room: slots, and lists trimmed to their length
+    rather than deques (a deque takes a 64-item block however few it holds)."""
+
     room: Room
     window: int
     last_activity: float
-    turns: deque[Turn] = field(init=False)
+    turns: list[Turn] = field(default_factory=list)  # the last ``window`` turns, oldest first
     toxicity: dict[str, float] = field(default_factory=dict)
-    trends: deque[Trend] = field(default_factory=lambda: deque(maxlen=20))
+    trends: list[Trend] = field(default_factory=list)  # the last TREND_MEMORY shifts
     open_questions: dict[str, OpenQuestion] = field(default_factory=dict)
     action_items: list[str] = field(default_factory=list)
-    present: set[str] = field(default_factory=set)
+    present: set[str] | frozenset[str] = _NONE
     addressed: dict[str, float] = field(default_factory=dict)  # agent -> when it was last addressed
     asked: dict[str, tuple[float, str]] = field(default_factory=dict)  # agent -> (when, message) a person addressed it
-    answered: set[tuple[str, str]] = field(default_factory=set)  # (agent, person's message) answers given
+    answered: set[tuple[str, str]] | frozenset[tuple[str, str]] = _NONE  # (agent, person's message) answers given
     # agent (or agent + ANSWERS_BUCKET, its answers to people) -> (the limit, the bucket)
     rate_buckets: dict[str, tuple[int, TokenBucket]] = field(default_factory=dict)
     message_authors: dict[str, str] = field(default_factory=dict)  # message id -> author id (window only)
-    agent_messages: set[str] = field(default_factory=set)  # message ids written by agents (window only)
+    agent_messages: set[str] | frozenset[str] = _NONE  # message ids written by agents (window only)
     seq: int = 0  # messages seen: a debounce streak grows at most once per message
     streaks: dict[str, tuple[int, int]] = field(default_factory=dict)  # signal key -> (streak, last seq counted)
     last_action: dict[str, float] = field(default_factory=dict)  # cooldown key -> when
-    handled: set[str] = field(default_factory=set)  # one-shot signals already acted on
-    own_notices: deque[str] = field(default_factory=lambda: deque(maxlen=_NOTICE_MEMORY))
+    handled: set[str] | frozenset[str] = _NONE  # one-shot signals already acted on
+    own_notices: list[str] = field(default_factory=list)  # the last _NOTICE_MEMORY notices posted here
     messages_since_llm: int = 0
     llm_running: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def __post_init__(self) -> None:
-        self.turns = deque(maxlen=self.window)
-
     def add_turn(self, turn: Turn) -> None:
         previous = self.turns[-1] if self.turns else None
-        if len(self.turns) == self.turns.maxlen:
+        if len(self.turns) >= self.window:
             self._forget_window_entry(self.turns[0].message_id)
+            del self.turns[: len(self.turns) - self.window + 1]
         self.turns.append(turn)
         self.seq += 1
         self.last_activity = max(self.last_activity, turn.at)
         self.message_authors[turn.message_id] = turn.author
         if turn.author_kind is AuthorKind.AGENT:
-            self.agent_messages.add(turn.message_id)
-            self.present.add(turn.author)
+            self.agent_messages = with_item(self.agent_messages, turn.message_id)
+            self.present = with_item(self.present, turn.author)
             self.addressed.pop(turn.author, None)  # an agent's answer uses up its being addressed
             self.asked.pop(turn.author, None)
         self._resolve_questions(turn, previous)
@@ -85,10 +106,36 @@ class RoomState:
             self.action_items.append(turn.author)
         self._note_addressed(turn)
 
+    def mark_present(self, agent: str) -> None:
+        self.present = with_item(self.present, agent)
+
+    def mark_absent(self, agent: str) -> None:
+        without_item(self.present, agent)
+
+    def mark_answered(self, agent: str, message_id: str) -> None:
+        self.answered = with_item(self.answered, (agent, message_id))
+
+    def mark_handled(self, key: str) -> None:
+        self.handled = with_item(self.handled, key)
+
+    def forget_handled(self) -> None:
+        self.handled = _NONE
+
+    def add_trend(self, trend: Trend) -> None:
+        self.trends.append(trend)
+        if len(self.trends) > TREND_MEMORY:
+            del self.trends[0]
+
+    def note_own_notice(self, text: str) -> None:
+        self.own_notices.append(text.strip())
+        if len(self.own_notices) > _NOTICE_MEMORY:
+            del self.own_notices[0]
+
     def _forget_window_entry(self, message_id: str) -> None:
-        self.answered = {pair for pair in self.answered if pair[1] != message_id}
+        if any(pair[1] == message_id for pair in self.answered):
+            self.answered = {pair for pair in self.answered if pair[1] != message_id} or _NONE
         self.message_authors.pop(message_id, None)
-        self.agent_messages.discard(message_id)
+        without_item(self.agent_messages, message_id)
         self.toxicity.pop(message_id, None)
 
     def _note_addressed(self, turn: Turn) -> None:
@@ -136,7 +183,7 @@ class RoomState:
         kept = [t for t in self.turns if t.message_id != message_id]
         if len(kept) == len(self.turns):
             return False
-        self.turns = deque(kept, maxlen=self.window)
+        self.turns = kept
         self._forget_window_entry(message_id)
         self.open_questions.pop(message_id, None)
         return True
@@ -180,6 +227,13 @@ class RoomState:
         seeded = bucket if bucket is not None else TokenBucket.full(limit, now)
         self.rate_buckets[key] = (limit, seeded)
         return seeded
+
+    def time_signals_due(self, now: float, idle_seconds: float, question_timeout_seconds: float) -> bool:
+        """Whether the room is idle at ``now`` or a question in it has waited its timeout (what ``idle_signal`` and
+        ``question_signals`` would report on the room's view)."""
+        if now - self.last_activity >= idle_seconds:
+            return True
+        return any(now - q.at >= question_timeout_seconds for q in self.open_questions.values())
 
     def was_addressed(self, agent: str, now: float, within: float) -> bool:
         at = self.addressed.get(agent)

@@ -11,6 +11,7 @@ refused with a message naming what it collides with, logged and counted
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from cachetools import LRUCache
@@ -31,6 +32,10 @@ class ImpersonationRefused(ValueError):
         super().__init__(f"refused: {found.reason()}; choose a name that cannot be mistaken for it")
 
 
+# The looks of the names authors write under, worked out once per name (a pure function; bounded).
+_shapes = functools.lru_cache(maxsize=8192)(name_shapes)
+
+
 class MemberNames:
     """The display names of members seen per server, as skeletons (a bounded LRU over all servers)."""
 
@@ -44,7 +49,7 @@ class MemberNames:
         if actor.kind is not ActorKind.HUMAN:
             return
         for shown in {actor.display_name, actor.name} - {""}:
-            for shape in name_shapes(shown):
+            for shape in _shapes(shown):
                 self._names[(server_key, shape)] = shown
 
     def known(self, server_key: str | None, shapes: Iterable[str]) -> list[KnownName]:

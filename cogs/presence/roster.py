@@ -52,21 +52,37 @@ class Roster:
         self.store = store
         self.notify = notify
         self.log = ctx.log
-        # room key -> agents present; mirrors the presence table.
+        # room key -> agents present; mirrors the presence table (a room no agent is in has no entry).
         self.present: dict[str, set[str]] = {}
+        self._count = 0
         self._gauge = ctx.metrics.gauge("steward_agents_present", "Agent stays currently open", [])
 
     async def load(self) -> None:
         self.present.clear()
         for rec in await self.store.presence.all():
             self.present.setdefault(rec.room, set()).add(rec.agent)
+        self._count = sum(len(v) for v in self.present.values())
         self._update_gauge()
 
     def _update_gauge(self) -> None:
         self._gauge.set(self.count())
 
     def count(self) -> int:
-        return sum(len(v) for v in self.present.values())
+        return self._count
+
+    def _add(self, room_key: str, agent: str) -> None:
+        agents = self.present.setdefault(room_key, set())
+        if agent not in agents:
+            agents.add(agent)
+            self._count += 1
+
+    def _remove(self, room_key: str, agent: str) -> None:
+        agents = self.present.get(room_key)
+        if agents is not None and agent in agents:
+            agents.discard(agent)
+            self._count -= 1
+            if not agents:
+                del self.present[room_key]
 
     async def carry_out_join(self, inv: InvitationRecord, record: AgentRecord, *, tell: bool) -> JoinOutcome:
         """The stay is stored: add the agent on the platform (undoing the stay when refused), close any other
@@ -81,7 +97,7 @@ class Roster:
             assert failed is not None
             await self.notify.finished(failed, "failed", tell=tell)
             return JoinOutcome(False, reason, failed)
-        self.present.setdefault(room.key, set()).add(record.name)
+        self._add(room.key, record.name)
         self._update_gauge()
         await self._close_moot(inv, record.name, room)
         if self.ctx.config(room).announce:
@@ -116,7 +132,7 @@ class Roster:
         stay = await self.store.presence.leave(agent, room, at=now, reason=why.reason, forced=why.forced)
         if stay is None:
             return False
-        self.present.get(room.key, set()).discard(agent)
+        self._remove(room.key, agent)
         self._update_gauge()
         identity = record.identity if record else AgentRecord(agent, room.platform, "").identity
         refused = await self._remove_on_platform(agent, room, identity, why)
