@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.adapter import Adapter
+from bot.agents import CachedAgentRepository
 from bot.bus import EventBus
 from bot.cases import CaseService
 from bot.clock import Clock, SystemClock
@@ -102,7 +103,7 @@ class StewardApp:
         self.clock = clock or SystemClock()
         self.metrics = Metrics()
         self.db = Database(settings.database.path)
-        self.agents = AgentRepository(self.db)
+        self.agents: AgentRepository = CachedAgentRepository(self.db)
         self.decisions = DecisionLog(self.db, store_text=settings.database.store_message_text)
         self.bus = EventBus(
             self.metrics,

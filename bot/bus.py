@@ -4,6 +4,11 @@ Events are spread over a fixed number of shards by ``event.shard_key`` (the room
 one room are handled in order, rooms proceed in parallel. Each shard has a bounded queue. ``publish`` waits up to
 ``put_timeout`` for space (backpressure on the producer); an event that still finds no room is dropped, counted
 in ``steward_events_dropped_total`` and logged, never silently lost.
+
+The listeners of one event are started one after the other, each at once (``bot.eager``): one that finishes
+without waiting costs no Task; those that wait go on concurrently as Tasks, all bounded by one deadline
+(``listener_timeout`` from the dispatch), and one still running then is cancelled, logged and counted as a
+timed-out listener.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.actions import Action
+from bot.eager import Finished, start_eagerly
 from bot.events import Event
 from bot.logging import get_logger
-from bot.metrics import Metrics
+from bot.metrics import Children, Metrics
 
 log = get_logger("steward.bus")
 
@@ -73,6 +79,9 @@ class EventBus:
         self._cache: dict[type[Event], tuple[Subscription, ...]] = {}
         self._shards = [_Shard(asyncio.Queue(maxsize=queue_size)) for _ in range(shards)]
         self._running = False
+        self._counted = Children(metrics.events_in)
+        # The depth is read when it is scraped: always the present figure, and nothing to keep up per event.
+        metrics.queue_depth.set_function(lambda: self.pending)
 
     # --- subscriptions -------------------------------------------------------------------------------------------
 
@@ -146,9 +155,12 @@ class EventBus:
     def _shard_for(self, event: Event) -> _Shard:
         return self._shards[zlib.crc32(event.shard_key.encode()) % len(self._shards)]
 
+    def _count(self, event: Event) -> None:
+        self._counted(type(event).__name__).inc()
+
     async def publish(self, event: Event) -> bool:
         """Queue an event; wait for space up to ``put_timeout``; drop and count it if there is none."""
-        self.metrics.events_in.labels(type(event).__name__).inc()
+        self._count(event)
         shard = self._shard_for(event)
         try:
             shard.queue.put_nowait(event)
@@ -157,17 +169,15 @@ class EventBus:
                 await asyncio.wait_for(shard.queue.put(event), self.put_timeout)
             except TimeoutError:
                 return self._dropped(event)
-        self.metrics.queue_depth.set(self.pending)
         return True
 
     def publish_nowait(self, event: Event) -> bool:
         """Queue an event from code that cannot wait; a full queue drops it (counted)."""
-        self.metrics.events_in.labels(type(event).__name__).inc()
+        self._count(event)
         try:
             self._shard_for(event).queue.put_nowait(event)
         except asyncio.QueueFull:
             return self._dropped(event)
-        self.metrics.queue_depth.set(self.pending)
         return True
 
     def _dropped(self, event: Event) -> bool:
@@ -185,29 +195,79 @@ class EventBus:
         subs = self.listeners_for(type(event))
         if not subs:
             return []
-        results = await asyncio.gather(*(self._call(sub, event) for sub in subs))
+        results: list[list[Action]] = []
+        waiting: list[tuple[int, Subscription, asyncio.Future[ActionsLike]]] = []
+        try:
+            for sub in subs:
+                try:
+                    started = start_eagerly(sub.callback(event))
+                except Exception as exc:
+                    results.append(self._failed(sub, event, exc))
+                    continue
+                if isinstance(started, Finished):
+                    results.append(self._returned(sub, event, started.value))
+                else:
+                    waiting.append((len(results), sub, started))
+                    results.append([])
+        except BaseException:  # cancelled in a listener's first step: the listeners already waiting go with it
+            _cancel(task for _, _, task in waiting)
+            raise
+        if waiting:
+            await self._finish(event, waiting, results)
         actions = [action for batch in results for action in batch]
         if actions and self.action_sink is not None:
             await self.action_sink(actions, event)
         return actions
 
-    async def _call(self, sub: Subscription, event: Event) -> list[Action]:
+    async def _finish(
+        self,
+        event: Event,
+        waiting: list[tuple[int, Subscription, asyncio.Future[ActionsLike]]],
+        results: list[list[Action]],
+    ) -> None:
+        """Wait for the listeners that had to wait, up to ``listener_timeout``; cancel those still running."""
+        tasks = [task for _, _, task in waiting]
         try:
-            returned = await asyncio.wait_for(sub.callback(event), self.listener_timeout)
-            return as_actions(returned)
-        except asyncio.CancelledError:
+            _done, late = await asyncio.wait(tasks, timeout=self.listener_timeout)
+            if late:
+                _cancel(late)
+                await asyncio.wait(late)
+        except BaseException:  # the dispatch itself was cancelled (the bus stops): so are its listeners
+            _cancel(tasks)
             raise
-        except Exception as exc:
-            self.metrics.listener_errors.labels(sub.owner, sub.name).inc()
-            log.exception(
-                "listener_failed",
-                cog=sub.owner,
-                listener=sub.name,
-                event_type=type(event).__name__,
-                shard_key=event.shard_key,
-                error=repr(exc),
-            )
-            return []
+        for index, sub, task in waiting:
+            results[index] = self._outcome(sub, event, task, timed_out=task in late)
+
+    def _outcome(
+        self, sub: Subscription, event: Event, task: asyncio.Future[ActionsLike], *, timed_out: bool
+    ) -> list[Action]:
+        if task.cancelled():
+            return self._failed(sub, event, TimeoutError() if timed_out else asyncio.CancelledError())
+        error = task.exception()
+        if error is None:
+            return self._returned(sub, event, task.result())
+        if not isinstance(error, Exception):
+            raise error
+        return self._failed(sub, event, error)
+
+    def _returned(self, sub: Subscription, event: Event, value: ActionsLike) -> list[Action]:
+        try:
+            return as_actions(value)
+        except TypeError as exc:
+            return self._failed(sub, event, exc)
+
+    def _failed(self, sub: Subscription, event: Event, exc: BaseException) -> list[Action]:
+        self.metrics.listener_errors.labels(sub.owner, sub.name).inc()
+        log.exception(
+            "listener_failed",
+            cog=sub.owner,
+            listener=sub.name,
+            event_type=type(event).__name__,
+            shard_key=event.shard_key,
+            error=repr(exc),
+            exc_info=exc,
+        )
+        return []
 
     async def _work(self, shard: _Shard) -> None:
         while True:
@@ -220,4 +280,8 @@ class EventBus:
                 log.exception("dispatch_failed", event_type=type(event).__name__, error=repr(exc))
             finally:
                 shard.queue.task_done()
-                self.metrics.queue_depth.set(self.pending)
+
+
+def _cancel(tasks: Iterable[asyncio.Future[ActionsLike]]) -> None:
+    for task in tasks:
+        task.cancel()

@@ -71,6 +71,10 @@ class CogContext(Generic[S]):
         self._timer_kinds: list[str] = []
         self._jobs: list[str] = []
         self._health: list[str] = []
+        # The section every room reads when no server or channel overrides it (settings do not change while the
+        # app runs): asked for per message, it is then one attribute read.
+        self._uniform: S | None = None
+        self._uniform_checked = False
 
     # the core's parts
     @property
@@ -123,8 +127,18 @@ class CogContext(Generic[S]):
 
     def config(self, room: Room | None = None) -> S:
         """This cog's config section, with the server's and channel's overrides for ``room``."""
-        if self.settings_model is NoSettings:
-            return self.settings_model()
+        uniform = self._uniform
+        if uniform is not None:
+            return uniform
+        if not self._uniform_checked:
+            self._uniform_checked = True
+            if self.settings_model is NoSettings:
+                self._uniform = self.settings_model()
+                return self._uniform
+            variants = self.core.settings.variants_as(self.settings_model, self.name)
+            if len(variants) == 1:  # nobody overrides the section: every room has the defaults
+                self._uniform = variants[0]
+                return self._uniform
         return self.core.settings.section_as(self.settings_model, self.name, room)
 
     # recorded registrations

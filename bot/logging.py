@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, Literal, TextIO
 
 import structlog
+from structlog._config import BoundLoggerLazyProxy
 
 LogFormat = Literal["auto", "console", "json"]
 
@@ -142,20 +143,48 @@ def _loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) ->
     structlog.get_logger("asyncio").error("event_loop_exception", **fields)
 
 
+def _config_key() -> tuple[object, ...]:
+    """What a bound logger is made of: a logger assembled under the same objects is the same logger.
+    (``structlog.testing.capture_logs`` changes the processor list in place, which assembled loggers share.)"""
+    config = structlog.get_config()
+    return (config["processors"], config["wrapper_class"], config["logger_factory"], config["context_class"])
+
+
 class Logger:
     """A structlog logger bound to a component name.
 
     structlog takes the message as its ``event`` argument, so a field called ``event`` (natural in an event bot)
     would collide with it; such a field is logged as ``event_type`` instead of raising inside a handler.
+
+    The logger structlog assembles is kept while the configuration stays the same (assembling one costs more than
+    writing a line), and a line below the configured level costs a comparison: its fields are not even looked at.
     """
 
-    __slots__ = ("_log", "_name")
+    __slots__ = ("_assembled", "_key", "_lazy", "_level", "_log", "_name")
 
     def __init__(self, log: Any, name: str | None = None) -> None:
         self._log = log
         # The component name is added at each call rather than bound up front: binding structlog's lazy proxy at
         # import time would freeze the logger to the configuration of that moment (before configure_logging ran).
         self._name = name
+        self._lazy = isinstance(log, BoundLoggerLazyProxy)
+        self._key: tuple[object, ...] | None = None
+        self._assembled: Any = log
+        self._level = logging.NOTSET
+
+    def _current(self) -> tuple[Any, int]:
+        """The assembled logger for the configuration in force, and the least level it writes."""
+        if not self._lazy:
+            return self._log, logging.NOTSET  # already assembled (``bind``): it keeps its configuration
+        key = _config_key()
+        known = self._key
+        if known is None or any(a is not b for a, b in zip(known, key, strict=True)):
+            assembled = self._log.bind()
+            level = getattr(assembled, "get_effective_level", None)
+            self._assembled = assembled
+            self._level = int(level()) if callable(level) else logging.NOTSET
+            self._key = key
+        return self._assembled, self._level
 
     def _fields(self, fields: dict[str, Any]) -> dict[str, Any]:
         if "event" in fields:
@@ -164,26 +193,35 @@ class Logger:
             fields.setdefault("logger", self._name)
         return fields
 
+    def _emit(self, level: int, method: str, message: str, fields: dict[str, Any]) -> None:
+        assembled, least = self._current()
+        if level >= least:
+            getattr(assembled, method)(message, **self._fields(fields))
+
     def bind(self, **fields: Any) -> Logger:
         return Logger(self._log.bind(**self._fields(fields)))
 
     def debug(self, message: str, **fields: Any) -> None:
-        self._log.debug(message, **self._fields(fields))
+        self._emit(logging.DEBUG, "debug", message, fields)
 
     def info(self, message: str, **fields: Any) -> None:
-        self._log.info(message, **self._fields(fields))
+        self._emit(logging.INFO, "info", message, fields)
 
     def warning(self, message: str, **fields: Any) -> None:
-        self._log.warning(message, **self._fields(fields))
+        self._emit(logging.WARNING, "warning", message, fields)
 
     def error(self, message: str, **fields: Any) -> None:
-        self._log.error(message, **self._fields(fields))
+        self._emit(logging.ERROR, "error", message, fields)
 
     def exception(self, message: str, **fields: Any) -> None:
-        self._log.exception(message, **self._fields(fields))
+        self._emit(logging.ERROR, "exception", message, fields)
 
     def critical(self, message: str, **fields: Any) -> None:
-        self._log.critical(message, **self._fields(fields))
+        self._emit(logging.CRITICAL, "critical", message, fields)
+
+    def enabled_for(self, level: int) -> bool:
+        """Whether a line at ``level`` would be written (to skip building costly fields for nothing)."""
+        return level >= self._current()[1]
 
 
 def get_logger(name: str) -> Logger:

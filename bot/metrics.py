@@ -1,11 +1,35 @@
-"""Prometheus metrics, one registry per app so that several apps (tests) never share counters."""
+"""Prometheus metrics, one registry per app so that several apps (tests) never share counters.
+
+A labelled sample touched per message is reached through ``Children``: its child for a set of label values is
+looked up once (``labels()`` hashes and checks the values on every call), and kept as long as the metric keeps it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.metrics import MetricWrapperBase
+
+W = TypeVar("W", Counter, Gauge, Histogram)
+
+
+class Children(Generic[W]):
+    """The children of one labelled metric by their label values, each looked up in the metric once. Bounded by
+    what the metric itself holds: label values here are names (event classes, actions, rules), never ids."""
+
+    __slots__ = ("_children", "metric")
+
+    def __init__(self, metric: W) -> None:
+        self.metric: W = metric
+        self._children: dict[tuple[str, ...], W] = {}
+
+    def __call__(self, *labels: str) -> W:
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self.metric.labels(*labels)
+        return child
 
 
 class Metrics:

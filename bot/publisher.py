@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from bot.bus import EventBus
 from bot.clock import Clock, SystemClock
 from bot.events import MessageCreated
 from bot.logging import get_logger
-from bot.metrics import Metrics
+from bot.metrics import Children, Metrics
 from bot.router import ActionRouter
 from domain import Actor, ActorKind, Room
 from storage.core import AgentRecord, AgentRepository, DecisionLog
@@ -148,6 +149,7 @@ class AgentPublisher:
             [],
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
         )
+        self._decided = Children(metrics.decisions)
 
     def add_gate(self, gate: Gate, *, owner: str, order: GateOrder | int) -> None:
         self._gates.append((int(order), owner, gate))
@@ -186,6 +188,7 @@ class AgentPublisher:
         thread_id: str | None = None,
         at: float | None = None,
     ) -> PublishResult:
+        submitted = time.perf_counter()
         record = agent if isinstance(agent, AgentRecord) else await self.agents.get(agent)
         if record is None:
             raise UnknownAgent(f"no agent named {agent!r} is registered")
@@ -203,7 +206,8 @@ class AgentPublisher:
                 text=text,
                 scores=decision.scores,
             )
-            self.metrics.decisions.labels(decision.verdict.value, decision.rule).inc()
+            self._latency.observe(time.perf_counter() - submitted)
+            self._decided(decision.verdict.value, decision.rule).inc()
             log.info(
                 "agent_message_decided",
                 agent=record.name,

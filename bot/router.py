@@ -8,7 +8,7 @@ from typing import Protocol
 from bot.actions import Action, ActionResult
 from bot.events import Event
 from bot.logging import get_logger
-from bot.metrics import Metrics
+from bot.metrics import Children, Metrics
 
 log = get_logger("steward.actions")
 
@@ -26,6 +26,7 @@ class ActionRouter:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self.adapters: dict[str, Performer] = {}
+        self._counted = Children(metrics.actions)
 
     def add(self, adapter: Performer) -> None:
         if adapter.platform in self.adapters:
@@ -55,8 +56,7 @@ class ActionRouter:
                 except Exception as exc:
                     log.exception("action_crashed", action=name, platform=platform, error=repr(exc))
                     result = ActionResult.failed(f"{type(exc).__name__}: {exc}")
-        outcome = "ok" if result.ok else "failed"
-        self.metrics.actions.labels(name, platform, outcome).inc()
+        self._counted(name, platform, "ok" if result.ok else "failed").inc()
         if result.ok:
             log.debug(
                 "action_performed", action=name, platform=platform, message_id=result.message_id, note=result.note

@@ -150,3 +150,104 @@ async def test_returned_actions_reach_the_action_sink() -> None:
     bus.subscribe(MessageCreated, bad_return)
     await bus.dispatch(message(1))
     assert routed == [SendMessage(room=ROOM, text="seen")]
+
+
+async def test_a_listener_over_its_time_is_cancelled_logged_and_counted_and_the_others_keep_theirs() -> None:
+    metrics = Metrics()
+    bus = EventBus(metrics, listener_timeout=0.05)
+    cancelled = asyncio.Event()
+
+    async def stuck(event: MessageCreated) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def waits_then_answers(event: MessageCreated) -> SendMessage:
+        await asyncio.sleep(0)
+        return SendMessage(room=event.room, text="answered")
+
+    async def answers_at_once(event: MessageCreated) -> SendMessage:
+        return SendMessage(room=event.room, text="at once")
+
+    bus.subscribe(MessageCreated, stuck, owner="slow", name="slow.stuck")
+    bus.subscribe(MessageCreated, waits_then_answers, owner="ok")
+    bus.subscribe(MessageCreated, answers_at_once, owner="ok")
+    actions = await bus.dispatch(message(1))
+    assert [a.text for a in actions if isinstance(a, SendMessage)] == ["answered", "at once"]
+    assert cancelled.is_set()
+    assert metrics.value("steward_listener_errors_total", cog="slow", listener="slow.stuck") == 1
+
+
+async def test_a_listener_that_returns_no_action_is_a_counted_failure_whether_it_waited_or_not() -> None:
+    metrics = Metrics()
+    bus = EventBus(metrics)
+
+    async def at_once(event: MessageCreated) -> object:
+        return "not an action"
+
+    async def later(event: MessageCreated) -> object:
+        await asyncio.sleep(0)
+        return ["not an action"]
+
+    bus.subscribe(MessageCreated, at_once, owner="bad", name="bad.at_once")
+    bus.subscribe(MessageCreated, later, owner="bad", name="bad.later")
+    assert await bus.dispatch(message(1)) == []
+    assert metrics.value("steward_listener_errors_total", cog="bad", listener="bad.at_once") == 1
+    assert metrics.value("steward_listener_errors_total", cog="bad", listener="bad.later") == 1
+
+
+async def test_a_timeout_a_listener_opens_before_it_first_waits_cancels_that_listener_only() -> None:
+    metrics = Metrics()
+    bus = EventBus(metrics)
+    outcome: list[str] = []
+
+    async def bounded(event: MessageCreated) -> None:
+        try:
+            async with asyncio.timeout(0.02):
+                await asyncio.Event().wait()
+        except TimeoutError:
+            outcome.append("timed out")
+
+    bus.subscribe(MessageCreated, bounded)
+    await bus.start()
+    await bus.publish(message(1))
+    await bus.join()
+    await bus.publish(message(2))  # the shard's worker was not the one cancelled: it goes on
+    await bus.join()
+    await bus.stop()
+    assert outcome == ["timed out", "timed out"]
+    assert metrics.value("steward_listener_errors_total", cog="core", listener="bounded") == 0
+
+
+async def test_the_queue_depth_gauge_tells_what_waits_when_it_is_read() -> None:
+    metrics = Metrics()
+    bus = EventBus(metrics, shards=1)
+    await bus.publish(message(1))
+    await bus.publish(message(2))
+    assert metrics.value("steward_bus_queue_depth") == 2
+    await bus.start()
+    await bus.join()
+    assert metrics.value("steward_bus_queue_depth") == 0
+    await bus.stop()
+
+
+async def test_a_listener_may_dispatch_another_event_and_wait_for_its_listeners() -> None:
+    bus = EventBus(Metrics())
+    heard: list[str] = []
+    caller = asyncio.current_task()
+
+    async def on_message(event: MessageCreated) -> None:
+        await bus.dispatch(MessageDeleted(room=event.room, message_id=event.message_id))
+        heard.append(f"created {event.message_id}")
+
+    async def on_deleted(event: MessageDeleted) -> None:
+        await asyncio.sleep(0)
+        heard.append(f"deleted {event.message_id}")
+
+    bus.subscribe(MessageCreated, on_message)
+    bus.subscribe(MessageDeleted, on_deleted)
+    await bus.dispatch(message(1))
+    assert heard == ["deleted 1", "created 1"]
+    assert asyncio.current_task() is caller

@@ -126,3 +126,24 @@ async def test_unloading_a_cog_stops_its_listeners(make_settings, adapter, clock
         assert app.commands.get("echo-count") is None
     finally:
         await app.stop()
+
+
+async def test_a_cogs_config_is_the_rooms_own_where_overridden_and_the_defaults_elsewhere(make_settings) -> None:
+    from bot.cog import CogContext
+    from cogs.sentiment.config import SentimentSettings
+
+    overridden = make_settings(
+        cogs={"enabled": []},
+        sentiment={"window_seconds": 40.0},
+        servers={
+            "g": {"sentiment": {"window_seconds": 50.0}, "channels": {"c": {"sentiment": {"window_seconds": 60.0}}}}
+        },
+    )
+    plain = make_settings(cogs={"enabled": []}, sentiment={"window_seconds": 40.0})
+    for settings, expected in ((overridden, (60.0, 50.0, 40.0)), (plain, (40.0, 40.0, 40.0))):
+        app = StewardApp(settings, adapters=[])
+        ctx = CogContext(app.core, "sentiment", SentimentSettings)
+        rooms = (Room("test", "g", "c"), Room("test", "g", "other"), Room("test", "elsewhere", "c"))
+        for _ in range(2):  # asked again, the same answers
+            assert tuple(ctx.config(room).window_seconds for room in rooms) == expected
+            assert ctx.config().window_seconds == 40.0

@@ -157,3 +157,34 @@ def test_steward_run_ends_normally_when_the_log_reader_goes_away(tmp_path) -> No
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_logger_follows_every_new_configuration_and_writes_only_at_its_level(stream) -> None:
+    log = get_logger("steward.test")
+    log.debug("below the level")
+    log.info("first", event="MessageCreated")
+    quieter = io.StringIO()
+    configure_logging("WARNING", "json", quieter)
+    log.info("not written at WARNING")
+    log.warning("second")
+    configure_logging("DEBUG", "json", stream)
+    log.debug("third")
+    assert [(r["event"], r["logger"]) for r in records(stream)] == [
+        ("first", "steward.test"),
+        ("third", "steward.test"),
+    ]
+    assert records(stream)[0]["event_type"] == "MessageCreated"
+    assert [r["event"] for r in records(quieter)] == ["second"]
+    assert log.enabled_for(logging.DEBUG)
+
+
+def test_captured_logs_see_a_logger_that_already_wrote(stream) -> None:
+    from structlog.testing import capture_logs
+
+    log = get_logger("steward.test")
+    log.info("before")
+    with capture_logs() as captured:
+        log.warning("during", key=1)
+    log.info("after")
+    assert [(e["event"], e["key"]) for e in captured] == [("during", 1)]
+    assert [r["event"] for r in records(stream)] == ["before", "after"]
