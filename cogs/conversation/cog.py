@@ -258,14 +258,20 @@ class ConversationCog(ConversationCommands, Cog):
         now = self.ctx.clock.now()
         await self.rooms.refresh_agents()
         for key, state in list(self.rooms.states.items()):
+            if now < state.next_sweep:
+                continue  # nothing can be idle, overdue or old enough to forget here yet: a comparison a room
             cfg = self.rooms.cfg(state.room)
             try:
                 async with state.lock:
                     await self._time_signals(state, now, cfg)
             except Exception as exc:  # one room's failure must not stop the sweep of the others
                 self.ctx.log.exception("conversation_sweep_failed", room=key, error=repr(exc))
-            if now - state.last_activity >= cfg.retention_seconds() and not state.lock.locked():
+            retention = cfg.retention_seconds()
+            if now - state.last_activity >= retention and not state.lock.locked():
                 self.rooms.evict(key, now)
+            else:
+                th = cfg.thresholds()
+                state.next_sweep = state.sweep_after(th.idle_seconds, th.question_timeout_seconds, retention)
         self.metrics.rooms.set(len(self.rooms.states))
 
     async def _time_signals(self, state: RoomState, now: float, cfg: ConversationSettings) -> None:

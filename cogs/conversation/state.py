@@ -21,6 +21,7 @@ from policy.ratelimit import Take, TokenBucket, take
 RATE_WINDOW_SECONDS = 60.0
 _NOTICE_MEMORY = 50
 TREND_MEMORY = 20
+_SWEEP_EARLY = 1e-3  # seconds: a room is swept this much before its due time, so rounding never makes it late
 ANSWERS_BUCKET = "\x00answers"
 
 
@@ -84,9 +85,12 @@ class RoomState:
     messages_since_llm: int = 0
     llm_running: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Before this time the sweep has nothing to do here (0: look): set by the sweep, reset by every message.
+    next_sweep: float = 0.0
 
     def add_turn(self, turn: Turn) -> None:
         previous = self.turns[-1] if self.turns else None
+        self.next_sweep = 0.0  # a message moves the idle clock and may open a question
         if len(self.turns) >= self.window:
             self._forget_window_entry(self.turns[0].message_id)
             del self.turns[: len(self.turns) - self.window + 1]
@@ -234,6 +238,14 @@ class RoomState:
         if now - self.last_activity >= idle_seconds:
             return True
         return any(now - q.at >= question_timeout_seconds for q in self.open_questions.values())
+
+    def sweep_after(self, idle_seconds: float, question_timeout_seconds: float, retention_seconds: float) -> float:
+        """The earliest time the sweep could find this room idle, a question overdue or the room to forget, a
+        little early rather than late (the sweep's own tests decide; this only lets it skip a room before then)."""
+        due = min(self.last_activity + idle_seconds, self.last_activity + retention_seconds)
+        if self.open_questions:
+            due = min(due, min(q.at for q in self.open_questions.values()) + question_timeout_seconds)
+        return due - _SWEEP_EARLY
 
     def was_addressed(self, agent: str, now: float, within: float) -> bool:
         at = self.addressed.get(agent)

@@ -537,3 +537,32 @@ async def test_scores_that_are_not_probabilities_are_counted_and_ignored(chat):
     assert chat.metric("steward_rejected_input_total", source="conversation_scores", reason="not_a_probability") == 3
     assert chat.metric("steward_listener_errors_total", cog="conversation", listener="conversation.on_scored") == 0
     assert chat.cog.states[ROOM.key].toxicity == {}
+
+
+async def test_a_sweep_skips_rooms_with_nothing_due_and_still_finds_an_overdue_question(chat, monkeypatch):
+    """The periodic sweep costs a comparison for a room where nothing can be idle, overdue or old enough to forget
+    yet, so many quiet rooms do not slow it down; what comes due is still found on time."""
+    await chat.say("alice", "how do we rotate the API keys?")
+    await chat.cog.sweep()  # looked at once: nothing due, its next look is worked out
+    looked: list[str] = []
+    real_cfg = chat.cog.rooms.cfg
+
+    def counted(room):
+        looked.append(room.key)
+        return real_cfg(room)
+
+    monkeypatch.setattr(chat.cog.rooms, "cfg", counted)
+    chat.clock.advance(60)
+    await chat.cog.sweep()
+    assert looked == [] and chat.notices() == []  # the question has not waited its timeout yet: not looked at
+    chat.clock.advance(600)
+    await chat.cog.sweep()
+    assert ROOM.key in looked
+    assert chat.notices() == [
+        "A question here is still waiting for an answer, because alice asked a question 11 minutes ago that no one "
+        "has answered."
+    ]
+    await chat.say("bob", "is anyone around?")  # a message asks for a look at the next sweep
+    looked.clear()
+    await chat.cog.sweep()
+    assert ROOM.key in looked
