@@ -338,6 +338,8 @@ class SentimentCog(SentimentCommands, Cog):
         now = self.ctx.clock.now() if now is None else now
         await self._finish(self.windows.idle(now), now)
         for window in self.windows:
+            if now < window.next_look:
+                continue  # nothing can close or be forgotten here yet: a comparison a quiet room
             opened = window.opened_at
             closed_windows = [window.close(opened + window.span)] if opened is not None and window.due(now) else []
             window.prune(now)
@@ -345,6 +347,7 @@ class SentimentCog(SentimentCommands, Cog):
             if window.turns:
                 book = TurnBook(span=window.span, responses=window.cap, max_open=len(window.turns) + 1)
                 closed_turns = book.expire(window.turns, now)
+            window.next_look = window.look_after()
             await self._emit_windows(closed_windows)
             await self._emit_turns(window.room, closed_turns)
         self._m_rooms.set(len(self.windows))

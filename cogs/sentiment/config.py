@@ -161,3 +161,16 @@ class SentimentSettings(_Model):
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings, description="Implicit and explicit feedback")
     webhook: WebhookSettings = Field(default_factory=WebhookSettings, description="Forwarding of feedback events")
     suggestions: SuggestionSettings = Field(default_factory=SuggestionSettings, description="Agent suggestions")
+
+
+_SHIFT_THRESHOLDS: dict[int, tuple[SentimentSettings, dict[str, float]]] = {}
+
+
+def shift_thresholds_of(cfg: SentimentSettings) -> dict[str, float]:
+    """The shift thresholds of a config as a plain mapping, made once per config object."""
+    cached = _SHIFT_THRESHOLDS.get(id(cfg))
+    if cached is None or cached[0] is not cfg:
+        if len(_SHIFT_THRESHOLDS) >= CONFIGS_KEPT:
+            _SHIFT_THRESHOLDS.clear()  # configs are shared per section (bot.config); many mean many overrides
+        cached = _SHIFT_THRESHOLDS[id(cfg)] = (cfg, cfg.shift_thresholds.as_mapping())
+    return cached[1]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cogs.sentiment.config import CONFIGS_KEPT, SentimentSettings
+from cogs.sentiment.config import SentimentSettings, shift_thresholds_of
 from domain import Room
 from policy.sentiment import (
     EMPTY_SUMMARY_FIELDS,
@@ -50,17 +50,6 @@ EF = len(TREND_METRICS)
 _EMPTY_SUMMARY = array("f", bytes(4 * HF))
 REBASE_AFTER = 3600.0  # seconds; float32 offsets below this keep sub-millisecond precision
 PENDING_SCORES = 8  # toxicity scores that arrived before their message, per room
-_THRESHOLDS: dict[int, tuple[SentimentSettings, dict[str, float]]] = {}
-
-
-def _thresholds(cfg: SentimentSettings) -> dict[str, float]:
-    """The shift thresholds of a config as a plain mapping, made once per config object."""
-    cached = _THRESHOLDS.get(id(cfg))
-    if cached is None or cached[0] is not cfg:
-        if len(_THRESHOLDS) >= CONFIGS_KEPT:
-            _THRESHOLDS.clear()  # configs are shared per section (bot.config); many mean many overrides: start again
-        cached = _THRESHOLDS[id(cfg)] = (cfg, cfg.shift_thresholds.as_mapping())
-    return cached[1]
 
 
 def hash32(value: str) -> int:
@@ -92,6 +81,7 @@ class RoomWindow:
         "hist_size",
         "ids",
         "last_at",
+        "next_look",
         "opened_at",
         "pending_scores",
         "room",
@@ -117,6 +107,7 @@ class RoomWindow:
         self.since_close = 0
         self.opened_at: float | None = None
         self.last_at = now
+        self.next_look = 0.0  # before this the sweep has nothing to do here (0: look); every message resets it
         self.closed = 0
         self.hist_head = 0
         self.hist_size = 0
@@ -231,6 +222,16 @@ class RoomWindow:
             self.since_close = self.size
         return dropped
 
+    def look_after(self) -> float:
+        """The earliest time a sweep could close this window, forget a message or close a turn (a little early
+        rather than late): what the sweep sets ``next_look`` to."""
+        due = float("inf") if self.opened_at is None else self.opened_at + self.span
+        if self.size > self.since_close:
+            due = min(due, self.buf[((self.head - self.size) % self.cap) * RF + R_AT] + self.span + self.base)
+        for turn in self.turns or ():
+            due = min(due, turn.at + self.span if turn.n < self.cap else 0.0)
+        return due - 1e-3
+
     def attach_score(self, message: int, toxicity: float) -> bool:
         """Set the toxicity of a message in the window; keep it aside briefly if the message is not here yet."""
         for age in range(self.size):
@@ -327,7 +328,7 @@ class RoomWindow:
         before = self.average() if self.closed else None
         shifts: tuple[Shift, ...] = ()
         if before is not None and self.closed >= self.cfg.min_windows_for_shift:
-            shifts = tuple(detect_shifts(before, summary, _thresholds(self.cfg)))
+            shifts = tuple(detect_shifts(before, summary, shift_thresholds_of(self.cfg)))
         after = ema_update(before, summary, self.cfg.ema_alpha)
         e = self._ema_at
         for i, name in enumerate(TREND_METRICS):
@@ -400,6 +401,7 @@ class RoomWindows:
             window = self._rooms[room] = RoomWindow(room, self.config_for(room), now, history=self.history)
         else:
             self._rooms.move_to_end(room)
+        window.next_look = 0.0
         return window, evicted
 
     def touch(self, window: RoomWindow) -> None:

@@ -274,3 +274,26 @@ def test_a_room_holds_what_it_has_seen_and_no_more_than_its_window():
     [older, newer] = window.history()
     assert (older.start, newer.start) == (T0 + 20, T0 + 24)  # the last two of seven closed windows, in order
     assert [s.compound for s in window.samples()] == pytest.approx([0.26, 0.27, 0.28, 0.29], abs=1e-6)
+
+
+async def test_a_sweep_passes_over_a_quiet_room_until_something_there_comes_due(start_app, clock):
+    """A room where no window can close, no message be forgotten and no turn end yet costs the sweep a comparison;
+    the window still closes at its time, and a new message asks for a look at the next sweep."""
+    app = await start_app(window_seconds=30, idle_evict_seconds=600)
+    cog = app.cogs.cogs["sentiment"]
+    room = ChatRoom(app)
+    t0 = clock.now()
+    await room.say(ALICE, "hello", t0)
+    await room.say(HELPER, "Hi Alice.", t0 + 1)
+    clock.set(t0 + 5)
+    await cog.sweep()
+    [window] = list(cog.windows)
+    assert window.next_look == pytest.approx(t0 + 30, abs=0.01)  # the window's span, the earliest thing due
+    clock.set(t0 + 20)
+    await cog.sweep()
+    assert app.metrics.value("steward_sentiment_windows_total") == 0
+    clock.set(t0 + 31)
+    await cog.sweep()
+    assert app.metrics.value("steward_sentiment_windows_total") == 1  # closed on time
+    await room.say(ALICE, "thanks", t0 + 32)
+    assert window.next_look == 0.0
