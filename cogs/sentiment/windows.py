@@ -222,16 +222,6 @@ class RoomWindow:
             self.since_close = self.size
         return dropped
 
-    def look_after(self) -> float:
-        """The earliest time a sweep could close this window, forget a message or close a turn (a little early
-        rather than late): what the sweep sets ``next_look`` to."""
-        due = float("inf") if self.opened_at is None else self.opened_at + self.span
-        if self.size > self.since_close:
-            due = min(due, self.buf[((self.head - self.size) % self.cap) * RF + R_AT] + self.span + self.base)
-        for turn in self.turns or ():
-            due = min(due, turn.at + self.span if turn.n < self.cap else 0.0)
-        return due - 1e-3
-
     def attach_score(self, message: int, toxicity: float) -> bool:
         """Set the toxicity of a message in the window; keep it aside briefly if the message is not here yet."""
         for age in range(self.size):
