@@ -72,6 +72,17 @@ def deobfuscate(normalized: str, spaced: bool | None = None, split_article: bool
     return " ".join([_fixed(_merge(words[a:b]))[0] for a, b in _spaced_groups(words, split_article)])
 
 
+def spelled_forms(normalized: str) -> list[str]:
+    """``deobfuscate(normalized)`` and, when the text holds spelled-out letters and keeping a leading article apart
+    reads differently (``a d i c k`` as "a dick", not "adick"), that form too: what word matchers look at."""
+    spaced = spaced_out(normalized)
+    joined = deobfuscate(normalized, spaced)
+    if not spaced:
+        return [joined]
+    apart = deobfuscate(normalized, spaced, split_article=True)
+    return [joined] if apart == joined else [joined, apart]
+
+
 def deobfuscate_with_map(normalized: str, index: list[int], split_article: bool = False) -> tuple[str, list[int]]:
     """``deobfuscate``, carrying ``index`` (the source position of each character of ``normalized``) along."""
     words = normalized.split(" ")

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import re2  # (google-re2 ships no type information)
 
-from policy.deobfuscate import deobfuscate, deobfuscate_with_map, leet_form, spaced_out
+from policy.deobfuscate import deobfuscate_with_map, leet_form, spaced_out, spelled_forms
 from policy.moderation_text import canonical, normalize_with_map, skeleton, skeleton_with_map
 
 # --- word and regex filters --------------------------------------------------------------------------------------
@@ -175,13 +175,10 @@ def word_forms(normalized: str) -> list[str]:
     """The forms of a normalised text that word filters look at, each once: its ``canonical`` form (first), that
     form's ``leet_form`` (``cun7``, ``ky5``) and ``skeleton`` (words wholly of look-alike letters, ``ѕсаm``), and
     when it holds spelled-out letters, the form that keeps a leading article apart (``a b a s t a r d``)."""
-    spaced = spaced_out(normalized)
-    text = deobfuscate(normalized, spaced)
+    spelled = spelled_forms(normalized)
+    text = spelled[0]
     forms = [text]
-    extra = [leet_form(text), skeleton(text)]
-    if spaced:
-        extra.append(deobfuscate(normalized, spaced, split_article=True))
-    for form in extra:
+    for form in [leet_form(text), skeleton(text), *spelled[1:]]:
         if form not in forms:
             forms.append(form)
     return forms

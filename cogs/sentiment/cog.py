@@ -35,7 +35,7 @@ from cogs.sentiment.feedback import ClosedTurn, TurnBook, reward_event
 from cogs.sentiment.forwarder import WebhookForwarder
 from cogs.sentiment.recorder import FeedbackRecorder
 from cogs.sentiment.suggester import INTERACTION_KIND, Suggester
-from cogs.sentiment.windows import R_AT, RF, ClosedWindow, RoomWindow, RoomWindows, hash32
+from cogs.sentiment.windows import ClosedWindow, RoomWindow, RoomWindows, hash32
 from domain import ActorKind, Room
 from policy.sentiment import KIND_AGENT, KIND_BOT, KIND_HUMAN
 from storage.feedback import FeedbackStore
@@ -375,9 +375,9 @@ def _look_after(window: RoomWindow) -> float:
     """The earliest time a sweep could close ``window``, forget one of its messages or close one of its turns (a
     little early rather than late); before it the sweep passes the room by."""
     due = float("inf") if window.opened_at is None else window.opened_at + window.span
-    if window.size > window.since_close:
-        oldest = (window.head - window.size) % window.cap
-        due = min(due, window.buf[oldest * RF + R_AT] + window.span + window.base)
+    oldest = window.oldest_closed_at()
+    if oldest is not None:
+        due = min(due, oldest + window.span)
     for turn in window.turns or ():
         due = min(due, turn.at + window.span if turn.n < window.cap else 0.0)
     return due - 1e-3

@@ -204,6 +204,12 @@ class RoomWindow:
             self.buf, self.ids = array("f", self.buf), array("i", self.ids)
         return self.buf
 
+    def oldest_closed_at(self) -> float | None:
+        """When the oldest message of a closed window was posted (what ``prune`` forgets first), or None."""
+        if self.size <= self.since_close:
+            return None
+        return self.buf[((self.head - self.size) % self.cap) * RF + R_AT] + self.base
+
     def prune(self, now: float) -> int:
         """Forget messages older than the window's span; return how many.
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cogs.toxicity.spellings import spellings
-from policy.deobfuscate import deobfuscate, spaced_out
+from policy.deobfuscate import spelled_forms
 from policy.moderation_text import normalize
 from policy.toxicity import spread_indices
 
@@ -58,13 +58,7 @@ def model_inputs(text: str) -> list[str]:
     """What the model scores for ``text``: its ``canonical`` form and, when it holds spelled-out letters, the form
     that keeps a leading article apart (``a d i c k`` is "a dick", not the unknown "adick"); a text's score is the
     worse of the two."""
-    normalized = normalize(text)
-    spaced = spaced_out(normalized)
-    joined = deobfuscate(normalized, spaced)
-    if not spaced:
-        return [joined]
-    apart = deobfuscate(normalized, spaced, split_article=True)
-    return [joined] if apart == joined else [joined, apart]
+    return spelled_forms(normalize(text))
 
 
 class FastModelError(Exception):
